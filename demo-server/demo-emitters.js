@@ -1,0 +1,132 @@
+// @ts-check
+/**
+ * What the demo page shows, all on stream `main` and broadcast: a `tick` every second, a
+ * `notification` every ~8 s, live `stats` every second, plus on request a progressing job
+ * (`job-progress`) and a token-by-token "AI" answer (`answer-token`). No external service.
+ */
+
+/** @typedef {import('./event-log.js').PublishInput} PublishInput */
+/** @typedef {(input: PublishInput) => unknown} Publish */
+/** @typedef {{ openStreams: number, tabs: number, connections: number, eventsSent: number }} LiveStats */
+
+const STREAM = 'main';
+
+const NOTIFICATIONS = /** @type {const} */ ([
+  { title: 'Deploy finished', body: 'Version 2.4.1 is live in every region.', level: 'success' },
+  { title: 'New comment', body: 'Ada replied to your design review.', level: 'info' },
+  { title: 'Disk space low', body: 'The build cache is 91% full.', level: 'warning' },
+  { title: 'Backup complete', body: 'Nightly snapshot stored (3.2 GB).', level: 'success' },
+  { title: 'Meeting soon', body: 'Sprint planning starts in 10 minutes.', level: 'info' },
+  { title: 'Rate limit near', body: 'The public API is at 80% of its quota.', level: 'warning' },
+]);
+
+const JOB_STEP_MS = 150;
+const JOB_STEP_PCT = 5;
+const TOKEN_MS = 40;
+
+/** @param {number} pct */
+function jobLabel(pct) {
+  if (pct >= 100) return 'Done';
+  if (pct < 10) return 'Queued';
+  if (pct < 40) return 'Fetching data';
+  if (pct < 70) return 'Crunching numbers';
+  return 'Writing report';
+}
+
+/** @param {string} prompt */
+function cannedAnswer(prompt) {
+  const topic = prompt.trim().slice(0, 200) || 'nothing in particular';
+  return (
+    `You asked: "${topic}". Here is a streamed answer. Each token travels from the server over ` +
+    `a single shared connection, and every open tab renders it at the same moment. If the ` +
+    `connection drops, the client resumes from the last event id, so no token is lost or ` +
+    `repeated. Nothing here calls an external service: the demo server writes this word by word.`
+  );
+}
+
+export class DemoFeatures {
+  #publish;
+  #getStats;
+  /** @type {Set<NodeJS.Timeout>} */
+  #timers = new Set();
+  #jobs = 0;
+  #answers = 0;
+
+  /**
+   * @param {Publish} publish
+   * @param {() => LiveStats} getStats
+   */
+  constructor(publish, getStats) {
+    this.#publish = publish;
+    this.#getStats = getStats;
+  }
+
+  /** Start the periodic feeds: tick, notification, stats. */
+  startFeeds() {
+    let n = 0;
+    this.#every(1000, () => this.#emit('tick', { n: ++n, t: Date.now() }));
+    let next = 0;
+    this.#every(8000, () => this.#emit('notification', NOTIFICATIONS[next++ % NOTIFICATIONS.length]));
+    this.#every(1000, () => {
+      const { openStreams, tabs, connections, eventsSent } = this.#getStats();
+      this.#emit('stats', { openStreams, tabs, connections, eventsSent });
+    });
+  }
+
+  /** A job that reports progress 0 → 100 every ~150 ms. */
+  startJob() {
+    const jobId = `job-${++this.#jobs}`;
+    let pct = 0;
+    const step = () => {
+      const done = pct >= 100;
+      this.#emit('job-progress', { jobId, pct, label: jobLabel(pct), done });
+      pct = Math.min(100, pct + JOB_STEP_PCT);
+      return done;
+    };
+    step();
+    this.#every(JOB_STEP_MS, step);
+    return jobId;
+  }
+
+  /**
+   * Stream a canned answer that mentions the prompt, one word-token every ~40 ms.
+   * @param {string} prompt
+   */
+  startAnswer(prompt) {
+    const answerId = `answer-${++this.#answers}`;
+    const tokens = cannedAnswer(prompt).match(/\S+\s*/g) ?? [''];
+    let i = 0;
+    this.#every(TOKEN_MS, () => {
+      const done = i === tokens.length - 1;
+      this.#emit('answer-token', { answerId, token: tokens[i++], done });
+      return done;
+    });
+    return answerId;
+  }
+
+  /** Stop every feed, job and answer. */
+  stop() {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.clear();
+  }
+
+  /** @param {string} type @param {unknown} data */
+  #emit(type, data) {
+    this.#publish({ stream: STREAM, type, data });
+  }
+
+  /**
+   * Run `fn` every `ms` until it returns true or {@link stop} is called.
+   * @param {number} ms
+   * @param {() => boolean | void} fn
+   */
+  #every(ms, fn) {
+    const timer = setInterval(() => {
+      if (fn() === true) {
+        clearInterval(timer);
+        this.#timers.delete(timer);
+      }
+    }, ms);
+    this.#timers.add(timer);
+  }
+}

@@ -1,0 +1,65 @@
+// Builds the library (dist/ssemux.js, ESM, with the XHR polyfill as its own chunk), the worker
+// (dist/ssemux-worker.js, one IIFE with no import or export, so it loads as a classic or a
+// module worker), the React binding, the type declarations and the demo page.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const only = process.argv[2]; // 'lib' skips the demo, for quick rebuilds
+
+rmSync(`${root}/dist`, { recursive: true, force: true });
+
+const common = { root, configFile: false, logLevel: 'warn', publicDir: false };
+
+await build({
+  ...common,
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+    lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'ssemux.js' },
+    rollupOptions: { output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
+  },
+});
+
+await build({
+  ...common,
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+    // IIFE output has no code splitting, so the XHR polyfill is inlined here.
+    lib: { entry: 'worker/shared-worker.ts', formats: ['iife'], name: 'ssemuxWorker', fileName: () => 'ssemux-worker.js' },
+  },
+});
+
+await build({
+  ...common,
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+    lib: { entry: 'src/react/index.ts', formats: ['es'], fileName: () => 'ssemux-react.js' },
+    rollupOptions: { external: ['react', 'react/jsx-runtime'] },
+  },
+});
+
+execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.build.json`], { stdio: 'inherit' });
+
+if (only !== 'lib') {
+  await build({
+    ...common,
+    root: `${root}/demo`,
+    base: '/',
+    build: { outDir: `${root}/demo-dist`, emptyOutDir: true, target: 'es2020' },
+  });
+}
+console.log('built dist/ and demo-dist/');

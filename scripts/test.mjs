@@ -1,0 +1,43 @@
+// `npm test`: installs Chromium when it is missing, builds, runs the unit tests (Vitest) and the
+// end-to-end tests (Playwright in real Chromium against the real demo server), and fails when
+// any test fails.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chromiumPath, DEFAULT_CHROMIUM, hasChromium } from '../test/support/chromium.js';
+
+const run = (command, args, options = {}) => spawnSync(command, args, { stdio: 'inherit', ...options }).status ?? 1;
+const bin = (name) => `node_modules/.bin/${name}`;
+
+if (!hasChromium()) {
+  if (chromiumPath() !== DEFAULT_CHROMIUM) {
+    console.error(`CHROMIUM_PATH=${chromiumPath()} does not exist`);
+    process.exit(1);
+  }
+  console.log('Chromium is missing: installing Debian\'s chromium package');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const apt = (...args) => run(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'chromium') !== 0 || !hasChromium()) {
+    console.error('Could not install Chromium; set CHROMIUM_PATH to a Chromium binary');
+    process.exit(1);
+  }
+}
+
+if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
+
+const unit = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json']);
+const e2e = run(bin('playwright'), ['test']);
+
+const counts = { passed: 0, failed: 0 };
+const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+const unitReport = readJson('test-results/unit.json');
+if (unitReport) {
+  counts.passed += unitReport.numPassedTests;
+  counts.failed += unitReport.numFailedTests;
+}
+const e2eReport = readJson('test-results/e2e.json');
+if (e2eReport) {
+  counts.passed += e2eReport.stats.expected;
+  counts.failed += e2eReport.stats.unexpected + e2eReport.stats.flaky;
+}
+console.log(`\ntests: ${counts.passed} passed, ${counts.failed} failed`);
+process.exit(unit !== 0 || e2e !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);

@@ -1,0 +1,48 @@
+import type { HeadersInit } from '../protocol/types.js';
+
+/**
+ * Names the credentials in `headers` without keeping them: tabs whose keys match share one
+ * upstream, others never do. A bearer JWT is named by its issuer and subject, so a refreshed
+ * token of the same user keeps the same key; anything else by a hash of every header.
+ * `''` when there are no headers. Apps with opaque tokens that rotate pass `credentialsKey`.
+ */
+export function credentialsKeyOf(headers: HeadersInit): string {
+  const entries = Object.entries(headers)
+    .map(([name, value]) => [name.toLowerCase(), value] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) return '';
+  const authorization = entries.find(([name]) => name === 'authorization')?.[1];
+  const claims = authorization && jwtClaims(authorization);
+  if (claims && typeof claims.sub === 'string') return `jwt:${hash(`${String(claims.iss ?? '')}\n${claims.sub}`)}`;
+  return `h:${hash(JSON.stringify(entries))}`;
+}
+
+function jwtClaims(authorization: string): Record<string, unknown> | undefined {
+  const match = /^Bearer\s+[\w-]+\.([\w-]+)\.[\w-]*$/i.exec(authorization.trim());
+  if (!match) return undefined;
+  try {
+    const base64 = match[1]!.replace(/-/g, '+').replace(/_/g, '/');
+    const claims: unknown = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')));
+    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** cyrb53 twice with two seeds: about 106 bits, ample to keep identities apart within an origin. */
+function hash(text: string): string {
+  return cyrb53(text, 0x9e3779b9).toString(36) + cyrb53(text, 0x85ebca6b).toString(36);
+}
+
+function cyrb53(text: string, seed: number): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}

@@ -1,0 +1,32 @@
+import type { Transport } from './transport.js';
+
+/**
+ * The platform's EventSource, kept on a short leash: the engine owns reconnection, so the
+ * EventSource is closed at its first error and a new one is made with the resume id in the
+ * `lastEventId` query parameter (a new EventSource cannot send `Last-Event-ID`).
+ *
+ * Limits of the platform, by design: no custom headers, no status codes, no comments, no
+ * id-only blocks, and only event types someone named: `'*'` covers `message` and the types
+ * some listener named.
+ */
+export const eventSourceTransport: Transport = (request, sink) => {
+  const url = new URL(request.url);
+  if (request.lastEventId) url.searchParams.set('lastEventId', request.lastEventId);
+  const source = new EventSource(url.href, { withCredentials: request.withCredentials });
+  const onMessage = (e: MessageEvent<string>) => {
+    sink.event({ type: e.type, data: e.data, id: e.lastEventId });
+  };
+  const listen = (type: string) => source.addEventListener(type, onMessage);
+  listen('message');
+  for (const type of request.eventTypes) if (type !== 'message') listen(type);
+  source.onopen = () => {
+    // The platform has checked status 200 and the content type by now.
+    sink.response(200, 'text/event-stream', null);
+  };
+  source.onerror = () => {
+    source.close();
+    sink.error(new Error('EventSource failed'));
+  };
+  request.signal.addEventListener('abort', () => source.close(), { once: true });
+  return listen;
+};

@@ -1,0 +1,54 @@
+import type { ResolvedTransport, TransportKind } from '../../protocol/types.js';
+import { eventSourceTransport } from './eventsource-transport.js';
+import { fetchTransport } from './fetch-transport.js';
+import { longPollTransport } from './long-poll-transport.js';
+import type { Transport } from './transport.js';
+
+/** What the current global scope can do; a function so tests and fallbacks see changes. */
+export function platformSupport(scope: typeof globalThis = globalThis) {
+  const s = scope as unknown as Record<string, unknown>;
+  const Res = s.Response as { prototype?: object } | undefined;
+  const Stream = s.ReadableStream as { prototype?: object } | undefined;
+  return {
+    fetchStream:
+      typeof s.fetch === 'function' &&
+      !!Res?.prototype && 'body' in Res.prototype &&
+      !!Stream?.prototype && 'getReader' in Stream.prototype,
+    fetch: typeof s.fetch === 'function',
+    eventSource: typeof s.EventSource === 'function',
+    xhr: typeof s.XMLHttpRequest === 'function',
+  };
+}
+
+/**
+ * Transports to try, best first. `auto` walks fetch streaming, the native EventSource (only when
+ * no custom header or body is needed: it cannot send them), the XHR polyfill, then long-poll.
+ * An explicit choice is honoured as it is.
+ */
+export function transportOrder(
+  kind: TransportKind,
+  needs: { headers: boolean; post: boolean },
+  support = platformSupport(),
+): ResolvedTransport[] {
+  if (kind !== 'auto') return [kind];
+  const order: ResolvedTransport[] = [];
+  if (support.fetchStream) order.push('fetch');
+  if (support.eventSource && !needs.headers && !needs.post) order.push('eventsource');
+  if (support.xhr) order.push('polyfill');
+  if (support.fetch) order.push('long-poll');
+  return order.length ? order : ['long-poll'];
+}
+
+/** The transport's code; the XHR polyfill is its own chunk, fetched only when chosen. */
+export async function loadTransport(kind: ResolvedTransport): Promise<Transport> {
+  switch (kind) {
+    case 'fetch':
+      return fetchTransport;
+    case 'eventsource':
+      return eventSourceTransport;
+    case 'long-poll':
+      return longPollTransport;
+    case 'polyfill':
+      return (await import('./xhr-transport.js')).xhrTransport;
+  }
+}

@@ -1,0 +1,76 @@
+import type { StatusError } from './types.js';
+
+/**
+ * Every reason ssemux reports a problem.
+ * - `network`: the request failed or the stream broke; retried.
+ * - `http`: a status that is retried (5xx, 408, 429) or fatal (other 4xx); see `status`.
+ * - `unauthorized`: 401; the headers provider is asked again.
+ * - `content-type`: a 200 that is not `text/event-stream`; fatal.
+ * - `no-content`: 204, the server's "stop"; the stream closes for good.
+ * - `heartbeat-timeout`: no byte for `heartbeatTimeoutMs`; retried.
+ * - `event-too-large`: an event over `maxEventSize` was dropped; the stream goes on.
+ * - `parse`: `parse` threw for an event; its listeners were not called.
+ * - `invalid-options`: `createRealtimeClient` was given something it cannot use.
+ * - `sharing-unavailable`: the asked-for sharing mode could not start.
+ * - `protocol-mismatch`: the worker speaks another protocol version.
+ * - `buffered-stream`: a proxy holds the stream back; the client moved to long-poll.
+ * - `headers`: the headers provider threw.
+ * - `unsupported`: the transport cannot run on this platform; `auto` moved on to the next.
+ */
+export type RealtimeErrorCode =
+  | 'network'
+  | 'http'
+  | 'unauthorized'
+  | 'content-type'
+  | 'no-content'
+  | 'heartbeat-timeout'
+  | 'event-too-large'
+  | 'parse'
+  | 'invalid-options'
+  | 'sharing-unavailable'
+  | 'protocol-mismatch'
+  | 'buffered-stream'
+  | 'headers'
+  | 'unsupported';
+
+/** The one error class of ssemux. Crosses worker boundaries as a plain {@link StatusError}. */
+export class RealtimeError extends Error {
+  override readonly name = 'RealtimeError';
+  readonly code: RealtimeErrorCode;
+  readonly status?: number;
+
+  constructor(code: RealtimeErrorCode, message: string, status?: number) {
+    super(message);
+    this.code = code;
+    if (status !== undefined) this.status = status;
+  }
+
+  /** The cloneable form: structured clone drops an Error's own fields. */
+  toJSON(): StatusError {
+    return this.status === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, status: this.status };
+  }
+}
+
+/**
+ * True for a {@link RealtimeError}, including one that crossed a worker boundary and arrived as
+ * a plain object: `instanceof` alone fails there.
+ */
+export function isRealtimeError(value: unknown): value is RealtimeError {
+  if (value instanceof RealtimeError) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { name?: unknown; code?: unknown; message?: unknown };
+  return v.name === 'RealtimeError' && typeof v.code === 'string' && typeof v.message === 'string';
+}
+
+/** A {@link StatusError} from anything thrown. */
+export function toStatusError(error: unknown, fallback: RealtimeErrorCode = 'network'): StatusError {
+  if (isRealtimeError(error)) {
+    return error.status === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, status: error.status };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: fallback, message };
+}

@@ -1,0 +1,117 @@
+/**
+ * Public types shared by every layer. Nothing here runs: it is the vocabulary the engine, the
+ * hub, the sharing links and the client speak.
+ */
+
+/** How tabs share a stream. `auto` picks the best the platform offers. */
+export type SharingMode = 'auto' | 'shared-worker' | 'leader' | 'none';
+/** The sharing mode actually in use. */
+export type ResolvedSharing = Exclude<SharingMode, 'auto'>;
+
+/** How the bytes travel. `auto` picks fetch streaming, then the fallbacks. */
+export type TransportKind = 'auto' | 'fetch' | 'eventsource' | 'polyfill' | 'long-poll';
+/** The transport actually in use. */
+export type ResolvedTransport = Exclude<TransportKind, 'auto'>;
+
+/** Lifecycle of a stream as a client sees it. */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** A map from event type to the type of its parsed data, e.g. `{ notification: { text: string } }`. */
+export type EventMap = Record<string, unknown>;
+
+/** Headers sent with every request, or an (async) provider called before every attempt. */
+export type HeadersInit = Record<string, string>;
+/** Called before every connection attempt; called again after a 401. */
+export type HeadersProvider = () => HeadersInit | Promise<HeadersInit>;
+
+/** How `msg.data` is made from the event text. */
+export type ParseOption = 'json' | 'text' | ((text: string, type: string) => unknown);
+
+/** One SSE event as it travels from the engine to the tabs: raw text, not yet parsed. */
+export interface WireEvent {
+  /** Event type; `message` when the server named none. */
+  type: string;
+  /** The data field, lines joined with LF. */
+  data: string;
+  /** The stream's last event id when this event fired. */
+  id: string;
+}
+
+/** What a listener receives. */
+export interface RealtimeMessage<T = unknown, K extends string = string> {
+  type: K;
+  /** `text` parsed by the client's `parse` option. */
+  data: T;
+  /** The raw data field. */
+  text: string;
+  /** The id to resume after this event. */
+  lastEventId: string;
+}
+
+/** Why a stream failed or degraded. See {@link RealtimeErrorCode}. */
+export interface StatusError {
+  code: import('./errors.js').RealtimeErrorCode;
+  message: string;
+  /** HTTP status, when the error came from a response. */
+  status?: number;
+}
+
+/** What `client.status` holds. A new object on every change, so it can be compared by identity. */
+export interface RealtimeStatus {
+  state: ConnectionState;
+  /** Transport in use, or the one being tried. */
+  transport: ResolvedTransport;
+  sharing: ResolvedSharing;
+  /** Failed attempts since the connection last stayed open; 0 while healthy. */
+  attempt: number;
+  /** While `reconnecting`: the wait before the next attempt. */
+  retryInMs?: number;
+  /** Id of the last event delivered; `''` before any. */
+  lastEventId: string;
+  /** The latest problem; kept while `closed`, cleared when a connection opens. */
+  error?: StatusError;
+  /** Why the sharing mode or transport differs from the one asked for, when it does. */
+  fallbackReason?: string;
+}
+
+/** Backoff between reconnection attempts: full jitter over an exponential ceiling. */
+export interface BackoffOptions {
+  /** Ceiling of the first wait. @default 1000 */
+  initialMs?: number;
+  /** Largest ceiling. @default 30000 */
+  maxMs?: number;
+  /** Growth of the ceiling per failed attempt. @default 2 */
+  factor?: number;
+}
+
+/** Options of {@link createRealtimeClient}. Validated once, at creation. */
+export interface RealtimeClientOptions {
+  /** SSE endpoint, relative to the page or absolute. */
+  url: string | URL;
+  /** Stable same-origin URL of `ssemux/worker` (dist/ssemux-worker.js). Needed for `shared-worker`. */
+  workerUrl?: string | URL;
+  /** @default 'auto' */
+  sharing?: SharingMode;
+  /** @default 'auto' */
+  transport?: TransportKind;
+  /** Headers for every request, or a provider called before every attempt (and after a 401). */
+  headers?: HeadersInit | HeadersProvider;
+  /**
+   * Names the credentials of this stream, so tabs with the same credentials share and tabs with
+   * different ones never do. When omitted it is derived from the first headers the provider returns.
+   */
+  credentialsKey?: string;
+  /** Send cookies on cross-origin requests. @default false */
+  withCredentials?: boolean;
+  /** @default 'json' */
+  parse?: ParseOption;
+  backoff?: BackoffOptions;
+  /** No byte at all for this long, counted from the start of the request: reconnect. @default 45000 */
+  heartbeatTimeoutMs?: number;
+  /** Events larger than this (UTF-16 code units of data) are dropped and reported. @default 1048576 */
+  maxEventSize?: number;
+  /** HTTP method (fetch transport only). @default 'GET' */
+  method?: 'GET' | 'POST';
+  /** Request body for `POST` (fetch transport only). */
+  body?: string;
+}

@@ -1,0 +1,87 @@
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+import { createDemoServer } from '../../demo-server/server.js';
+
+export { expect };
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The reference server, tuned for tests: fast heartbeats and retries. */
+export type DemoServer = Awaited<ReturnType<typeof createDemoServer>>;
+
+export function startServer(options: Parameters<typeof createDemoServer>[0] = {}): Promise<DemoServer> {
+  return createDemoServer({
+    port: 0,
+    heartbeatMs: 1000,
+    retryMs: 200,
+    staticDirs: [
+      { prefix: '/dist', dir: `${root}/dist` },
+      { prefix: '/', dir: `${root}/test/e2e/pages` },
+    ],
+    ...options,
+  });
+}
+
+/** Client options the harness passes to createRealtimeClient (see pages/harness.html). */
+export interface HarnessOptions {
+  url: string;
+  sharing?: string;
+  transport?: string;
+  headers?: Record<string, string>;
+  credentialsKey?: string;
+  parse?: 'json' | 'text';
+  backoff?: { initialMs?: number; maxMs?: number; factor?: number };
+  heartbeatTimeoutMs?: number;
+}
+
+/** Fast backoff so tests see reconnections in well under a second. */
+export const FAST = { backoff: { initialMs: 100, maxMs: 1000, factor: 2 } };
+
+/** Opens the harness page in a new tab of `context` and waits until it is ready. */
+export async function openHarness(context: BrowserContext, server: DemoServer): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/harness.html`);
+  await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
+  return page;
+}
+
+/** Starts a client in `page`; returns its index in the harness. */
+export function startClient(page: Page, options: HarnessOptions, types: string[] = ['*']): Promise<number> {
+  return page.evaluate(([o, t]) => (window as any).harness.start(o, t), [options, types] as const);
+}
+
+export const ids = (page: Page, i = 0): Promise<string[]> => page.evaluate((n) => (window as any).harness.ids(n), i);
+export const received = (page: Page, i = 0): Promise<{ type: string; id: string; data: unknown; text: string; at: number }[]> =>
+  page.evaluate((n) => (window as any).harness.received(n), i);
+export const status = (page: Page, i = 0): Promise<any> => page.evaluate((n) => (window as any).harness.status(n), i);
+
+/** Publishes `count` events `prefix-1..n` on `stream` through the server's HTTP API; returns their ids. */
+export async function publish(server: DemoServer, stream: string, count: number, type = 'message'): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const res = await fetch(`${server.url}/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ stream, type, data: { n: i } }),
+    });
+    out.push(String(((await res.json()) as { id: number }).id));
+  }
+  return out;
+}
+
+export async function stats(server: DemoServer): Promise<{ openStreams: number; connections: number; perStream: Record<string, { open: number }> }> {
+  return (await fetch(`${server.url}/stats`)).json() as never;
+}
+
+/** Waits until every page's client `i` has received exactly `expected` ids, in order. */
+export async function expectIds(pages: Page[], expected: string[], i = 0): Promise<void> {
+  for (const page of pages) await expect.poll(() => ids(page, i), { timeout: 20_000 }).toEqual(expected);
+}
+
+export const test = base.extend<{ server: DemoServer }>({
+  server: async ({}, use) => {
+    const server = await startServer();
+    await use(server);
+    await server.close();
+  },
+});

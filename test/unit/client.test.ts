@@ -1,0 +1,427 @@
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { credentialsKeyOf } from '../../src/client/credentials-key.js';
+import { createRealtimeClient, type RealtimeClient } from '../../src/client/create-realtime-client.js';
+import { isRealtimeError, RealtimeError } from '../../src/protocol/errors.js';
+import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus } from '../../src/protocol/types.js';
+
+const BASE = 'http://127.0.0.1:9/client';
+const encoder = new TextEncoder();
+
+interface Seen {
+  url: URL;
+  headers: Headers;
+  signal: AbortSignal;
+  stream(initial?: string): Response;
+  send(text: string): void;
+}
+
+const server = setupServer();
+let requests: Seen[] = [];
+const clients: RealtimeClient<EventMap>[] = [];
+let counter = 0;
+
+/** A fresh URL per test: the in-tab hub outlives a client by its grace period. */
+function nextUrl(): string {
+  return `${BASE}/${++counter}`;
+}
+
+function serve(script: (req: Seen, index: number) => Response = (req) => req.stream()): void {
+  server.use(
+    http.all(`${BASE}/*`, ({ request }) => {
+      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+      let finished = false;
+      const seen: Seen = {
+        url: new URL(request.url),
+        headers: request.headers,
+        signal: request.signal,
+        stream(initial) {
+          const body = new ReadableStream<Uint8Array>({
+            start(c) {
+              controller = c;
+              if (initial) c.enqueue(encoder.encode(initial));
+            },
+          });
+          return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
+        },
+        send(text) {
+          if (!finished) controller?.enqueue(encoder.encode(text));
+        },
+      };
+      request.signal.addEventListener(
+        'abort',
+        () => {
+          finished = true;
+          try {
+            controller?.error(new DOMException('aborted', 'AbortError'));
+          } catch {
+            // already closed
+          }
+        },
+        { once: true },
+      );
+      requests.push(seen);
+      return script(seen, requests.length - 1);
+    }),
+  );
+}
+
+function client<E extends EventMap = EventMap>(options: Partial<RealtimeClientOptions> = {}): RealtimeClient<E> {
+  const c = createRealtimeClient<E>({ url: nextUrl(), sharing: 'none', transport: 'fetch', ...options });
+  clients.push(c as unknown as RealtimeClient<EventMap>);
+  return c;
+}
+
+async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await vi.advanceTimersByTimeAsync(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+async function until(condition: () => boolean, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (condition()) return;
+    await settle(1);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  requests = [];
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  // Past the hub's grace period: the shared upstream closes too.
+  await vi.advanceTimersByTimeAsync(5000);
+  await settle(2);
+  const open = requests.filter((r) => !r.signal.aborted).length;
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  server.resetHandlers();
+  expect(open, 'requests still open after close + grace').toBe(0);
+});
+afterAll(() => server.close());
+
+describe('createRealtimeClient: messages', () => {
+  it('on(type) gets {type, data, text, lastEventId} for its type only', async () => {
+    serve((req) =>
+      req.stream('event: greet\nid: 1\ndata: {"hello":"world"}\n\nevent: other\nid: 2\ndata: 2\n\ndata: 3\n\nevent: greet\nid: 4\ndata: {"hello":"again"}\n\n'),
+    );
+    const c = client<{ greet: { hello: string }; other: number }>();
+    const got: RealtimeMessage<{ hello: string }, 'greet'>[] = [];
+    const hellos: string[] = [];
+    c.on('greet', (msg) => {
+      got.push(msg);
+      hellos.push(msg.data.hello);
+    });
+    await until(() => got.length === 2, 'two greet events');
+    expect(got[0]).toEqual({ type: 'greet', data: { hello: 'world' }, text: '{"hello":"world"}', lastEventId: '1' });
+    expect(got[1]).toEqual({ type: 'greet', data: { hello: 'again' }, text: '{"hello":"again"}', lastEventId: '4' });
+    expect(hellos).toEqual(['world', 'again']);
+    expect(c.status.lastEventId).toBe('4');
+  });
+
+  it("'*' gets every event, including unnamed (message) ones", async () => {
+    serve((req) => req.stream('data: 1\n\nevent: a\ndata: 2\n\nevent: b\ndata: 3\n\n'));
+    const c = client();
+    const seen: string[] = [];
+    c.on('*', (msg) => seen.push(`${msg.type}:${String(msg.data)}`));
+    await until(() => seen.length === 3, 'three events');
+    expect(seen).toEqual(['message:1', 'a:2', 'b:3']);
+  });
+
+  it("a type listener and '*' both get the event, once each", async () => {
+    serve((req) => req.stream('event: a\ndata: "x"\n\n'));
+    const c = client();
+    const calls: string[] = [];
+    c.on('a', () => calls.push('a'));
+    c.on('*', () => calls.push('*'));
+    await until(() => calls.length >= 2, 'calls');
+    await settle();
+    expect(calls.sort()).toEqual(['*', 'a']);
+  });
+
+  it("parse 'json' with bad JSON: status error 'parse', listeners not called, the next good event delivered", async () => {
+    serve((req) => req.stream('id: 1\ndata: {bad json\n\nid: 2\ndata: {"ok":true}\n\n'));
+    const c = client();
+    const statuses: RealtimeStatus[] = [];
+    c.onStatus((s) => statuses.push(s));
+    const own: unknown[] = [];
+    const all: unknown[] = [];
+    c.on('message', (msg) => own.push(msg.data));
+    c.on('*', (msg) => all.push(msg.data));
+    await until(() => own.length === 1, 'good event');
+    await settle();
+    expect(own).toEqual([{ ok: true }]);
+    expect(all).toEqual([{ ok: true }]);
+    const parseStatus = statuses.find((s) => s.error?.code === 'parse');
+    expect(parseStatus).toBeDefined();
+    expect(parseStatus!.error!.message).toMatch(/1/);
+    expect(c.status.state).toBe('open');
+  });
+
+  it("parse 'text' hands over the raw text", async () => {
+    serve((req) => req.stream('data: {"not":"parsed"}\n\ndata: line1\ndata: line2\n\n'));
+    const c = client({ parse: 'text' });
+    const got: unknown[] = [];
+    c.on('message', (msg) => got.push(msg.data));
+    await until(() => got.length === 2, 'events');
+    expect(got).toEqual(['{"not":"parsed"}', 'line1\nline2']);
+  });
+
+  it('a custom parse function gets (text, type) and its result is msg.data', async () => {
+    serve((req) => req.stream('event: n\ndata: 21\n\nevent: s\ndata: abc\n\n'));
+    const parse = vi.fn((text: string, type: string) => (type === 'n' ? Number(text) * 2 : text.toUpperCase()));
+    const c = client({ parse });
+    const got: unknown[] = [];
+    c.on('*', (msg) => got.push(msg.data));
+    await until(() => got.length === 2, 'events');
+    expect(got).toEqual([42, 'ABC']);
+    expect(parse.mock.calls).toEqual([
+      ['21', 'n'],
+      ['abc', 's'],
+    ]);
+  });
+
+  it('a custom parse that throws reports parse and skips the listeners for that event only', async () => {
+    serve((req) => req.stream('data: boom\n\ndata: fine\n\n'));
+    const c = client({
+      parse: (text) => {
+        if (text === 'boom') throw new Error('cannot parse boom');
+        return text;
+      },
+    });
+    const got: unknown[] = [];
+    const statuses: RealtimeStatus[] = [];
+    c.onStatus((s) => statuses.push(s));
+    c.on('message', (msg) => got.push(msg.data));
+    await until(() => got.length === 1, 'event');
+    expect(got).toEqual(['fine']);
+    expect(statuses.some((s) => s.error?.code === 'parse' && s.error.message.includes('cannot parse boom'))).toBe(true);
+  });
+
+  it('a listener that throws does not stop the others; the error is reported', async () => {
+    const reported: unknown[] = [];
+    vi.stubGlobal('reportError', (e: unknown) => void reported.push(e));
+    serve((req) => req.stream('data: 1\n\ndata: 2\n\n'));
+    const c = client();
+    const before: unknown[] = [];
+    const after: unknown[] = [];
+    const star: unknown[] = [];
+    c.on('message', (msg) => before.push(msg.data));
+    c.on('message', () => {
+      throw new Error('listener bug');
+    });
+    c.on('message', (msg) => after.push(msg.data));
+    c.on('*', (msg) => star.push(msg.data));
+    await until(() => star.length === 2, 'events');
+    expect(before).toEqual([1, 2]);
+    expect(after).toEqual([1, 2]);
+    expect(reported).toHaveLength(2);
+    expect((reported[0] as Error).message).toBe('listener bug');
+  });
+
+  it('a status listener that throws does not stop the others', async () => {
+    const reported: unknown[] = [];
+    vi.stubGlobal('reportError', (e: unknown) => void reported.push(e));
+    serve();
+    const c = client();
+    const states: string[] = [];
+    c.onStatus(() => {
+      throw new Error('status listener bug');
+    });
+    c.onStatus((s) => states.push(s.state));
+    await until(() => states.includes('open'), 'open');
+    expect(reported.length).toBeGreaterThan(0);
+  });
+
+  it('the function returned by on() stops delivery to that listener only', async () => {
+    serve();
+    const c = client();
+    const a: unknown[] = [];
+    const b: unknown[] = [];
+    const off = c.on('message', (msg) => a.push(msg.data));
+    c.on('message', (msg) => b.push(msg.data));
+    await until(() => requests.length === 1 && c.status.state === 'open', 'open');
+    requests[0]!.send('data: 1\n\n');
+    await until(() => b.length === 1, 'first');
+    off();
+    off(); // twice is harmless
+    requests[0]!.send('data: 2\n\n');
+    await until(() => b.length === 2, 'second');
+    expect(a).toEqual([1]);
+    expect(b).toEqual([1, 2]);
+  });
+
+  it('client.status.lastEventId follows delivered events', async () => {
+    serve((req) => req.stream('id: a1\ndata: 1\n\nid: a2\ndata: 2\n\n'));
+    const c = client();
+    const ids: string[] = [];
+    c.on('message', (msg) => ids.push(msg.lastEventId));
+    await until(() => ids.length === 2, 'events');
+    expect(ids).toEqual(['a1', 'a2']);
+    expect(c.status.lastEventId).toBe('a2');
+  });
+});
+
+describe('createRealtimeClient: lifecycle', () => {
+  it('onStatus sees connecting then open, with transport and sharing', async () => {
+    serve();
+    const c = client();
+    expect(c.status).toMatchObject({ state: 'connecting', transport: 'fetch', sharing: 'none', attempt: 0, lastEventId: '' });
+    const statuses: RealtimeStatus[] = [];
+    c.onStatus((s) => statuses.push(s));
+    await until(() => c.status.state === 'open', 'open');
+    expect(statuses.map((s) => s.state)).toEqual(['connecting', 'open']);
+    expect(statuses[1]).toMatchObject({ state: 'open', transport: 'fetch', sharing: 'none', attempt: 0 });
+    expect(statuses[1]!.error).toBeUndefined();
+  });
+
+  it('close(): status closed, no more events, and the upstream ends after the grace period', async () => {
+    serve();
+    const c = client();
+    const got: unknown[] = [];
+    const states: string[] = [];
+    c.on('message', (msg) => got.push(msg.data));
+    c.onStatus((s) => states.push(s.state));
+    await until(() => c.status.state === 'open', 'open');
+    requests[0]!.send('data: 1\n\n');
+    await until(() => got.length === 1, 'event');
+    c.close();
+    expect(c.status.state).toBe('closed');
+    expect(states.at(-1)).toBe('closed');
+    requests[0]!.send('data: 2\n\n');
+    await settle();
+    expect(got).toEqual([1]);
+    expect(states.at(-1)).toBe('closed');
+    await vi.advanceTimersByTimeAsync(3000);
+    await settle();
+    expect(requests[0]!.signal.aborted).toBe(true);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('a server 404 closes the client with error.status', async () => {
+    serve(() => new HttpResponse('gone', { status: 404 }));
+    const c = client();
+    await until(() => c.status.state === 'closed', 'closed');
+    expect(c.status.error).toMatchObject({ code: 'http', status: 404 });
+  });
+
+  it('sends the headers of a provider, called again before a reconnect', async () => {
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 503 }) : req.stream()));
+    let n = 0;
+    const c = client({ headers: async () => ({ Authorization: `Bearer token-${++n}` }), backoff: { initialMs: 100, maxMs: 100 } });
+    await until(() => requests.length === 1 && c.status.state === 'reconnecting', 'reconnecting');
+    await vi.advanceTimersByTimeAsync(100);
+    await until(() => c.status.state === 'open', 'open');
+    expect(requests.map((r) => r.headers.get('authorization'))).toEqual(['Bearer token-1', 'Bearer token-2']);
+  });
+
+  it('two clients of one tab with the same stream share one request', async () => {
+    serve((req) => req.stream('data: "shared"\n\n'));
+    const url = nextUrl();
+    const a = client({ url });
+    const b = client({ url });
+    const got: string[] = [];
+    a.on('message', () => got.push('a'));
+    b.on('message', () => got.push('b'));
+    await until(() => got.length === 2, 'both');
+    expect(requests).toHaveLength(1);
+    expect(got.sort()).toEqual(['a', 'b']);
+  });
+});
+
+describe('createRealtimeClient: options validation', () => {
+  function invalid(options: unknown, names: string): void {
+    let thrown: unknown;
+    try {
+      const c = createRealtimeClient(options as RealtimeClientOptions);
+      c.close();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown, `expected ${names} to be rejected`).toBeInstanceOf(RealtimeError);
+    expect(isRealtimeError(thrown)).toBe(true);
+    expect((thrown as RealtimeError).code).toBe('invalid-options');
+    expect((thrown as RealtimeError).message).toContain(names);
+  }
+  const url = 'http://127.0.0.1:9/validation';
+
+  it('missing url', () => invalid({ sharing: 'none' }, 'url'));
+  it('no options at all', () => invalid(undefined, 'options'));
+  it('bad sharing', () => invalid({ url, sharing: 'tabs' }, 'sharing'));
+  it('bad transport', () => invalid({ url, sharing: 'none', transport: 'websocket' }, 'transport'));
+  it('eventsource with headers', () => invalid({ url, sharing: 'none', transport: 'eventsource', headers: { A: 'b' } }, 'headers'));
+  it('eventsource with a headers provider', () => invalid({ url, sharing: 'none', transport: 'eventsource', headers: () => ({}) }, 'eventsource'));
+  it('negative heartbeatTimeoutMs', () => invalid({ url, sharing: 'none', heartbeatTimeoutMs: -1 }, 'heartbeatTimeoutMs'));
+  it('zero heartbeatTimeoutMs', () => invalid({ url, sharing: 'none', heartbeatTimeoutMs: 0 }, 'heartbeatTimeoutMs'));
+  it('backoff.maxMs below initialMs', () => invalid({ url, sharing: 'none', backoff: { initialMs: 5000, maxMs: 1000 } }, 'backoff.maxMs'));
+  it('backoff.maxMs below the default initialMs', () => invalid({ url, sharing: 'none', backoff: { maxMs: 500 } }, 'backoff.maxMs'));
+  it('shared-worker without workerUrl', () => invalid({ url, sharing: 'shared-worker' }, 'workerUrl'));
+  it('a relative url without a page to resolve it against', () => invalid({ url: '/events', sharing: 'none' }, 'url'));
+});
+
+describe('isRealtimeError', () => {
+  it('recognises an instance and its structured clone (toJSON plus name)', () => {
+    const error = new RealtimeError('http', 'Server answered 404', 404);
+    expect(isRealtimeError(error)).toBe(true);
+    const cloned = structuredClone({ ...error.toJSON(), name: error.name });
+    expect(cloned).toEqual({ name: 'RealtimeError', code: 'http', message: 'Server answered 404', status: 404 });
+    expect(cloned instanceof RealtimeError).toBe(false);
+    expect(isRealtimeError(cloned)).toBe(true);
+    expect(isRealtimeError({ name: 'RealtimeError', code: 'network', message: 'x' })).toBe(true);
+  });
+
+  it('rejects look-alikes', () => {
+    expect(isRealtimeError(new Error('x'))).toBe(false);
+    expect(isRealtimeError(structuredClone(new RealtimeError('network', 'x')))).toBe(false); // clone of the Error itself loses code
+    expect(isRealtimeError({ code: 'network', message: 'x' })).toBe(false);
+    expect(isRealtimeError({ name: 'RealtimeError', code: 1, message: 'x' })).toBe(false);
+    expect(isRealtimeError(null)).toBe(false);
+    expect(isRealtimeError('RealtimeError')).toBe(false);
+  });
+});
+
+describe('credentialsKeyOf', () => {
+  const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const jwt = (payload: Record<string, unknown>) => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(payload)}.`;
+  const signed = (payload: Record<string, unknown>, sig: string) => `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(payload)}.${sig}`;
+
+  it('two JWTs of the same subject (a refreshed token) get the same key', () => {
+    const first = credentialsKeyOf({ Authorization: `Bearer ${jwt({ sub: 'user-1', iat: 1, exp: 100 })}` });
+    const refreshed = credentialsKeyOf({ Authorization: `Bearer ${signed({ sub: 'user-1', iat: 50, exp: 200, jti: 'x' }, 'c2lnbmF0dXJl')}` });
+    expect(first).not.toBe('');
+    expect(first).toBe(refreshed);
+  });
+
+  it('JWTs of different subjects (or issuers) get different keys', () => {
+    const alice = credentialsKeyOf({ Authorization: `Bearer ${jwt({ sub: 'alice' })}` });
+    const bob = credentialsKeyOf({ Authorization: `Bearer ${jwt({ sub: 'bob' })}` });
+    const otherIssuer = credentialsKeyOf({ Authorization: `Bearer ${jwt({ sub: 'alice', iss: 'https://other' })}` });
+    expect(alice).not.toBe(bob);
+    expect(alice).not.toBe(otherIssuer);
+  });
+
+  it('keys do not contain the token', () => {
+    const token = jwt({ sub: 'alice' });
+    const key = credentialsKeyOf({ Authorization: `Bearer ${token}` });
+    expect(key).not.toContain(token);
+    expect(key).not.toContain('alice');
+  });
+
+  it('different opaque tokens get different keys; equal ones the same', () => {
+    const a = credentialsKeyOf({ Authorization: 'Bearer opaque-aaa' });
+    const b = credentialsKeyOf({ Authorization: 'Bearer opaque-bbb' });
+    expect(a).not.toBe(b);
+    expect(credentialsKeyOf({ authorization: 'Bearer opaque-aaa' })).toBe(a);
+    expect(credentialsKeyOf({ 'X-Api-Key': 'k1' })).not.toBe(credentialsKeyOf({ 'X-Api-Key': 'k2' }));
+  });
+
+  it("no headers → ''", () => {
+    expect(credentialsKeyOf({})).toBe('');
+  });
+});

@@ -1,0 +1,604 @@
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createConnection, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
+import type { ConnectionStatus } from '../../src/protocol/stream.js';
+import type { WireEvent } from '../../src/protocol/types.js';
+
+const URL_ = 'http://127.0.0.1:9/stream';
+const encoder = new TextEncoder();
+
+/** One request as the mock server saw it, with a hand on its response body. */
+interface Seen {
+  url: URL;
+  headers: Headers;
+  signal: AbortSignal;
+  /** Answers with a 200 text/event-stream whose body stays open until end() or drop(). */
+  stream(initial?: string): Response;
+  send(text: string): void;
+  /** Ends the body normally. */
+  end(): void;
+  /** Breaks the body mid-stream (a network drop). */
+  drop(): void;
+}
+
+type Script = (req: Seen, index: number) => Response | Promise<Response>;
+
+const server = setupServer();
+let requests: Seen[] = [];
+const connections: Connection[] = [];
+
+function serve(script: Script = (req) => req.stream()): void {
+  server.use(
+    http.all(URL_, ({ request }) => {
+      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+      let finished = false;
+      const seen: Seen = {
+        url: new URL(request.url),
+        headers: request.headers,
+        signal: request.signal,
+        stream(initial) {
+          const body = new ReadableStream<Uint8Array>({
+            start(c) {
+              controller = c;
+              if (initial) c.enqueue(encoder.encode(initial));
+            },
+          });
+          return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } });
+        },
+        send(text) {
+          if (!finished) controller?.enqueue(encoder.encode(text));
+        },
+        end() {
+          if (finished) return;
+          finished = true;
+          controller?.close();
+        },
+        drop() {
+          if (finished) return;
+          finished = true;
+          controller?.error(new TypeError('connection reset'));
+        },
+      };
+      request.signal.addEventListener('abort', () => seen.drop(), { once: true });
+      requests.push(seen);
+      return script(seen, requests.length - 1);
+    }),
+  );
+}
+
+function open(overrides: Partial<ConnectionOptions> = {}) {
+  const events: WireEvent[] = [];
+  const statuses: ConnectionStatus[] = [];
+  const connection = createConnection({
+    url: URL_,
+    transport: 'fetch',
+    withCredentials: false,
+    method: 'GET',
+    backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 },
+    heartbeatTimeoutMs: 600_000,
+    maxEventSize: 1024 * 1024,
+    stableAfterMs: 5000,
+    headers: () => ({}),
+    customHeaders: true,
+    lastEventId: '',
+    onEvent: (e) => events.push(e),
+    onStatus: (s) => statuses.push(s),
+    random: () => 0.5,
+    onlineTarget: new EventTarget(),
+    ...overrides,
+  });
+  connections.push(connection);
+  const last = () => statuses[statuses.length - 1]!;
+  return { connection, events, statuses, last, states: () => statuses.map((s) => s.state) };
+}
+
+/** Lets promises, streams and due (fake) timers run, without moving the fake clock. */
+async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await vi.advanceTimersByTimeAsync(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+async function until(condition: () => boolean, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (condition()) return;
+    await settle(1);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** Moves the fake clock by `ms`, then lets the consequences settle. */
+async function advance(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
+  await settle();
+}
+
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
+  requests = [];
+});
+afterEach(async () => {
+  for (const c of connections.splice(0)) c.close();
+  await settle(2);
+  vi.useRealTimers();
+  server.resetHandlers();
+});
+afterAll(() => server.close());
+
+describe('createConnection: the request', () => {
+  it('sends Accept: text/event-stream and the provider headers, without Last-Event-ID on the first request', async () => {
+    serve((req) => req.stream('data: hi\n\n'));
+    const c = open({ headers: () => ({ Authorization: 'Bearer one', 'X-Tenant': 't1' }) });
+    expect(c.statuses[0]).toMatchObject({ state: 'connecting', attempt: 0, transport: 'fetch', lastEventId: '' });
+    await until(() => c.events.length === 1, 'first event');
+    expect(requests).toHaveLength(1);
+    const h = requests[0]!.headers;
+    expect(h.get('accept')).toBe('text/event-stream');
+    expect(h.get('authorization')).toBe('Bearer one');
+    expect(h.get('x-tenant')).toBe('t1');
+    expect(h.has('last-event-id')).toBe(false);
+    expect(c.last()).toMatchObject({ state: 'open', attempt: 0 });
+    expect(c.last().error).toBeUndefined();
+    expect(c.events).toEqual([{ type: 'message', data: 'hi', id: '' }]);
+  });
+});
+
+describe('createConnection: status rules', () => {
+  it('204: closes for good with error no-content and never asks again', async () => {
+    serve(() => new HttpResponse(null, { status: 204 }));
+    const c = open();
+    await until(() => c.last().state === 'closed', 'closed');
+    expect(c.last()).toMatchObject({ state: 'closed', error: { code: 'no-content', status: 204 } });
+    await advance(120_000);
+    expect(requests).toHaveLength(1);
+    expect(c.connection.status.state).toBe('closed');
+  });
+
+  it.each([500, 502, 503, 504, 408, 429])('%i: reconnecting with attempt and retryInMs, then a new request', async (code) => {
+    serve((req, i) => (i === 0 ? new HttpResponse('busy', { status: code }) : req.stream()));
+    const c = open();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last()).toMatchObject({ state: 'reconnecting', attempt: 1, retryInMs: 500, error: { code: 'http', status: code } });
+    await advance(499);
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    await until(() => c.last().state === 'open', 'open');
+    expect(requests).toHaveLength(2);
+    expect(c.last().error).toBeUndefined();
+    expect(c.last().retryInMs).toBeUndefined();
+  });
+
+  it('network error: reconnecting with code network, then a new request', async () => {
+    serve((req, i) => (i === 0 ? HttpResponse.error() : req.stream()));
+    const c = open();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last()).toMatchObject({ state: 'reconnecting', attempt: 1, retryInMs: 500, error: { code: 'network' } });
+    await advance(500);
+    await until(() => c.last().state === 'open', 'open');
+    expect(requests).toHaveLength(2);
+  });
+
+  it('backs off exponentially over consecutive failures (jitter from the injected random)', async () => {
+    serve(() => HttpResponse.error());
+    const c = open({ random: () => 0.5 });
+    const waits: number[] = [];
+    for (let n = 1; n <= 4; n++) {
+      await until(() => requests.length === n && c.last().state === 'reconnecting' && c.last().attempt === n, `attempt ${n}`);
+      waits.push(c.last().retryInMs!);
+      await advance(c.last().retryInMs!);
+    }
+    expect(waits).toEqual([500, 1000, 2000, 4000]);
+  });
+
+  it.each([
+    [503, '5', 5000],
+    [429, '3', 3000],
+  ])('%i with Retry-After %j waits at least that long', async (code, retryAfter, wait) => {
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: code, headers: { 'Retry-After': retryAfter } }) : req.stream()));
+    const c = open();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last()).toMatchObject({ attempt: 1, retryInMs: wait, error: { status: code } });
+    await advance(wait - 1);
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    await until(() => requests.length === 2, 'second request');
+  });
+
+  it('Retry-After as an HTTP date is a minimum wait from now', async () => {
+    const at = new Date(Date.now() + 7000).toUTCString();
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 503, headers: { 'Retry-After': at } }) : req.stream()));
+    const c = open();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last().retryInMs).toBe(7000);
+    await advance(6999);
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    await until(() => requests.length === 2, 'second request');
+  });
+
+  it('a Retry-After shorter than the backoff does not shorten the backoff', async () => {
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 429, headers: { 'Retry-After': '0' } }) : req.stream()));
+    const c = open({ random: () => 0.9 });
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last().retryInMs).toBe(900);
+    await advance(899);
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    await until(() => requests.length === 2, 'second request');
+  });
+
+  it('401: asks the headers provider again and retries at once; a second 401 in a row backs off', async () => {
+    serve(() => new HttpResponse(null, { status: 401 }));
+    let calls = 0;
+    const c = open({ headers: () => ({ Authorization: `Bearer t${++calls}` }) });
+    await until(() => requests.length === 2, 'immediate retry after 401');
+    expect(calls).toBe(2);
+    expect(requests.map((r) => r.headers.get('authorization'))).toEqual(['Bearer t1', 'Bearer t2']);
+    const first401 = c.statuses.find((s) => s.state === 'reconnecting')!;
+    expect(first401).toMatchObject({ attempt: 1, retryInMs: 0, error: { code: 'unauthorized', status: 401 } });
+    await until(() => c.last().state === 'reconnecting' && c.last().attempt === 2, 'second 401');
+    expect(c.last()).toMatchObject({ retryInMs: 1000, error: { code: 'unauthorized' } });
+    await advance(999);
+    expect(requests).toHaveLength(2);
+    await advance(1);
+    await until(() => requests.length === 3, 'third request');
+    expect(requests[2]!.headers.get('authorization')).toBe('Bearer t3');
+  });
+
+  it('401 then fresh credentials that work: opens', async () => {
+    serve((req) => (req.headers.get('authorization') === 'Bearer fresh' ? req.stream('data: ok\n\n') : new HttpResponse(null, { status: 401 })));
+    const tokens = ['stale', 'fresh'];
+    const c = open({ headers: async () => ({ Authorization: `Bearer ${tokens.shift() ?? 'none'}` }) });
+    await until(() => c.events.length === 1, 'event');
+    expect(requests).toHaveLength(2);
+    expect(c.last()).toMatchObject({ state: 'open' });
+    expect(c.last().error).toBeUndefined();
+  });
+
+  it.each([400, 403, 404, 410])('%i: closed with error.status and no retry', async (code) => {
+    serve(() => new HttpResponse('nope', { status: code }));
+    const c = open();
+    await until(() => c.last().state === 'closed', 'closed');
+    expect(c.last()).toMatchObject({ state: 'closed', error: { code: 'http', status: code } });
+    expect(c.states()).not.toContain('reconnecting');
+    await advance(120_000);
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each([['text/plain'], ['application/json'], [null]])('200 with content type %j: closed with code content-type', async (type) => {
+    serve(() => new HttpResponse('data: x\n\n', { status: 200, headers: type ? { 'content-type': type } : {} }));
+    const c = open();
+    await until(() => c.last().state === 'closed', 'closed');
+    expect(c.last().error).toMatchObject({ code: 'content-type', status: 200 });
+    expect(c.events).toEqual([]);
+    await advance(120_000);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('calls the headers provider before every attempt and sends what it returned', async () => {
+    serve((req, i) => (i < 2 ? new HttpResponse(null, { status: 503 }) : req.stream()));
+    let calls = 0;
+    const c = open({ headers: async () => ({ Authorization: `Bearer ${++calls}` }) });
+    await until(() => c.last().state === 'reconnecting', 'first failure');
+    await advance(c.last().retryInMs!);
+    await until(() => requests.length === 2 && c.last().state === 'reconnecting' && c.last().attempt === 2, 'second failure');
+    await advance(c.last().retryInMs!);
+    await until(() => c.last().state === 'open', 'open');
+    expect(calls).toBe(3);
+    expect(requests.map((r) => r.headers.get('authorization'))).toEqual(['Bearer 1', 'Bearer 2', 'Bearer 3']);
+    expect(requests.every((r) => r.headers.get('accept') === 'text/event-stream')).toBe(true);
+  });
+
+  it('a headers provider that throws: reconnecting with code headers, no request sent', async () => {
+    serve();
+    let calls = 0;
+    const c = open({
+      headers: () => {
+        if (++calls === 1) throw new Error('token service down');
+        return { Authorization: 'Bearer ok' };
+      },
+    });
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last().error).toMatchObject({ code: 'headers', message: 'token service down' });
+    expect(requests).toHaveLength(0);
+    await advance(c.last().retryInMs!);
+    await until(() => c.last().state === 'open', 'open');
+    expect(requests[0]!.headers.get('authorization')).toBe('Bearer ok');
+  });
+});
+
+describe('createConnection: resuming', () => {
+  it('sends the last dispatched id after a drop mid-stream; an undispatched trailing block id is not used', async () => {
+    serve((req, i) => (i === 0 ? req.stream('id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: never') : req.stream()));
+    const c = open();
+    await until(() => c.events.length === 2, 'two events');
+    requests[0]!.drop();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last()).toMatchObject({ lastEventId: '2', error: { code: 'network' } });
+    await advance(c.last().retryInMs!);
+    await until(() => requests.length === 2, 'reconnect');
+    expect(requests[1]!.headers.get('last-event-id')).toBe('2');
+    expect(c.events.map((e) => e.data)).toEqual(['a', 'b']);
+  });
+
+  it('ignores an id-only block that never dispatched when the body ends', async () => {
+    serve((req, i) => (i === 0 ? req.stream('id: 1\ndata: a\n\nid: 9\n') : req.stream()));
+    const c = open();
+    await until(() => c.events.length === 1, 'event');
+    requests[0]!.end();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    await advance(c.last().retryInMs!);
+    await until(() => requests.length === 2, 'reconnect');
+    expect(requests[1]!.headers.get('last-event-id')).toBe('1');
+  });
+
+  it('a dispatched id-only block moves the resume point', async () => {
+    serve((req, i) => (i === 0 ? req.stream('id: 1\ndata: a\n\nid: 5\n\n') : req.stream()));
+    const c = open();
+    await until(() => c.events.length === 1, 'event');
+    await settle();
+    requests[0]!.end();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last().lastEventId).toBe('5');
+    await advance(c.last().retryInMs!);
+    await until(() => requests.length === 2, 'reconnect');
+    expect(requests[1]!.headers.get('last-event-id')).toBe('5');
+  });
+
+  it('starts from the given lastEventId on the first request', async () => {
+    serve();
+    open({ lastEventId: '41' });
+    await until(() => requests.length === 1, 'request');
+    expect(requests[0]!.headers.get('last-event-id')).toBe('41');
+  });
+
+  it('a server retry: sets the exact delay of the reconnect after a clean end', async () => {
+    serve((req, i) => (i === 0 ? req.stream('retry: 1234\n\nid: 1\ndata: a\n\n') : req.stream()));
+    const c = open({ random: () => 0.999 });
+    await until(() => c.events.length === 1, 'event');
+    requests[0]!.end();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last()).toMatchObject({ retryInMs: 1234, attempt: 1 });
+    await advance(1233);
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    await until(() => requests.length === 2, 'reconnect');
+    expect(requests[1]!.headers.get('last-event-id')).toBe('1');
+  });
+
+  it('delivers 1..M exactly once across drops and replays', async () => {
+    const M = 12;
+    const all = Array.from({ length: M }, (_, i) => i + 1);
+    serve((req) => {
+      const after = Number(req.headers.get('last-event-id') ?? '0');
+      const pending = all.filter((id) => id > after);
+      // Sends three events, the first half of the fourth, then drops.
+      const full = pending.slice(0, 3).map((id) => `id: ${id}\ndata: event ${id}\n\n`).join('');
+      const partial = pending[3] ? `id: ${pending[3]}\ndata: eve` : '';
+      const response = req.stream(full + partial);
+      if (pending.length > 3) setImmediate(() => req.drop());
+      return response;
+    });
+    const c = open({ random: () => 0 });
+    await until(() => c.events.length >= M, 'all events');
+    await settle();
+    expect(c.events.map((e) => Number(e.id))).toEqual(all);
+    expect(c.events.map((e) => e.data)).toEqual(all.map((id) => `event ${id}`));
+    expect(requests.map((r) => r.headers.get('last-event-id'))).toEqual([null, '3', '6', '9']);
+    expect(c.last().state).toBe('open');
+  });
+});
+
+describe('createConnection: liveness', () => {
+  it('resets attempt to 0 only after the connection has stayed open for stableAfterMs', async () => {
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 503 }) : req.stream()));
+    const c = open({ stableAfterMs: 5000 });
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    await advance(c.last().retryInMs!);
+    await until(() => c.last().state === 'open', 'open');
+    expect(c.last().attempt).toBe(1);
+    await advance(4999);
+    expect(c.last().attempt).toBe(1);
+    await advance(1);
+    expect(c.last()).toMatchObject({ state: 'open', attempt: 0 });
+  });
+
+  it('a connection that drops before stableAfterMs keeps counting attempts', async () => {
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 503 }) : req.stream()));
+    const c = open({ stableAfterMs: 5000 });
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    await advance(c.last().retryInMs!);
+    await until(() => c.last().state === 'open', 'open');
+    await advance(4000);
+    requests[1]!.drop();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting again');
+    expect(c.last()).toMatchObject({ attempt: 2, retryInMs: 1000 });
+    await advance(1000);
+    await until(() => c.last().state === 'open', 'open again');
+    await advance(2000); // 6 s after the first open: that one did not last, so no reset yet
+    expect(c.last().attempt).toBe(2);
+    await advance(3000);
+    expect(c.last().attempt).toBe(0);
+  });
+
+  it('heartbeat: headers then silence → reconnecting with heartbeat-timeout after heartbeatTimeoutMs', async () => {
+    serve();
+    const c = open({ heartbeatTimeoutMs: 10_000 });
+    await until(() => c.last().state === 'open', 'open');
+    await advance(9999);
+    expect(c.last().state).toBe('open');
+    await advance(1);
+    expect(c.last()).toMatchObject({ state: 'reconnecting', error: { code: 'heartbeat-timeout' } });
+    expect(requests[0]!.signal.aborted).toBe(true);
+    await advance(c.last().retryInMs!);
+    await until(() => requests.length === 2, 'reconnect');
+  });
+
+  it('heartbeat: any byte, even a comment, keeps the stream alive', async () => {
+    serve();
+    const c = open({ heartbeatTimeoutMs: 10_000 });
+    await until(() => c.last().state === 'open', 'open');
+    await advance(6000);
+    requests[0]!.send(': ping\n');
+    await advance(6000);
+    requests[0]!.send(':\n');
+    await advance(9999);
+    expect(c.last().state).toBe('open');
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    expect(c.last()).toMatchObject({ state: 'reconnecting', error: { code: 'heartbeat-timeout' } });
+  });
+
+  it('heartbeat: a request that never answers times out too', async () => {
+    serve(() => new Promise<Response>(() => {}));
+    const c = open({ heartbeatTimeoutMs: 10_000 });
+    await until(() => requests.length === 1, 'request');
+    await advance(10_000);
+    expect(c.last()).toMatchObject({ state: 'reconnecting', error: { code: 'heartbeat-timeout' } });
+    expect(requests[0]!.signal.aborted).toBe(true);
+  });
+
+  it('an online event during a backoff wait reconnects at once', async () => {
+    serve((req, i) => (i === 0 ? HttpResponse.error() : req.stream()));
+    const onlineTarget = new EventTarget();
+    const c = open({ onlineTarget, backoff: { initialMs: 60_000, maxMs: 60_000, factor: 2 } });
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last().retryInMs).toBe(30_000);
+    onlineTarget.dispatchEvent(new Event('online'));
+    await until(() => c.last().state === 'open', 'open');
+    expect(requests).toHaveLength(2);
+    // The cancelled wait does not fire a third request later.
+    await advance(60_000);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('an online event while open does nothing', async () => {
+    serve();
+    const onlineTarget = new EventTarget();
+    const c = open({ onlineTarget });
+    await until(() => c.last().state === 'open', 'open');
+    onlineTarget.dispatchEvent(new Event('online'));
+    await settle();
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.signal.aborted).toBe(false);
+  });
+});
+
+describe('createConnection: close()', () => {
+  it('aborts the open request; nothing is delivered afterwards', async () => {
+    serve((req) => req.stream('id: 1\ndata: a\n\n'));
+    const c = open();
+    await until(() => c.events.length === 1, 'event');
+    c.connection.close();
+    expect(c.last()).toMatchObject({ state: 'closed', lastEventId: '1' });
+    expect(c.last().error).toBeUndefined();
+    await settle();
+    expect(requests[0]!.signal.aborted).toBe(true);
+    requests[0]!.send('id: 2\ndata: b\n\n');
+    await advance(120_000);
+    expect(c.events.map((e) => e.data)).toEqual(['a']);
+    expect(requests).toHaveLength(1);
+    expect(c.last().state).toBe('closed');
+  });
+
+  it('cancels a pending retry: no request after close even when the timers run out', async () => {
+    serve(() => new HttpResponse(null, { status: 503 }));
+    const c = open();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    const count = c.statuses.length;
+    c.connection.close();
+    expect(c.last().state).toBe('closed');
+    expect(c.last().retryInMs).toBeUndefined();
+    await advance(600_000);
+    expect(requests).toHaveLength(1);
+    expect(c.statuses).toHaveLength(count + 1);
+  });
+
+  it('while the headers provider is pending: no request is ever sent', async () => {
+    serve();
+    let resolve!: (h: Record<string, string>) => void;
+    const c = open({ headers: () => new Promise((r) => (resolve = r)) });
+    await settle();
+    c.connection.close();
+    resolve({ Authorization: 'Bearer late' });
+    await advance(60_000);
+    expect(requests).toHaveLength(0);
+    expect(c.last().state).toBe('closed');
+  });
+});
+
+describe('createConnection: event size', () => {
+  it('drops an event over maxEventSize with error event-too-large, stays open and delivers the next', async () => {
+    serve((req) => req.stream(`data: ${'x'.repeat(50)}\n\ndata: ok\n\n`));
+    const c = open({ maxEventSize: 20 });
+    await until(() => c.events.length === 1, 'event');
+    expect(c.events.map((e) => e.data)).toEqual(['ok']);
+    const tooLarge = c.statuses.find((s) => s.error?.code === 'event-too-large');
+    expect(tooLarge).toMatchObject({ state: 'open' });
+    expect(c.last().state).toBe('open');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.signal.aborted).toBe(false);
+  });
+
+  it('an event exactly maxEventSize long is delivered', async () => {
+    serve((req) => req.stream(`data: ${'y'.repeat(20)}\n\n`));
+    const c = open({ maxEventSize: 20 });
+    await until(() => c.events.length === 1, 'event');
+    expect(c.statuses.some((s) => s.error?.code === 'event-too-large')).toBe(false);
+  });
+});
+
+describe('createConnection: long-poll', () => {
+  it('marks requests transport=long-poll and asks again at once with Last-Event-ID, staying open', async () => {
+    serve((req, i) => {
+      if (i === 0) {
+        const r = req.stream('id: 1\ndata: a\n\nid: 2\ndata: b\n\n');
+        req.end();
+        return r;
+      }
+      if (i === 1) {
+        const r = req.stream('id: 3\ndata: c\n\n');
+        req.end();
+        return r;
+      }
+      return req.stream();
+    });
+    const c = open({ transport: 'long-poll' });
+    await until(() => requests.length === 3, 'third poll');
+    await settle();
+    expect(requests.map((r) => r.url.searchParams.get('transport'))).toEqual(['long-poll', 'long-poll', 'long-poll']);
+    expect(requests.map((r) => r.headers.get('last-event-id'))).toEqual([null, '2', '3']);
+    expect(requests.every((r) => r.headers.get('accept') === 'text/event-stream')).toBe(true);
+    expect(c.events.map((e) => e.id)).toEqual(['1', '2', '3']);
+    expect(c.states()).not.toContain('reconnecting');
+    expect(c.last()).toMatchObject({ state: 'open', transport: 'long-poll', attempt: 0 });
+  });
+
+  it('an empty poll is followed at once by the next one', async () => {
+    serve((req, i) => {
+      const r = req.stream(i === 1 ? 'id: 7\ndata: z\n\n' : '');
+      if (i < 2) req.end();
+      return r;
+    });
+    const c = open({ transport: 'long-poll', lastEventId: '6' });
+    await until(() => requests.length === 3, 'polls');
+    expect(requests.map((r) => r.headers.get('last-event-id'))).toEqual(['6', '6', '7']);
+    expect(c.events.map((e) => e.data)).toEqual(['z']);
+    expect(c.states()).not.toContain('reconnecting');
+  });
+
+  it('a failed poll backs off like a stream', async () => {
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 502 }) : req.stream()));
+    const c = open({ transport: 'long-poll' });
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last()).toMatchObject({ attempt: 1, retryInMs: 500, transport: 'long-poll' });
+    await advance(499);
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    await until(() => c.last().state === 'open', 'open');
+  });
+});

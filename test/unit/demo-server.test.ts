@@ -1,0 +1,755 @@
+// Tests for the reference server (demo-server/) and the buffering proxy, over real HTTP.
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDemoServer, type DemoServer, type DemoServerOptions } from '../../demo-server/server.js';
+import { createBufferingProxy } from '../support/buffering-proxy.js';
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const closers: Array<() => Promise<void>> = [];
+const controllers: AbortController[] = [];
+
+afterEach(async () => {
+  for (const controller of controllers.splice(0)) controller.abort();
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+async function start(options: DemoServerOptions = {}): Promise<DemoServer> {
+  const server = await createDemoServer({ port: 0, heartbeatMs: 5_000, longPollMs: 5_000, ...options });
+  closers.push(server.close);
+  return server;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll `read` until `check` passes (or throw the last assertion error after `ms`). */
+async function eventually<T>(read: () => T | Promise<T>, check: (value: T) => void, ms = 2_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    try {
+      check(value);
+      return value;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+/** A streaming response body, read as it arrives: raw text, parsed events, how it ended. */
+class BodyReader {
+  text = '';
+  events: EventSourceMessage[] = [];
+  retries: number[] = [];
+  comments: string[] = [];
+  /** 'open' while reading; 'ended' on a clean end of body; 'failed' when the connection broke. */
+  state: 'open' | 'ended' | 'failed' = 'open';
+  readonly finished: Promise<void>;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    const parser = createParser({
+      onEvent: (event) => this.events.push(event),
+      onRetry: (ms) => this.retries.push(ms),
+      onComment: (comment) => this.comments.push(comment),
+    });
+    const decoder = new TextDecoder();
+    const reader = body.getReader();
+    this.finished = (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          const chunk = decoder.decode(value, { stream: true });
+          this.text += chunk;
+          parser.feed(chunk);
+        }
+        this.state = 'ended';
+      } catch {
+        this.state = 'failed';
+      }
+    })();
+  }
+
+  waitForText(needle: string, ms = 2_000) {
+    return eventually(
+      () => this.text,
+      (text) => expect(text).toContain(needle),
+      ms,
+    );
+  }
+
+  waitForEvents(count: number, ms = 2_000) {
+    return eventually(
+      () => this.events,
+      (events) => expect(events.length).toBeGreaterThanOrEqual(count),
+      ms,
+    );
+  }
+
+  /** Resolves with the final state; rejects if the body is still open after `ms`. */
+  async settled(ms = 2_000) {
+    await Promise.race([
+      this.finished,
+      sleep(ms).then(() => {
+        throw new Error(`body still open after ${ms} ms`);
+      }),
+    ]);
+    return this.state;
+  }
+}
+
+/** fetch() that the afterEach aborts, so no test leaves a request hanging. */
+async function open(url: string, init: RequestInit = {}) {
+  const controller = new AbortController();
+  controllers.push(controller);
+  const res = await fetch(url, { ...init, signal: controller.signal });
+  const body = res.body ? new BodyReader(res.body) : null;
+  return { res, body: body as BodyReader, abort: () => controller.abort() };
+}
+
+async function post(url: string, json: unknown = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(json),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null };
+}
+
+const ids = (events: EventSourceMessage[]) => events.map((e) => Number(e.id));
+
+// ---------------------------------------------------------------------------------------------
+
+describe('SSE wire format', () => {
+  it('sends SSE headers, retry first, id/event/data lines, and no event: line for message', async () => {
+    const srv = await start({ retryMs: 1234 });
+    srv.publish({ data: 'hello' });
+    srv.publish({ type: 'greet', data: 'line1\nline2' });
+    srv.publish({ type: 'obj', data: { a: 1, b: 'two' } });
+
+    const { res, body } = await open(`${srv.url}/events`, { headers: { 'Last-Event-ID': '0' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+
+    await body.waitForEvents(3);
+    expect(body.text).toBe(
+      'retry: 1234\n\n' +
+        'id: 1\ndata: hello\n\n' +
+        'id: 2\nevent: greet\ndata: line1\ndata: line2\n\n' +
+        'id: 3\nevent: obj\ndata: {"a":1,"b":"two"}\n\n',
+    );
+    expect(body.retries).toEqual([1234]);
+    expect(body.events[1]).toEqual({ id: '2', event: 'greet', data: 'line1\nline2' });
+  });
+
+  it('sends the Connection: keep-alive header', async () => {
+    const srv = await start();
+    // fetch hides Connection, so look at the raw response with node:http.
+    const { request } = await import('node:http');
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = request(`${srv.url}/events`, (res) => {
+        resolve(res.headers);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(headers.connection).toBe('keep-alive');
+  });
+
+  it('writes a comment heartbeat every heartbeatMs', async () => {
+    const srv = await start({ heartbeatMs: 40 });
+    const { body } = await open(`${srv.url}/events`);
+    await eventually(
+      () => body.comments.length,
+      (n) => expect(n).toBeGreaterThanOrEqual(2),
+    );
+    expect(body.text).toContain(': hb\n\n');
+    expect(body.events).toEqual([]);
+  });
+
+  it('streams live events only when there is no resume point', async () => {
+    const srv = await start();
+    srv.publish({ data: 'old' });
+    const { body } = await open(`${srv.url}/events`);
+    const live = await post(`${srv.url}/publish`, { type: 'news', data: { x: 1 } });
+    expect(live.json).toEqual({ id: 2 });
+    await body.waitForEvents(1);
+    await sleep(30);
+    expect(body.events).toEqual([{ id: '2', event: 'news', data: '{"x":1}' }]);
+  });
+
+  it('turns CR and CRLF in data into separate data: lines', async () => {
+    const srv = await start();
+    srv.publish({ data: 'a\r\nb\rc' });
+    const { body } = await open(`${srv.url}/events?lastEventId=0`);
+    await body.waitForEvents(1);
+    expect(body.text).toContain('id: 1\ndata: a\ndata: b\ndata: c\n\n');
+  });
+});
+
+describe('streams, ids and replay', () => {
+  it('replays events of the stream after the Last-Event-ID header, then goes live', async () => {
+    const srv = await start();
+    srv.publish({ data: 'm1' }); // 1
+    srv.publish({ stream: 'other', data: 'o1' }); // 2
+    srv.publish({ data: 'm2' }); // 3
+    srv.publish({ data: 'm3' }); // 4
+
+    const { body } = await open(`${srv.url}/events`, { headers: { 'Last-Event-ID': '1' } });
+    await body.waitForEvents(2);
+    expect(body.events.map((e) => [e.id, e.data])).toEqual([
+      ['3', 'm2'],
+      ['4', 'm3'],
+    ]);
+
+    srv.publish({ stream: 'other', data: 'o2' });
+    srv.publish({ data: 'm4' });
+    await body.waitForEvents(3);
+    expect(body.events[2]).toMatchObject({ id: '6', data: 'm4' });
+  });
+
+  it('replays after the lastEventId query parameter, and the header wins over it', async () => {
+    const srv = await start();
+    for (let i = 1; i <= 4; i++) srv.publish({ data: `e${i}` });
+
+    const byQuery = await open(`${srv.url}/events?lastEventId=2`);
+    await byQuery.body.waitForEvents(2);
+    expect(ids(byQuery.body.events)).toEqual([3, 4]);
+
+    const both = await open(`${srv.url}/events?lastEventId=1`, { headers: { 'Last-Event-ID': '3' } });
+    await both.body.waitForEvents(1);
+    await sleep(30);
+    expect(ids(both.body.events)).toEqual([4]);
+  });
+
+  it('uses one id counter for all streams and serves named streams', async () => {
+    const srv = await start();
+    expect((await post(`${srv.url}/publish`, { stream: 'a', data: 'x' })).json).toEqual({ id: 1 });
+    expect((await post(`${srv.url}/publish`, { stream: 'b', data: 'y' })).json).toEqual({ id: 2 });
+    const { body } = await open(`${srv.url}/events?stream=b&lastEventId=0`);
+    await body.waitForEvents(1);
+    expect(body.events).toEqual([{ id: '2', data: 'y' }]);
+  });
+
+  it('keeps only bufferSize events for replay', async () => {
+    const srv = await start({ bufferSize: 3 });
+    for (let i = 1; i <= 5; i++) srv.publish({ data: `e${i}` });
+    const { body } = await open(`${srv.url}/events?lastEventId=0`);
+    await body.waitForEvents(3);
+    await sleep(30);
+    expect(ids(body.events)).toEqual([3, 4, 5]);
+  });
+});
+
+describe('auth and per-user events', () => {
+  async function login(srv: DemoServer, user: string) {
+    const { status, json, headers } = await post(`${srv.url}/login`, { user });
+    expect(status).toBe(200);
+    return { token: json.token as string, cookie: headers.get('set-cookie') ?? '' };
+  }
+
+  it('answers 401 without credentials, before any SSE header', async () => {
+    const srv = await start({ auth: true });
+    const res = await fetch(`${srv.url}/events`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).not.toContain('text/event-stream');
+    await res.text();
+    const bad = await fetch(`${srv.url}/events`, { headers: { Authorization: 'Bearer nope' } });
+    expect(bad.status).toBe(401);
+    await bad.text();
+    expect(srv.stats().connections).toBe(0);
+  });
+
+  it('shows user events only to that user, in replay and live', async () => {
+    const srv = await start({ auth: true });
+    const alice = await login(srv, 'alice');
+    const bob = await login(srv, 'bob');
+    expect(alice.token).not.toBe(bob.token);
+
+    srv.publish({ data: 'for alice', user: 'alice' }); // 1
+    srv.publish({ data: 'for bob', user: 'bob' }); // 2
+    srv.publish({ data: 'for all' }); // 3
+
+    const a = await open(`${srv.url}/events?lastEventId=0`, { headers: { Authorization: `Bearer ${alice.token}` } });
+    const b = await open(`${srv.url}/events?lastEventId=0`, { headers: { Authorization: `Bearer ${bob.token}` } });
+    expect(a.res.status).toBe(200);
+
+    await post(`${srv.url}/publish`, { data: 'live bob', user: 'bob' }); // 4
+    await post(`${srv.url}/publish`, { data: 'live alice', user: 'alice' }); // 5
+    await a.body.waitForEvents(3);
+    await b.body.waitForEvents(3);
+    await sleep(30);
+    expect(a.body.events.map((e) => e.data)).toEqual(['for alice', 'for all', 'live alice']);
+    expect(b.body.events.map((e) => e.data)).toEqual(['for bob', 'for all', 'live bob']);
+  });
+
+  it('accepts the session cookie set by /login, and a second token of the same user', async () => {
+    const srv = await start({ auth: true });
+    const first = await login(srv, 'carol');
+    const second = await login(srv, 'carol');
+    expect(first.cookie).toMatch(/^session=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
+    srv.publish({ data: 'mine', user: 'carol' });
+    srv.publish({ data: 'not mine', user: 'dave' });
+
+    const cookie = first.cookie.split(';')[0]!;
+    expect(cookie).toBe(`session=${first.token}`);
+    const viaCookie = await open(`${srv.url}/events?lastEventId=0`, { headers: { Cookie: `theme=dark; ${cookie}` } });
+    expect(viaCookie.res.status).toBe(200);
+    await viaCookie.body.waitForEvents(1);
+
+    const viaSecond = await open(`${srv.url}/events?lastEventId=0`, {
+      headers: { Authorization: `Bearer ${second.token}` },
+    });
+    await viaSecond.body.waitForEvents(1);
+    await sleep(30);
+    expect(viaCookie.body.events.map((e) => e.data)).toEqual(['mine']);
+    expect(viaSecond.body.events.map((e) => e.data)).toEqual(['mine']);
+  });
+
+  it('refuses a revoked token with 401', async () => {
+    const srv = await start({ auth: true });
+    const { token } = await login(srv, 'erin');
+    const ok = await open(`${srv.url}/events`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(ok.res.status).toBe(200);
+
+    expect((await post(`${srv.url}/revoke`, { token })).json).toEqual({ revoked: true });
+    const again = await fetch(`${srv.url}/events`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(again.status).toBe(401);
+    await again.text();
+  });
+
+  it('ignores the user field for visibility when auth is off', async () => {
+    const srv = await start();
+    srv.publish({ data: 'private', user: 'alice' });
+    const { body } = await open(`${srv.url}/events?lastEventId=0`);
+    await body.waitForEvents(1);
+    expect(body.events[0]?.data).toBe('private');
+  });
+});
+
+describe('long-poll', () => {
+  it('answers at once with the backlog and ends', async () => {
+    const srv = await start({ retryMs: 700 });
+    srv.publish({ data: 'one' });
+    srv.publish({ type: 'two', data: '2' });
+    srv.publish({ stream: 'elsewhere', data: 'x' });
+
+    const started = Date.now();
+    const res = await fetch(`${srv.url}/events?transport=long-poll`, { headers: { 'Last-Event-ID': '0' } });
+    const text = await res.text();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(text).toBe('retry: 700\n\nid: 1\ndata: one\n\nid: 2\nevent: two\ndata: 2\n\n');
+    expect(srv.stats().openLongPoll).toBe(0);
+  });
+
+  it('holds the request, then answers with a batch when events arrive', async () => {
+    const srv = await start({ longPollMs: 5_000 });
+    srv.publish({ data: 'seen' }); // 1
+    const { res, body } = await open(`${srv.url}/events?transport=long-poll&lastEventId=1`);
+    expect(res.status).toBe(200);
+    expect(srv.stats()).toMatchObject({ openLongPoll: 1, openStreams: 1 });
+    await sleep(50);
+    expect(body.state).toBe('open');
+    expect(body.text).toBe('');
+
+    srv.publish({ data: 'a' }); // 2
+    srv.publish({ data: 'b' }); // 3 — within the batch window
+    expect(await body.settled()).toBe('ended');
+    expect(ids(body.events)).toEqual([2, 3]);
+    expect(body.retries).toEqual([1000]);
+    await eventually(() => srv.stats().openLongPoll, (n) => expect(n).toBe(0));
+  });
+
+  it('treats "now" as the resume point without one, and tells the client the latest id', async () => {
+    const srv = await start({ longPollMs: 150 });
+    srv.publish({ data: 'old' });
+    srv.publish({ data: 'older' });
+
+    const waiting = await open(`${srv.url}/events?transport=long-poll`);
+    await sleep(40);
+    expect(waiting.body.state).toBe('open');
+    srv.publish({ data: 'new' }); // 3
+    expect(await waiting.body.settled()).toBe('ended');
+    expect(waiting.body.events).toEqual([{ id: '3', data: 'new' }]);
+
+    const timedOut = await fetch(`${srv.url}/events?transport=long-poll`);
+    const text = await timedOut.text();
+    expect(text).toMatch(/^: [^\n]*\n\nid: 3\n\n$/);
+  });
+
+  it('ends with only a comment after longPollMs when nothing happens', async () => {
+    const srv = await start({ longPollMs: 120 });
+    srv.publish({ data: 'x' });
+    const started = Date.now();
+    const res = await fetch(`${srv.url}/events?transport=long-poll&lastEventId=1`);
+    const text = await res.text();
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(100);
+    expect(waited).toBeLessThan(1_000);
+    expect(text).toMatch(/^: [^\n]*\n\n$/);
+  });
+
+  it('does not wake up for another user’s events', async () => {
+    const srv = await start({ auth: true, longPollMs: 200 });
+    const { json } = await post(`${srv.url}/login`, { user: 'alice' });
+    const poll = await open(`${srv.url}/events?transport=long-poll&lastEventId=0`, {
+      headers: { Authorization: `Bearer ${json.token}` },
+    });
+    srv.publish({ data: 'for bob', user: 'bob' });
+    await sleep(60);
+    expect(poll.body.state).toBe('open');
+    srv.publish({ data: 'for alice', user: 'alice' });
+    await poll.body.settled();
+    expect(poll.body.events.map((e) => e.data)).toEqual(['for alice']);
+  });
+
+  it('honours faults', async () => {
+    const srv = await start();
+    const res = await fetch(`${srv.url}/events?transport=long-poll&fault=status&status=503&retryAfter=2`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    await res.text();
+
+    for (let i = 0; i < 3; i++) srv.publish({ data: `e${i}` });
+    const dropped = await open(`${srv.url}/events?transport=long-poll&lastEventId=0&fault=drop&after=2`);
+    expect(await dropped.body.settled()).toBe('failed');
+    expect(ids(dropped.body.events)).toEqual([1, 2]);
+  });
+});
+
+describe('/stats', () => {
+  it('counts open SSE streams and held long-polls, and goes back to 0 when clients leave', async () => {
+    const srv = await start({ longPollMs: 5_000 });
+    expect(srv.stats()).toMatchObject({ openStreams: 0, openSse: 0, openLongPoll: 0, connections: 0 });
+
+    const a = await open(`${srv.url}/events`);
+    const b = await open(`${srv.url}/events?stream=prices`);
+    const c = await open(`${srv.url}/events?transport=long-poll`);
+
+    const res = await fetch(`${srv.url}/stats`);
+    const stats = await res.json();
+    expect(stats).toMatchObject({
+      openStreams: 3,
+      openSse: 2,
+      openLongPoll: 1,
+      connections: 3,
+      perStream: { main: { open: 2 }, prices: { open: 1 } },
+    });
+
+    await post(`${srv.url}/publish`, { data: 'x' });
+    await a.body.waitForEvents(1);
+    await c.body.settled();
+    const after = srv.stats();
+    expect(after.eventsPublished).toBe(1);
+    expect(after.eventsSent).toBe(2); // one SSE stream + the long-poll
+    expect(after.openLongPoll).toBe(0);
+
+    a.abort();
+    b.abort();
+    await eventually(
+      () => srv.stats(),
+      (s) => expect(s).toMatchObject({ openStreams: 0, openSse: 0, openLongPoll: 0, perStream: { main: { open: 0 } } }),
+    );
+  });
+
+  it('counts a held long-poll that the client abandons until it goes', async () => {
+    const srv = await start({ longPollMs: 5_000 });
+    const poll = await open(`${srv.url}/events?transport=long-poll`);
+    expect(srv.stats().openLongPoll).toBe(1);
+    poll.abort();
+    await eventually(() => srv.stats().openStreams, (n) => expect(n).toBe(0));
+  });
+
+  it('counts tabs that pinged /presence in the last 10 s', async () => {
+    const srv = await start();
+    const ping = (tabId: string) =>
+      fetch(`${srv.url}/presence`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tabId }),
+      });
+    expect((await ping('t1')).status).toBe(204);
+    await ping('t2');
+    await ping('t1');
+    // sendBeacon() sends text/plain
+    const beacon = await fetch(`${srv.url}/presence`, { method: 'POST', body: JSON.stringify({ tabId: 't3' }) });
+    expect(beacon.status).toBe(204);
+    expect((await (await fetch(`${srv.url}/stats`)).json()).tabs).toBe(3);
+    expect((await post(`${srv.url}/presence`, {})).status).toBe(400);
+  });
+});
+
+describe('faults', () => {
+  it('drop: sends `after` events (replay + live), then cuts the connection', async () => {
+    const srv = await start();
+    srv.publish({ data: 'r1' });
+    srv.publish({ data: 'r2' });
+    expect((await post(`${srv.url}/faults`, { kind: 'drop', after: 3 })).status).toBe(200);
+
+    const { res, body } = await open(`${srv.url}/events?lastEventId=0`);
+    expect(res.status).toBe(200);
+    await body.waitForEvents(2);
+    expect(body.state).toBe('open');
+    srv.publish({ data: 'l3' });
+    srv.publish({ data: 'l4' });
+    expect(await body.settled()).toBe('failed');
+    expect(body.events.map((e) => e.data)).toEqual(['r1', 'r2', 'l3']);
+
+    // The fault was used up: the next request streams normally.
+    const next = await open(`${srv.url}/events?lastEventId=0`);
+    await next.body.waitForEvents(4);
+    expect(next.body.state).toBe('open');
+  });
+
+  it('drop with after=0 cuts right after the headers (query form)', async () => {
+    const srv = await start();
+    srv.publish({ data: 'never' });
+    const { res, body } = await open(`${srv.url}/events?lastEventId=0&fault=drop&after=0`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(await body.settled()).toBe('failed');
+    expect(body.text).toBe('');
+  });
+
+  it('stall: headers, then no byte at all, until the client leaves', async () => {
+    const srv = await start({ heartbeatMs: 30 });
+    srv.publish({ data: 'x' });
+    await post(`${srv.url}/faults`, { kind: 'stall' });
+    const { res, body, abort } = await open(`${srv.url}/events?lastEventId=0`);
+    expect(res.status).toBe(200);
+    srv.publish({ data: 'y' });
+    await sleep(150);
+    expect(body.text).toBe('');
+    expect(body.state).toBe('open');
+    expect(srv.stats().openSse).toBe(1);
+    abort();
+    await eventually(() => srv.stats().openStreams, (n) => expect(n).toBe(0));
+  });
+
+  it('status: answers the code with Retry-After and an empty body, `times` requests', async () => {
+    const srv = await start();
+    await post(`${srv.url}/faults`, { kind: 'status', status: 503, retryAfter: 1, times: 2 });
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${srv.url}/events`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await res.text()).toBe('');
+    }
+    const third = await open(`${srv.url}/events`);
+    expect(third.res.status).toBe(200);
+
+    for (const status of [204, 401, 404, 429, 500]) {
+      const res = await fetch(`${srv.url}/events?fault=status&status=${status}`);
+      expect(res.status).toBe(status);
+      expect(res.headers.get('retry-after')).toBeNull();
+      await res.text();
+    }
+  });
+
+  it('content-type: answers 200 with a non-SSE type and a short body', async () => {
+    const srv = await start();
+    await post(`${srv.url}/faults`, { kind: 'content-type', contentType: 'application/json' });
+    const queued = await fetch(`${srv.url}/events`);
+    expect(queued.status).toBe(200);
+    expect(queued.headers.get('content-type')).toContain('application/json');
+    expect((await queued.text()).length).toBeGreaterThan(0);
+
+    const byQuery = await fetch(`${srv.url}/events?fault=content-type`);
+    expect(byQuery.headers.get('content-type')).toContain('text/plain');
+    await byQuery.text();
+  });
+
+  it('limits a queued fault to its stream, and DELETE /faults clears the queue', async () => {
+    const srv = await start();
+    await post(`${srv.url}/faults`, { kind: 'status', status: 500, stream: 'prices' });
+    const main = await open(`${srv.url}/events`);
+    expect(main.res.status).toBe(200);
+    const prices = await fetch(`${srv.url}/events?stream=prices`);
+    expect(prices.status).toBe(500);
+    await prices.text();
+
+    await post(`${srv.url}/faults`, { kind: 'status', status: 500, times: 5 });
+    const cleared = await fetch(`${srv.url}/faults`, { method: 'DELETE' });
+    expect(await cleared.json()).toEqual({ cleared: 1 });
+    const after = await open(`${srv.url}/events`);
+    expect(after.res.status).toBe(200);
+  });
+
+  it('rejects an unknown fault kind', async () => {
+    const srv = await start();
+    expect((await post(`${srv.url}/faults`, { kind: 'explode' })).status).toBe(400);
+    const res = await fetch(`${srv.url}/events?fault=explode`);
+    expect(res.status).toBe(400);
+    await res.text();
+  });
+
+  it('drop-all destroys every open /events response (optionally of one stream)', async () => {
+    const srv = await start();
+    const a = await open(`${srv.url}/events`);
+    const b = await open(`${srv.url}/events?stream=other`);
+    const c = await open(`${srv.url}/events?transport=long-poll`);
+
+    expect((await post(`${srv.url}/faults/drop-all`, { stream: 'other' })).json).toEqual({ dropped: 1 });
+    expect(await b.body.settled()).toBe('failed');
+    expect(a.body.state).toBe('open');
+
+    expect((await post(`${srv.url}/faults/drop-all`)).json).toEqual({ dropped: 2 });
+    expect(await a.body.settled()).toBe('failed');
+    expect(await c.body.settled()).toBe('failed');
+    await eventually(() => srv.stats().openStreams, (n) => expect(n).toBe(0));
+  });
+
+  it('restart ends every open response cleanly, and clients can resume', async () => {
+    const srv = await start();
+    srv.publish({ data: 'before' }); // 1
+    const a = await open(`${srv.url}/events?lastEventId=0`);
+    await a.body.waitForEvents(1);
+
+    expect((await post(`${srv.url}/faults/restart`)).json).toEqual({ ended: 1 });
+    expect(await a.body.settled()).toBe('ended');
+
+    srv.publish({ data: 'during' }); // 2
+    const resumed = await open(`${srv.url}/events`, { headers: { 'Last-Event-ID': a.body.events.at(-1)!.id! } });
+    await resumed.body.waitForEvents(1);
+    expect(resumed.body.events).toEqual([{ id: '2', data: 'during' }]);
+  });
+});
+
+describe('publishing', () => {
+  it('POST /publish returns the id; objects are JSON-encoded', async () => {
+    const srv = await start();
+    const { body } = await open(`${srv.url}/events?stream=s`);
+    const first = await post(`${srv.url}/publish`, { stream: 's', data: { n: 1 } });
+    const second = await post(`${srv.url}/publish`, { stream: 's', type: 'note', data: 'plain' });
+    expect(first.json).toEqual({ id: 1 });
+    expect(second.json).toEqual({ id: 2 });
+    await body.waitForEvents(2);
+    expect(body.events).toEqual([
+      { id: '1', data: '{"n":1}' },
+      { id: '2', event: 'note', data: 'plain' },
+    ]);
+  });
+
+  it('POST /publish/burst emits count events at the rate and reports completion in /stats', async () => {
+    const srv = await start();
+    const { body } = await open(`${srv.url}/events`);
+    const started = Date.now();
+    const res = await post(`${srv.url}/publish/burst`, { count: 50, rate: 500 });
+    expect(res.status).toBe(202);
+    expect(res.json).toEqual({ started: true });
+
+    const stats = await eventually(
+      async () => (await (await fetch(`${srv.url}/stats`)).json()).burst,
+      (burst) => expect(burst).toMatchObject({ done: true, sent: 50 }),
+    );
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(80); // 50 events at 500/s ≈ 100 ms
+    expect(stats.lastId - stats.firstId).toBe(49);
+
+    await body.waitForEvents(50);
+    expect(body.events.every((e) => e.event === 'bench')).toBe(true);
+    const payloads = body.events.map((e) => JSON.parse(e.data));
+    expect(payloads.map((p) => p.seq)).toEqual([...Array(50).keys()]);
+    expect(payloads.every((p) => typeof p.t === 'number' && p.t >= started)).toBe(true);
+
+    expect((await post(`${srv.url}/publish/burst`, { count: 0, rate: 10 })).status).toBe(400);
+  });
+});
+
+describe('demo features', () => {
+  it('starts a job and an answer that stream their events on main', async () => {
+    const srv = await start();
+    const { body } = await open(`${srv.url}/events`);
+    const job = await post(`${srv.url}/jobs`);
+    const ask = await post(`${srv.url}/ask`, { prompt: 'why SSE?' });
+    expect(job.json.jobId).toEqual(expect.any(String));
+    expect(ask.json.answerId).toEqual(expect.any(String));
+
+    await eventually(
+      () => body.events.filter((e) => e.event === 'answer-token').length,
+      (n) => expect(n).toBeGreaterThanOrEqual(4),
+    );
+    const progress = body.events.filter((e) => e.event === 'job-progress').map((e) => JSON.parse(e.data));
+    expect(progress[0]).toMatchObject({ jobId: job.json.jobId, pct: 0, done: false });
+    expect(progress[1]).toMatchObject({ jobId: job.json.jobId, pct: 5 });
+    const tokens = body.events.filter((e) => e.event === 'answer-token').map((e) => JSON.parse(e.data));
+    expect(tokens[0]).toMatchObject({ answerId: ask.json.answerId, done: false });
+    expect(tokens.map((t) => t.token).join('')).toContain('why SSE?');
+  });
+
+  it('emits tick and stats every second when demo is on', async () => {
+    const srv = await start({ demo: true });
+    const { body } = await open(`${srv.url}/events`);
+    await eventually(
+      () => body.events.map((e) => e.event),
+      (types) => expect(types).toEqual(expect.arrayContaining(['tick', 'stats'])),
+      2_500,
+    );
+    const tick = JSON.parse(body.events.find((e) => e.event === 'tick')!.data);
+    expect(tick).toEqual({ n: 1, t: expect.any(Number) });
+    const stats = JSON.parse(body.events.find((e) => e.event === 'stats')!.data);
+    expect(stats).toMatchObject({ openStreams: 1, connections: 1, tabs: 0 });
+  });
+});
+
+describe('close()', () => {
+  it('closes while streams are open', async () => {
+    const srv = await createDemoServer({ port: 0 });
+    const { body } = await open(`${srv.url}/events`);
+    await srv.close();
+    expect(await body.settled()).toBe('failed');
+    expect(srv.server.listening).toBe(false);
+  });
+});
+
+describe('buffering proxy', () => {
+  it('holds the whole body until the upstream response ends', async () => {
+    const srv = await start();
+    const proxy = await createBufferingProxy({ target: srv.url });
+    closers.push(proxy.close);
+
+    srv.publish({ data: 'first' }); // 1
+    const pending = open(`${proxy.url}/events?lastEventId=0`);
+    let arrived = false;
+    void pending.then(() => (arrived = true));
+    await eventually(() => srv.stats().openSse, (n) => expect(n).toBe(1));
+    srv.publish({ data: 'second' }); // 2
+    await sleep(150);
+    expect(arrived).toBe(false); // not even the headers got through
+
+    await post(`${srv.url}/faults/restart`);
+    const { res, body } = await pending;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await body.settled()).toBe('ended');
+    expect(body.text).toBe('retry: 1000\n\nid: 1\ndata: first\n\nid: 2\ndata: second\n\n');
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(body.text)));
+  });
+
+  it('forwards method, path, headers and body', async () => {
+    const srv = await start({ auth: true });
+    const proxy = await createBufferingProxy({ target: srv.url });
+    closers.push(proxy.close);
+
+    const login = await post(`${proxy.url}/login`, { user: 'zoe' });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('set-cookie')).toContain('session=');
+    srv.publish({ data: 'hi', user: 'zoe' });
+    const res = await fetch(`${proxy.url}/events?transport=long-poll&lastEventId=0`, {
+      headers: { Authorization: `Bearer ${login.json.token}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('retry: 1000\n\nid: 1\ndata: hi\n\n');
+    const denied = await fetch(`${proxy.url}/events`);
+    expect(denied.status).toBe(401);
+    await denied.text();
+  });
+});
