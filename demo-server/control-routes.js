@@ -4,7 +4,7 @@
  * injection, login/revoke, and the demo's job and "ask" triggers.
  */
 import express from 'express';
-import { Sessions } from './auth.js';
+import { cookieFor } from './auth.js';
 import { parseFault } from './faults.js';
 
 /** @typedef {import('express').Request} Request */
@@ -18,7 +18,7 @@ import { parseFault } from './faults.js';
  * @property {import('./presence.js').Presence} presence
  * @property {import('./faults.js').FaultQueue} faults
  * @property {import('./open-streams.js').OpenStreams} open
- * @property {Sessions} sessions
+ * @property {import('./auth.js').Sessions} sessions
  * @property {import('./demo-emitters.js').DemoFeatures} demo
  */
 
@@ -104,7 +104,7 @@ export function createControlRouter(state) {
     const user = optionalString(body(req).user);
     if (!user) return badRequest(res, 'user is required');
     const token = state.sessions.login(user);
-    res.set('Set-Cookie', Sessions.cookieFor(token)).json({ token });
+    res.set('Set-Cookie', cookieFor(token)).json({ token });
   });
 
   router.post('/revoke', (req, res) => {

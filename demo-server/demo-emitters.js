@@ -44,89 +44,87 @@ function cannedAnswer(prompt) {
   );
 }
 
-export class DemoFeatures {
-  #publish;
-  #getStats;
+/**
+ * @typedef {object} DemoFeatures
+ * @property {() => void} startFeeds  Start the periodic feeds: tick, notification, stats.
+ * @property {() => string} startJob  A job that reports progress 0 → 100 every ~150 ms; its id.
+ * @property {(prompt: string) => string} startAnswer
+ *   Stream a canned answer that mentions the prompt, one word-token every ~40 ms; its id.
+ * @property {() => void} stop  Stop every feed, job and answer.
+ */
+
+/**
+ * @param {Publish} publish
+ * @param {() => LiveStats} getStats
+ * @returns {DemoFeatures}
+ */
+export function createDemoFeatures(publish, getStats) {
   /** @type {Set<NodeJS.Timeout>} */
-  #timers = new Set();
-  #jobs = 0;
-  #answers = 0;
-
-  /**
-   * @param {Publish} publish
-   * @param {() => LiveStats} getStats
-   */
-  constructor(publish, getStats) {
-    this.#publish = publish;
-    this.#getStats = getStats;
-  }
-
-  /** Start the periodic feeds: tick, notification, stats. */
-  startFeeds() {
-    let n = 0;
-    this.#every(1000, () => this.#emit('tick', { n: ++n, t: Date.now() }));
-    let next = 0;
-    this.#every(8000, () => this.#emit('notification', NOTIFICATIONS[next++ % NOTIFICATIONS.length]));
-    this.#every(1000, () => {
-      const { openStreams, tabs, connections, eventsSent } = this.#getStats();
-      this.#emit('stats', { openStreams, tabs, connections, eventsSent });
-    });
-  }
-
-  /** A job that reports progress 0 → 100 every ~150 ms. */
-  startJob() {
-    const jobId = `job-${++this.#jobs}`;
-    let pct = 0;
-    const step = () => {
-      const done = pct >= 100;
-      this.#emit('job-progress', { jobId, pct, label: jobLabel(pct), done });
-      pct = Math.min(100, pct + JOB_STEP_PCT);
-      return done;
-    };
-    step();
-    this.#every(JOB_STEP_MS, step);
-    return jobId;
-  }
-
-  /**
-   * Stream a canned answer that mentions the prompt, one word-token every ~40 ms.
-   * @param {string} prompt
-   */
-  startAnswer(prompt) {
-    const answerId = `answer-${++this.#answers}`;
-    const tokens = cannedAnswer(prompt).match(/\S+\s*/g) ?? [''];
-    let i = 0;
-    this.#every(TOKEN_MS, () => {
-      const done = i === tokens.length - 1;
-      this.#emit('answer-token', { answerId, token: tokens[i++], done });
-      return done;
-    });
-    return answerId;
-  }
-
-  /** Stop every feed, job and answer. */
-  stop() {
-    for (const timer of this.#timers) clearInterval(timer);
-    this.#timers.clear();
-  }
+  const timers = new Set();
+  let jobs = 0;
+  let answers = 0;
 
   /** @param {string} type @param {unknown} data */
-  #emit(type, data) {
-    this.#publish({ stream: STREAM, type, data });
-  }
+  const emit = (type, data) => {
+    publish({ stream: STREAM, type, data });
+  };
 
   /**
-   * Run `fn` every `ms` until it returns true or {@link stop} is called.
+   * Run `fn` every `ms` until it returns true or `stop()` is called.
    * @param {number} ms
    * @param {() => boolean | void} fn
    */
-  #every(ms, fn) {
+  const every = (ms, fn) => {
     const timer = setInterval(() => {
       if (fn() === true) {
         clearInterval(timer);
-        this.#timers.delete(timer);
+        timers.delete(timer);
       }
     }, ms);
-    this.#timers.add(timer);
-  }
+    timers.add(timer);
+  };
+
+  return {
+    startFeeds() {
+      let n = 0;
+      every(1000, () => emit('tick', { n: ++n, t: Date.now() }));
+      let next = 0;
+      every(8000, () => emit('notification', NOTIFICATIONS[next++ % NOTIFICATIONS.length]));
+      every(1000, () => {
+        const { openStreams, tabs, connections, eventsSent } = getStats();
+        emit('stats', { openStreams, tabs, connections, eventsSent });
+      });
+    },
+
+    startJob() {
+      const jobId = `job-${++jobs}`;
+      let pct = 0;
+      const step = () => {
+        const done = pct >= 100;
+        emit('job-progress', { jobId, pct, label: jobLabel(pct), done });
+        pct = Math.min(100, pct + JOB_STEP_PCT);
+        return done;
+      };
+      step();
+      every(JOB_STEP_MS, step);
+      return jobId;
+    },
+
+    startAnswer(prompt) {
+      const answerId = `answer-${++answers}`;
+      const tokens = cannedAnswer(prompt).match(/\S+\s*/g) ?? [''];
+      let i = 0;
+      every(TOKEN_MS, () => {
+        const done = i === tokens.length - 1;
+        emit('answer-token', { answerId, token: tokens[i++], done });
+        return done;
+      });
+      return answerId;
+    },
+
+    stop() {
+      for (const timer of timers) clearInterval(timer);
+      timers.clear();
+    },
+  };
 }

@@ -64,41 +64,45 @@ export function parseFault(raw) {
  * @property {number} remaining      requests still to be hit
  */
 
-export class FaultQueue {
+/**
+ * @typedef {object} FaultQueue
+ * @property {(fault: Fault, scope?: { stream?: string | null, times?: number }) => number} add
+ *   Queue `fault` for the next `times` requests (on `stream`, or any); returns the queue length.
+ * @property {(stream: string) => Fault | null} take
+ *   The first queued fault for a request on `stream`, used up by one.
+ * @property {() => number} clear  Empty the queue; returns how many entries it held.
+ * @property {number} size  Entries in the queue.
+ */
+
+/** @returns {FaultQueue} */
+export function createFaultQueue() {
   /** @type {QueuedFault[]} */
-  #queue = [];
+  let queue = [];
 
-  /**
-   * @param {Fault} fault
-   * @param {{ stream?: string | null, times?: number }} [scope]
-   */
-  add(fault, { stream = null, times = 1 } = {}) {
-    this.#queue.push({ fault, stream, remaining: Math.max(1, Math.floor(times)) });
-    return this.#queue.length;
-  }
+  return {
+    add(fault, { stream = null, times = 1 } = {}) {
+      queue.push({ fault, stream, remaining: Math.max(1, Math.floor(times)) });
+      return queue.length;
+    },
 
-  /**
-   * The first queued fault for a request on `stream`, used up by one.
-   * @param {string} stream
-   * @returns {Fault | null}
-   */
-  take(stream) {
-    const index = this.#queue.findIndex((q) => q.stream === null || q.stream === stream);
-    const entry = this.#queue[index];
-    if (!entry) return null;
-    if (--entry.remaining === 0) this.#queue.splice(index, 1);
-    return entry.fault;
-  }
+    take(stream) {
+      const index = queue.findIndex((q) => q.stream === null || q.stream === stream);
+      const entry = queue[index];
+      if (!entry) return null;
+      if (--entry.remaining === 0) queue.splice(index, 1);
+      return entry.fault;
+    },
 
-  clear() {
-    const n = this.#queue.length;
-    this.#queue = [];
-    return n;
-  }
+    clear() {
+      const n = queue.length;
+      queue = [];
+      return n;
+    },
 
-  get size() {
-    return this.#queue.length;
-  }
+    get size() {
+      return queue.length;
+    },
+  };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { isVisibleTo } from './event-log.js';
 import {
-  EventWriter,
+  createEventWriter,
   destroyAfter,
   formatComment,
   formatIdOnly,
@@ -37,7 +37,7 @@ export function serveLongPoll(ctx, res, { stream, viewer, resumeId, fault }) {
   // Without a resume point, "now" is the resume point; the answer then tells the client its id.
   const from = resumeId ?? ctx.log.latestId;
   const announceId = resumeId === null;
-  const writer = new EventWriter(res, {
+  const writer = createEventWriter(res, {
     dropAfter: fault?.kind === 'drop' ? fault.after : null,
     onSent: () => ctx.counters.eventsSent++,
   });

@@ -6,30 +6,32 @@
 
 export const PRESENCE_WINDOW_MS = 10_000;
 
-export class Presence {
+/**
+ * @typedef {object} Presence
+ * @property {(tabId: string, now?: number) => void} touch  Record a ping from `tabId`.
+ * @property {(tabId: string) => void} leave  Forget `tabId` (the tab said it is closing).
+ * @property {(now?: number) => number} count  Tabs seen within the window (forgets the others).
+ */
+
+/** @returns {Presence} */
+export function createPresence(windowMs = PRESENCE_WINDOW_MS) {
   /** @type {Map<string, number>} tab id → last ping time */
-  #lastSeen = new Map();
-  #windowMs;
+  const lastSeen = new Map();
 
-  constructor(windowMs = PRESENCE_WINDOW_MS) {
-    this.#windowMs = windowMs;
-  }
+  return {
+    touch(tabId, now = Date.now()) {
+      lastSeen.set(tabId, now);
+    },
 
-  /** @param {string} tabId */
-  touch(tabId, now = Date.now()) {
-    this.#lastSeen.set(tabId, now);
-  }
+    leave(tabId) {
+      lastSeen.delete(tabId);
+    },
 
-  /** @param {string} tabId */
-  leave(tabId) {
-    this.#lastSeen.delete(tabId);
-  }
-
-  /** Tabs seen within the window (forgets the others). */
-  count(now = Date.now()) {
-    for (const [tabId, seen] of this.#lastSeen) {
-      if (now - seen > this.#windowMs) this.#lastSeen.delete(tabId);
-    }
-    return this.#lastSeen.size;
-  }
+    count(now = Date.now()) {
+      for (const [tabId, seen] of lastSeen) {
+        if (now - seen > windowMs) lastSeen.delete(tabId);
+      }
+      return lastSeen.size;
+    },
+  };
 }

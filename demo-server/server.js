@@ -5,15 +5,18 @@
  */
 import http from 'node:http';
 import express from 'express';
-import { Sessions } from './auth.js';
+import { createSessions } from './auth.js';
 import { startBurst } from './burst.js';
 import { createControlRouter } from './control-routes.js';
-import { DemoFeatures } from './demo-emitters.js';
-import { EventLog } from './event-log.js';
+import { createDemoFeatures } from './demo-emitters.js';
+import { attachToLog, createEventLog } from './event-log.js';
 import { createEventsHandler } from './events-route.js';
-import { FaultQueue } from './faults.js';
-import { OpenStreams } from './open-streams.js';
-import { Presence } from './presence.js';
+import { createFaultQueue } from './faults.js';
+import { createOpenStreams } from './open-streams.js';
+import { createPresence } from './presence.js';
+
+export { createEventLog };
+/** @typedef {import('./event-log.js').EventLog} EventLog */
 
 /**
  * @typedef {object} DemoServerOptions
@@ -22,7 +25,10 @@ import { Presence } from './presence.js';
  * @property {boolean} [auth]        Require a token or session cookie on /events. Default false.
  * @property {number} [heartbeatMs]  Comment heartbeat interval. Default 15000.
  * @property {number} [retryMs]      Sent as `retry:`. Default 1000.
- * @property {number} [bufferSize]   Ring buffer length for replay. Default 5000.
+ * @property {number} [bufferSize]   Ring buffer length for replay. Default 5000. Ignored with `eventLog`.
+ * @property {EventLog} [eventLog]   An existing log (from `createEventLog()`) to use instead of a new
+ *   one: its ids and history survive this server, so a server started later with the same log
+ *   resumes clients as if backed by durable storage. Closing the server leaves the log usable.
  * @property {number} [longPollMs]   How long a long-poll is held. Default 25000.
  * @property {{ prefix: string, dir: string }[]} [staticDirs] Served with express.static.
  * @property {boolean} [demo]        Start the tick/notification/stats feeds. Default false.
@@ -72,17 +78,19 @@ const DEFAULTS = {
 export async function createDemoServer(options = {}) {
   /** @type {typeof DEFAULTS} */
   const config = { ...DEFAULTS };
-  for (const [key, value] of Object.entries(options)) {
+  const { eventLog, ...rest } = options;
+  for (const [key, value] of Object.entries(rest)) {
     if (value !== undefined) Object.assign(config, { [key]: value });
   }
 
-  const log = new EventLog(config.bufferSize);
-  const open = new OpenStreams();
-  const faults = new FaultQueue();
-  const sessions = new Sessions();
-  const presence = new Presence();
+  // This server's view of the (possibly shared) log: closing it ends only this server's subscriptions.
+  const { log, detach: detachFromLog } = attachToLog(eventLog ?? createEventLog(config.bufferSize));
+  const open = createOpenStreams();
+  const faults = createFaultQueue();
+  const sessions = createSessions();
+  const presence = createPresence();
   const counters = { connections: 0, eventsPublished: 0, eventsSent: 0 };
-  /** @type {Set<{ stop: () => void }>} */
+  /** @type {Set<ReturnType<typeof startBurst>>} */
   const bursts = new Set();
   /** @type {import('./burst.js').BurstStatus | null} */
   let lastBurst = null;
@@ -113,17 +121,20 @@ export async function createDemoServer(options = {}) {
     };
   };
 
-  const demo = new DemoFeatures(publish, stats);
+  const demo = createDemoFeatures(publish, stats);
 
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '1mb' }));
-  app.get('/events', createEventsHandler({ log, sessions: config.auth ? sessions : null, faults, open, counters, timing: config }));
+  const events = createEventsHandler({ log, sessions: config.auth ? sessions : null, faults, open, counters, timing: config });
+  app.get('/events', events);
+  app.post('/events', events); // clients configured with method: 'POST' (the body is ignored)
   app.use(
     createControlRouter({
       publish,
       stats,
       startBurst: (burstOptions) => {
+        for (const old of bursts) if (old.status.done) bursts.delete(old);
         const burst = startBurst(publish, burstOptions);
         lastBurst = burst.status;
         bursts.add(burst);
@@ -140,9 +151,14 @@ export async function createDemoServer(options = {}) {
 
   const server = http.createServer(app);
   await new Promise((resolve, reject) => {
-    server.once('error', reject);
+    /** @param {Error} error */
+    const onError = (error) => {
+      detachFromLog();
+      reject(error);
+    };
+    server.once('error', onError);
     server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve(undefined);
     });
   });
@@ -157,6 +173,7 @@ export async function createDemoServer(options = {}) {
     (closing ??= new Promise((resolve) => {
       demo.stop();
       for (const burst of bursts) burst.stop();
+      detachFromLog(); // a passed-in log lives on for the next server, without our subscribers
       server.close(() => resolve());
       open.dropAll();
       server.closeAllConnections();

@@ -65,40 +65,34 @@ export function destroyAfter(res, chunk = '') {
 }
 
 /**
+ * @typedef {object} EventWriter
+ * @property {(event: StoredEvent) => boolean} send
+ *   Write one event; false when it was not sent or the connection is now being dropped.
+ */
+
+/**
  * Writes events to one response, counting them, and applies a `drop` fault: after `dropAfter`
  * events the socket is destroyed and further sends are refused.
+ * @param {ServerResponse} res
+ * @param {{ dropAfter?: number | null, onSent?: () => void }} [options]
+ * @returns {EventWriter}
  */
-export class EventWriter {
-  #res;
-  #dropAfter;
-  #onSent;
-  #sent = 0;
-  #closed = false;
+export function createEventWriter(res, { dropAfter = null, onSent = () => {} } = {}) {
+  let sent = 0;
+  let closed = false;
 
-  /**
-   * @param {ServerResponse} res
-   * @param {{ dropAfter?: number | null, onSent?: () => void }} [options]
-   */
-  constructor(res, { dropAfter = null, onSent = () => {} } = {}) {
-    this.#res = res;
-    this.#dropAfter = dropAfter;
-    this.#onSent = onSent;
-  }
-
-  /**
-   * @param {StoredEvent} event
-   * @returns {boolean} false when the event was not sent or the connection is now being dropped
-   */
-  send(event) {
-    if (this.#closed || this.#res.writableEnded || this.#res.destroyed) return false;
-    this.#sent++;
-    this.#onSent();
-    if (this.#dropAfter !== null && this.#sent >= this.#dropAfter) {
-      this.#closed = true;
-      destroyAfter(this.#res, formatEvent(event));
-      return false;
-    }
-    this.#res.write(formatEvent(event));
-    return true;
-  }
+  return {
+    send(event) {
+      if (closed || res.writableEnded || res.destroyed) return false;
+      sent++;
+      onSent();
+      if (dropAfter !== null && sent >= dropAfter) {
+        closed = true;
+        destroyAfter(res, formatEvent(event));
+        return false;
+      }
+      res.write(formatEvent(event));
+      return true;
+    },
+  };
 }

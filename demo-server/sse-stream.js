@@ -4,7 +4,7 @@
  * after the resume point, then live events, with a comment heartbeat.
  */
 import { isVisibleTo } from './event-log.js';
-import { EventWriter, destroyAfter, formatComment, formatRetry, startEventStream } from './sse-response.js';
+import { createEventWriter, destroyAfter, formatComment, formatRetry, startEventStream } from './sse-response.js';
 
 /** @typedef {import('node:http').ServerResponse} ServerResponse */
 /** @typedef {import('./events-route.js').EventsContext} EventsContext */
@@ -23,7 +23,7 @@ export function serveSse(ctx, res, { stream, viewer, resumeId, fault }) {
   if (fault?.kind === 'drop' && fault.after === 0) return destroyAfter(res);
 
   res.write(formatRetry(ctx.timing.retryMs));
-  const writer = new EventWriter(res, {
+  const writer = createEventWriter(res, {
     dropAfter: fault?.kind === 'drop' ? fault.after : null,
     onSent: () => ctx.counters.eventsSent++,
   });

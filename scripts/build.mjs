@@ -55,11 +55,19 @@ await build({
 execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.build.json`], { stdio: 'inherit' });
 
 if (only !== 'lib') {
+  // The dashboard imports the library as an app would ('ssemux', 'ssemux/react'), from source.
   await build({
     ...common,
     root: `${root}/demo`,
     base: '/',
-    build: { outDir: `${root}/demo-dist`, emptyOutDir: true, target: 'es2020' },
+    resolve: {
+      alias: [
+        { find: /^ssemux$/, replacement: `${root}/src/index.ts` },
+        { find: /^ssemux\/react$/, replacement: `${root}/src/react/index.ts` },
+      ],
+    },
+    oxc: { jsx: { runtime: 'automatic' } },
+    build: { outDir: `${root}/demo-dist`, emptyOutDir: true, target: 'es2020', sourcemap: true },
   });
 }
 console.log('built dist/ and demo-dist/');

@@ -15,6 +15,11 @@ import { credentialsKeyOf } from './credentials-key.js';
 import { resolveOptions } from './resolve-options.js';
 import { sharingOrder } from './sharing-order.js';
 
+/** How many recent event ids the replay guard remembers. */
+const RECENT_IDS = 1024;
+/** How long after a resubscription replayed events are dropped. */
+const REPLAY_GUARD_MS = 10_000;
+
 /** A listener of one event type, or of every type with `'*'`. */
 export type Listener<T = unknown, K extends string = string> = (message: RealtimeMessage<T, K>) => void;
 
@@ -53,14 +58,27 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   let lastEventId = '';
   let closed = false;
   let startAttempt = 0;
-  let fallbackReason = links[0]!.reason;
+  /** Why sharing or transport differ from what was asked: set by this client and by the engine. */
+  let sharingReason = links[0]!.reason;
+  let transportReason: string | undefined;
   let firstHeaders: Promise<HeadersInit> | undefined;
+  // Replay guard: ids of the last events delivered, and after a resubscription the set of them
+  // that a replay must not deliver again (see resumeFrom).
+  const recent: string[] = new Array<string>(RECENT_IDS).fill('');
+  let recentAt = 0;
+  let resubscribed = false;
+  let replayed: Set<string> | undefined;
+  let replayGuardUntil = 0;
+  let incomingId = '';
+  let dropping = false;
 
   const firstTransport = transportOrder(o.transport, { headers: o.headers !== undefined, post: o.method === 'POST' })[0]!;
   let status: RealtimeStatus = withReason({ state: 'connecting', transport: firstTransport, sharing: links[0]!.sharing, attempt: 0, lastEventId });
 
   function withReason(s: RealtimeStatus): RealtimeStatus {
-    if (fallbackReason) s.fallbackReason = fallbackReason;
+    const reason = [sharingReason, transportReason].filter(Boolean).join('; ');
+    if (reason) s.fallbackReason = reason;
+    else delete s.fallbackReason;
     return s;
   }
 
@@ -77,6 +95,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
 
   function fromLink(s: ConnectionStatus): void {
     if (closed) return;
+    transportReason = s.fallbackReason;
     setStatus(withReason({ ...s, sharing: links[linkIndex]!.sharing, lastEventId }));
   }
 
@@ -89,6 +108,16 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     if (closed) return;
     const all = listeners.get('*');
     for (const event of events) {
+      if (replayed) {
+        if (Date.now() > replayGuardUntil) replayed = undefined;
+        else if (event.id !== incomingId) {
+          // Events without an id field inherit the previous one: they share its fate.
+          incomingId = event.id;
+          dropping = event.id !== '' && replayed.has(event.id);
+        }
+        if (dropping && replayed) continue;
+      }
+      if (event.id !== lastEventId) recent[recentAt++ % RECENT_IDS] = event.id;
       lastEventId = event.id;
       const own = listeners.get(event.type);
       if (!own && !all) continue;
@@ -121,7 +150,19 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     subscription = link.subscribe({
       spec: spec!,
       types,
-      lastEventId: () => lastEventId,
+      resumeFrom() {
+        // A resubscription (worker restart, leader takeover, fallback) may resume from an older
+        // id than this tab reached: for a while, drop what was already delivered.
+        if (resubscribed) {
+          replayed = new Set(recent);
+          replayed.delete('');
+          replayGuardUntil = Date.now() + REPLAY_GUARD_MS;
+          incomingId = lastEventId;
+          dropping = false;
+        }
+        resubscribed = true;
+        return lastEventId;
+      },
       ...(provider ? { headers: headersForAttempt } : {}),
       onEvents: deliver,
       onStatus: fromLink,
@@ -130,7 +171,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
         if (closed) return;
         if (linkIndex + 1 < links.length) {
           linkIndex++;
-          fallbackReason = error.message;
+          sharingReason = error.message;
           setStatus(withReason({ ...status, state: 'connecting', sharing: links[linkIndex]!.sharing, lastEventId, error }));
           subscribe();
         } else {
@@ -148,6 +189,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   }
 
   async function start(): Promise<void> {
+    if (closed) return;
     let credentialsKey = o.credentialsKey;
     if (credentialsKey === undefined) {
       if (provider) {

@@ -37,6 +37,9 @@ export interface ConnectionOptions {
   onlineTarget?: EventTarget | null;
 }
 
+/** A long-poll request that has not answered by then is dead (servers hold one about 25 s). */
+export const LONG_POLL_TIMEOUT_MS = 35_000;
+
 /** One logical SSE stream: requests, parsing, reconnection and status. */
 export interface Connection {
   readonly status: ConnectionStatus;
@@ -48,8 +51,12 @@ export interface Connection {
   close(): void;
 }
 
-/** Transports that `auto` has found broken here, shared by every connection of this scope. */
-const downgraded = new Map<string, ResolvedTransport>();
+/**
+ * Where `auto` had to move away from a transport, by endpoint (origin and path: a buffering
+ * proxy does not care about the query): remembered for the life of this scope (the worker, or
+ * the page), so later connections start where the working one ended.
+ */
+const downgraded = new Map<string, { transport: ResolvedTransport; reason: string }>();
 
 /**
  * Opens a stream and keeps it open: reconnects with backoff and jitter, resumes with
@@ -61,11 +68,12 @@ export function createConnection(options: ConnectionOptions): Connection {
   const stableAfterMs = options.stableAfterMs ?? 5000;
   const eventTypes = new Set(options.eventTypes ?? []);
   const order = transportOrder(options.transport, { headers: options.customHeaders, post: options.method !== 'GET' });
-  let orderIndex = 0;
-  if (options.transport === 'auto' && downgraded.has(options.url)) orderIndex = order.indexOf(downgraded.get(options.url)!);
-  if (orderIndex < 0) orderIndex = 0;
+  const endpoint = endpointOf(options.url);
+  const remembered = options.transport === 'auto' ? downgraded.get(endpoint) : undefined;
+  let orderIndex = Math.max(0, remembered ? order.indexOf(remembered.transport) : 0);
 
   let status: ConnectionStatus = { state: 'connecting', transport: order[orderIndex]!, attempt: 0, lastEventId: options.lastEventId };
+  if (remembered && orderIndex > 0) status.fallbackReason = remembered.reason;
   let lastEventId = options.lastEventId;
   let serverRetryMs: number | undefined;
   let closed = false;
@@ -78,6 +86,7 @@ export function createConnection(options: ConnectionOptions): Connection {
   let unauthorizedInARow = 0;
   let silentTimeouts = 0;
   let gotResponse = false;
+  let gotBytes = false;
 
   const parser = createParser(
     {
@@ -136,30 +145,33 @@ export function createConnection(options: ConnectionOptions): Connection {
   }
 
   function armHeartbeat(): void {
+    // A long-poll is held silent by design, for up to about 25 s.
+    const timeoutMs = status.transport === 'long-poll' ? Math.max(options.heartbeatTimeoutMs, LONG_POLL_TIMEOUT_MS) : options.heartbeatTimeoutMs;
     heartbeatTimer = setTimeout(function check() {
       // The platform's EventSource hides comments, so after it opens silence proves nothing.
       if (gotResponse && status.transport === 'eventsource') return;
       const idle = Date.now() - lastByteAt;
-      if (idle < options.heartbeatTimeoutMs) {
-        heartbeatTimer = setTimeout(check, options.heartbeatTimeoutMs - idle);
+      if (idle < timeoutMs) {
+        heartbeatTimer = setTimeout(check, timeoutMs - idle);
         return;
       }
-      const silent = !gotResponse;
-      // Two silent timeouts in a row on a streaming transport: something between us and the
-      // server holds the stream back (a buffering proxy); long-poll gets through it.
+      const silent = !gotBytes;
+      // Two timeouts in a row without one byte of body on a streaming transport: something
+      // between us and the server holds the stream back (a buffering proxy, which may or may
+      // not pass the headers on); long-poll gets through it.
       if (silent && ++silentTimeouts >= 2 && options.transport === 'auto' && status.transport !== 'long-poll' && order.includes('long-poll')) {
         fallBack('long-poll', { code: 'buffered-stream', message: 'No byte arrived on two streams in a row: switched to long-poll' });
         return;
       }
-      scheduleRetry({ code: 'heartbeat-timeout', message: `No data for ${options.heartbeatTimeoutMs} ms` });
-    }, options.heartbeatTimeoutMs);
+      scheduleRetry({ code: 'heartbeat-timeout', message: `No data for ${timeoutMs} ms` });
+    }, timeoutMs);
   }
 
   function fallBack(to: ResolvedTransport, error: StatusError): void {
     orderIndex = order.indexOf(to);
-    downgraded.set(options.url, to);
+    downgraded.set(endpoint, { transport: to, reason: error.message });
     endRequest();
-    emit({ transport: to, error });
+    emit({ state: 'reconnecting', retryInMs: 0, transport: to, error, fallbackReason: error.message });
     retryTimer = setTimeout(connect, 0);
   }
 
@@ -169,7 +181,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     const kind = order[orderIndex]!;
     if (status.transport !== kind) emit({ transport: kind });
     const abort = (controller = new AbortController());
-    gotResponse = false;
+    gotResponse = gotBytes = false;
     lastByteAt = Date.now();
     armHeartbeat();
 
@@ -202,7 +214,6 @@ export function createConnection(options: ConnectionOptions): Connection {
         const verdict = classifyResponse(code, contentType);
         if (verdict.action === 'open') {
           unauthorizedInARow = 0;
-          silentTimeouts = 0;
           if (status.state !== 'open' || status.error) emit({ state: 'open', error: undefined });
           stableTimer ??= setTimeout(() => {
             if (status.attempt !== 0) emit({ attempt: 0 });
@@ -217,11 +228,15 @@ export function createConnection(options: ConnectionOptions): Connection {
       },
       text(chunk) {
         if (!live()) return;
+        gotBytes = true;
+        silentTimeouts = 0;
         lastByteAt = Date.now();
         parser.feed(chunk);
       },
       event(event) {
         if (!live()) return;
+        gotBytes = true;
+        silentTimeouts = 0;
         lastByteAt = Date.now();
         lastEventId = event.id;
         options.onEvent(event);
@@ -234,7 +249,8 @@ export function createConnection(options: ConnectionOptions): Connection {
           void connect();
           return;
         }
-        scheduleRetry({ code: 'network', message: 'The stream ended' }, 0, serverRetryMs);
+        // A clean end is how servers rotate connections (a deploy, a proxy timeout): no error.
+        scheduleRetry(undefined, 0, serverRetryMs);
       },
       error(error) {
         if (!live()) return;
@@ -301,4 +317,9 @@ export function createConnection(options: ConnectionOptions): Connection {
   emit({});
   void connect();
   return connection;
+}
+
+function endpointOf(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
 }

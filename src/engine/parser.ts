@@ -2,8 +2,9 @@
  * The streaming Server-Sent Events parser every transport feeds (rules: docs/sse-rules.md).
  *
  * It works on decoded text, keeps no DOM dependency (it runs in workers) and is the hot path of
- * the library, so it scans with `indexOf`, remembers the next CR/LF/colon position of a chunk
- * instead of searching again for every line, and joins a line split across chunks exactly once.
+ * the library: it finds line ends with `indexOf` (remembering the next CR and LF of a chunk rather
+ * than searching again for every line), matches field names by char code without slicing them,
+ * and joins a line split across chunks exactly once.
  */
 import type { WireEvent } from '../protocol/types.js';
 
@@ -120,47 +121,47 @@ export function createParser(callbacks: ParserCallbacks, options: ParserOptions 
    * in pieces (see keep()), so that the result never depends on where the network cut the stream.
    */
   function line(s: string, start: number, end: number): void {
+    // Match the known names by char code, first char first: no name slice, no colon search, no
+    // startsWith() call on the hot path. The char at `end` is CR or LF (or past the string), so a
+    // comparison never matches beyond the line.
     const c0 = s.charCodeAt(start);
-    if (c0 === COLON) return; // comment
-    // Known names are 2 to 5 units long, so only the first 6 units need a look for the colon: a
-    // later (or no) colon on a longer line means an unknown field. indexOf would cost a call per line.
-    const limit = end - start < 6 ? end : start + 6;
-    let colon = start + 1;
-    while (colon < limit && s.charCodeAt(colon) !== COLON) colon++;
-    if (colon === limit) {
-      if (limit !== end) return;
-      colon = end;
+    let nameLength: number;
+    if (c0 === 100) {
+      if (s.charCodeAt(start + 1) !== 97 || s.charCodeAt(start + 2) !== 116 || s.charCodeAt(start + 3) !== 97) return;
+      nameLength = 4; // data
+    } else if (c0 === 105) {
+      if (s.charCodeAt(start + 1) !== 100) return;
+      nameLength = 2; // id
+    } else if (c0 === 101) {
+      if (s.charCodeAt(start + 1) !== 118 || s.charCodeAt(start + 2) !== 101 || s.charCodeAt(start + 3) !== 110 || s.charCodeAt(start + 4) !== 116) return;
+      nameLength = 5; // event
+    } else if (c0 === 114) {
+      if (!s.startsWith('etry', start + 1)) return;
+      nameLength = 5; // retry
+    } else {
+      return; // a comment, an unknown field
     }
+    const colon = start + nameLength;
+    if (colon < end && s.charCodeAt(colon) !== COLON) return; // a longer, unknown name
     let valueStart = colon + 1;
     if (valueStart < end && s.charCodeAt(valueStart) === SPACE) valueStart++;
-    // Char codes, not startsWith(): measurably faster on this path.
-    switch (colon - start) {
-      case 4: // data
-        if (c0 === 100 && s.charCodeAt(start + 1) === 97 && s.charCodeAt(start + 2) === 116 && s.charCodeAt(start + 3) === 97) {
-          if (oversize) return;
-          const v = s.slice(valueStart, end);
-          const size = hasData ? data.length + 1 + v.length : v.length;
-          if (size > maxSize) return drop(size);
-          data = hasData ? data + '\n' + v : v;
-          hasData = true;
-        }
-        return;
-      case 5:
-        if (c0 === 101 && s.startsWith('vent', start + 1)) {
-          if (end - start > maxLine) return drop(end - start);
-          type = s.slice(valueStart, end);
-        } else if (c0 === 114 && s.startsWith('etry', start + 1) && end - start <= maxLine) {
-          const v = s.slice(valueStart, end);
-          if (DIGITS.test(v)) onRetry?.(parseInt(v, 10));
-        }
-        return;
-      case 2: // id
-        if (c0 === 105 && s.charCodeAt(start + 1) === 100) {
-          if (end - start > maxLine) return drop(end - start);
-          const v = s.slice(valueStart, end);
-          if (!v.includes('\0')) idBuffer = v;
-        }
-        return;
+    if (c0 === 100) {
+      if (oversize) return;
+      const v = s.slice(valueStart, end);
+      const size = hasData ? data.length + 1 + v.length : v.length;
+      if (size > maxSize) return drop(size);
+      data = hasData ? data + '\n' + v : v;
+      hasData = true;
+    } else if (c0 === 114) {
+      const v = s.slice(valueStart, end);
+      if (end - start <= maxLine && DIGITS.test(v)) onRetry?.(parseInt(v, 10));
+    } else if (end - start > maxLine) {
+      drop(end - start);
+    } else if (c0 === 101) {
+      type = s.slice(valueStart, end);
+    } else {
+      const v = s.slice(valueStart, end);
+      if (!v.includes('\0')) idBuffer = v;
     }
   }
 
@@ -169,7 +170,7 @@ export function createParser(callbacks: ParserCallbacks, options: ParserOptions 
     pendingLength += piece.length;
     if (skip !== SKIP_NONE) return;
     pieces.push(piece);
-    if (pendingLength <= maxLine) return;
+    if (!(pendingLength > maxLine)) return; // written so that a NaN limit means none, as in line()
     let head = '';
     for (const p of pieces) if ((head += p).length >= 6) break;
     pieces = [];

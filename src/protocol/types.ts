@@ -62,7 +62,7 @@ export interface RealtimeStatus {
   /** Transport in use, or the one being tried. */
   transport: ResolvedTransport;
   sharing: ResolvedSharing;
-  /** Failed attempts since the connection last stayed open; 0 while healthy. */
+  /** Attempts since the connection last stayed open for 5 s; back to 0 once it has. */
   attempt: number;
   /** While `reconnecting`: the wait before the next attempt. */
   retryInMs?: number;

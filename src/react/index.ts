@@ -1,1 +1,131 @@
-export {};
+/**
+ * React hooks over a {@link RealtimeClient}: `ssemux/react`. They only subscribe and unsubscribe;
+ * create the client yourself (once, outside render) and pass it in.
+ *
+ * Only types come from the core, so this bundle has no runtime dependency on it: it works with
+ * whichever copy of `ssemux` created the client.
+ */
+import { useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
+import type { Listener, RealtimeClient } from '../client/create-realtime-client.js';
+import type { EventMap, RealtimeMessage, RealtimeStatus } from '../protocol/types.js';
+
+/**
+ * Calls `handler` for every event of `type` (or of every type with `'*'`) the client receives
+ * while the component is mounted.
+ *
+ * The subscription is made once per client and type, not per render: the handler may be a new
+ * function on every render, and the latest one rendered is the one called.
+ *
+ * @example
+ * useRealtimeEvent(client, 'notification', (msg) => toast(msg.data.title));
+ */
+export function useRealtimeEvent<E extends EventMap, K extends keyof E & string>(
+  client: RealtimeClient<E>,
+  type: K,
+  handler: Listener<E[K], K>,
+): void;
+export function useRealtimeEvent<E extends EventMap>(
+  client: RealtimeClient<E>,
+  type: '*',
+  handler: Listener<E[keyof E], keyof E & string>,
+): void;
+export function useRealtimeEvent(client: RealtimeClient, type: string, handler: Listener): void {
+  const latest = useRef(handler);
+  // Updated after commit, before any event the new render could be called for.
+  useLayoutEffect(() => {
+    latest.current = handler;
+  });
+  useEffect(() => client.on(type, (message: RealtimeMessage) => latest.current(message)), [client, type]);
+}
+
+/**
+ * The `data` of the latest event of `type` (or of any type with `'*'`), `undefined` before any.
+ *
+ * The component re-renders only when the value changes: an event whose data is the same value
+ * (`Object.is`) or has the same type and raw text as the previous one does not re-render. All components
+ * reading the same client and type share one subscription, and the value survives remounts.
+ *
+ * @example
+ * const stats = useRealtimeLatest(client, 'stats'); // Events['stats'] | undefined
+ */
+export function useRealtimeLatest<E extends EventMap, K extends keyof E & string>(
+  client: RealtimeClient<E>,
+  type: K,
+): E[K] | undefined;
+export function useRealtimeLatest<E extends EventMap>(client: RealtimeClient<E>, type: '*'): E[keyof E] | undefined;
+export function useRealtimeLatest(client: RealtimeClient, type: string): unknown {
+  const store = latestStore(client, type);
+  return useSyncExternalStore(store.subscribe, store.get, store.get);
+}
+
+/**
+ * The client's {@link RealtimeStatus}; the component re-renders on every status change (state,
+ * transport, sharing, attempt, error).
+ *
+ * `lastEventId` is as of the latest render: events alone do not re-render (read
+ * `client.status.lastEventId`, or use {@link useRealtimeEvent}, to follow every event).
+ *
+ * @example
+ * const { state, transport } = useRealtimeStatus(client);
+ */
+export function useRealtimeStatus<E extends EventMap>(client: RealtimeClient<E>): RealtimeStatus {
+  const store = statusStore(client as RealtimeClient);
+  return useSyncExternalStore(store.subscribe, store.get, store.get);
+}
+
+// --- the small external stores useSyncExternalStore reads ---------------------------------------
+
+interface Store<T> {
+  subscribe: (onChange: () => void) => () => void;
+  get: () => T;
+}
+
+const latestStores = new WeakMap<RealtimeClient, Map<string, Store<unknown>>>();
+const statusStores = new WeakMap<RealtimeClient, Store<RealtimeStatus>>();
+
+/** One store per client and type, subscribed to the client while some component reads it. */
+function latestStore(client: RealtimeClient, type: string): Store<unknown> {
+  let byType = latestStores.get(client);
+  if (!byType) latestStores.set(client, (byType = new Map()));
+  let store = byType.get(type);
+  if (store) return store;
+
+  let value: unknown;
+  let text: string | undefined;
+  let eventType: string | undefined;
+  let off: (() => void) | undefined;
+  const readers = new Set<() => void>();
+  const onMessage = (message: RealtimeMessage): void => {
+    if (Object.is(message.data, value) || (message.type === eventType && message.text === text)) return;
+    value = message.data;
+    text = message.text;
+    eventType = message.type;
+    for (const reader of [...readers]) reader();
+  };
+  store = {
+    subscribe(onChange) {
+      readers.add(onChange);
+      off ??= client.on(type, onMessage);
+      return () => {
+        readers.delete(onChange);
+        if (readers.size === 0 && off) {
+          off();
+          off = undefined;
+        }
+      };
+    },
+    get: () => value,
+  };
+  byType.set(type, store);
+  return store;
+}
+
+/** `client.status` with stable `subscribe`/`get` functions, one pair per client. */
+function statusStore(client: RealtimeClient): Store<RealtimeStatus> {
+  let store = statusStores.get(client);
+  if (!store) {
+    store = { subscribe: (onChange) => client.onStatus(onChange), get: () => client.status };
+    statusStores.set(client, store);
+  }
+  return store;
+}

@@ -34,14 +34,17 @@ function createLeaderLink(group: string): Link {
   let leader: { self: HubPeer; handle(message: LeaderMessage): void } | undefined;
 
   const post = (body: LeaderBody) => channel.postMessage({ v: PROTOCOL_VERSION, ...body } satisfies LeaderMessage);
+  // A follower speaks only once it holds its tab lock: the leader waits on that lock to notice
+  // the tab's death, and would take a lock not yet held as a death at once.
+  const postAsFollower = (body: LeaderBody) => void tabLockHeld.then(() => post(body));
 
   function request(sub: number, subscriber: LinkSubscriber): SubscribeRequest {
-    return { sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.lastEventId() };
+    return { sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() };
   }
 
   function send(sub: number, subscriber: LinkSubscriber): void {
     if (leader) leader.self.subscribe(request(sub, subscriber));
-    else post({ kind: 'subscribe', tab, request: request(sub, subscriber) });
+    else postAsFollower({ kind: 'subscribe', tab, request: request(sub, subscriber) });
   }
 
   channel.onmessage = (event: MessageEvent<LeaderMessage>) => {
@@ -61,8 +64,8 @@ function createLeaderLink(group: string): Link {
       case 'headers':
         if (message.tab !== tab) return;
         table.headers(message.sub).then(
-          (headers) => post({ kind: 'headers-reply', id: message.id, headers }),
-          (error: unknown) => post({ kind: 'headers-reply', id: message.id, error: String(error) }),
+          (headers) => postAsFollower({ kind: 'headers-reply', id: message.id, headers }),
+          (error: unknown) => postAsFollower({ kind: 'headers-reply', id: message.id, error: String(error) }),
         );
         return;
     }
@@ -156,7 +159,7 @@ function createLeaderLink(group: string): Link {
   const g = globalThis as unknown as EventTarget;
   if (typeof g.addEventListener === 'function') {
     g.addEventListener('pagehide', () => {
-      if (!leader) post({ kind: 'detach', tab });
+      if (!leader) postAsFollower({ kind: 'detach', tab });
     });
     g.addEventListener('pageshow', (event) => {
       if ((event as PageTransitionEvent).persisted && !leader) for (const [sub, subscriber] of table.entries()) send(sub, subscriber);
@@ -171,12 +174,12 @@ function createLeaderLink(group: string): Link {
       return {
         setTypes(types) {
           if (leader) leader.self.setTypes(sub, types);
-          else post({ kind: 'set-types', tab, sub, types });
+          else postAsFollower({ kind: 'set-types', tab, sub, types });
         },
         close() {
           table.remove(sub);
           if (leader) leader.self.unsubscribe(sub);
-          else post({ kind: 'unsubscribe', tab, sub });
+          else postAsFollower({ kind: 'unsubscribe', tab, sub });
         },
       };
     },

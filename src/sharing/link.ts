@@ -5,8 +5,12 @@ import type { HeadersInit, ResolvedSharing, StatusError, WireEvent } from '../pr
 export interface LinkSubscriber {
   spec: StreamSpec;
   types(): TypeFilter;
-  /** Where to resume when the link (re)subscribes: the id of the last event the client got. */
-  lastEventId(): string;
+  /**
+   * Where to resume: the id of the last event the client got. Links call it at every
+   * (re)subscription, and the client then drops events it already delivered, which a new
+   * upstream that resumed from an older id replays.
+   */
+  resumeFrom(): string;
   /** The client's headers provider, when it has one. */
   headers?: () => Promise<HeadersInit>;
   onEvents(events: WireEvent[]): void;

@@ -20,7 +20,7 @@ export function createLocalLink(hub: Hub, sharing: Link['sharing'] = 'none'): Li
     sharing,
     subscribe(subscriber) {
       const sub = table.add(subscriber);
-      peer.subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.lastEventId() });
+      peer.subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() });
       return {
         setTypes: (types) => peer.setTypes(sub, types),
         close() {

@@ -7,8 +7,8 @@ import { createSubscriberTable } from './subscriber-table.js';
 
 /** Worker name; the version is in it so a tab of a new deploy never joins an old worker. */
 export const WORKER_NAME = `ssemux@v${PROTOCOL_VERSION}`;
-/** A worker that has not answered `hello` by then is taken as failed. */
-const HELLO_TIMEOUT_MS = 5000;
+/** A worker that has not answered `hello` by then is taken as failed (a busy machine starts one slowly). */
+const HELLO_TIMEOUT_MS = 10_000;
 /** More worker deaths than this within {@link RESTART_WINDOW_MS} and the link gives up. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 30_000;
@@ -113,7 +113,7 @@ function createSharedWorkerLink(workerUrl: string): Link {
   async function send(sub: number, subscriber: LinkSubscriber): Promise<void> {
     const { control } = await connected();
     if (table.get(sub) !== subscriber) return;
-    await control.subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.lastEventId() });
+    await control.subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() });
   }
 
   // pagehide is the fast path for a closing tab; a page restored from the back-forward cache

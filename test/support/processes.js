@@ -19,10 +19,13 @@ function parents() {
   return map;
 }
 
-/** @param {number} pid */
+/**
+ * Chromium rewrites its process title, so arguments may come joined by spaces, not NULs.
+ * @param {number} pid
+ */
 function cmdline(pid) {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
   } catch {
     return [];
   }

@@ -1,7 +1,7 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConnection, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
+import { createConnection, LONG_POLL_TIMEOUT_MS, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
 import type { ConnectionStatus } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
 
@@ -20,6 +20,8 @@ interface Seen {
   end(): void;
   /** Breaks the body mid-stream (a network drop). */
   drop(): void;
+  /** True while a streamed body is neither ended, dropped nor aborted. */
+  readonly live: boolean;
 }
 
 type Script = (req: Seen, index: number) => Response | Promise<Response>;
@@ -33,11 +35,16 @@ function serve(script: Script = (req) => req.stream()): void {
     http.all(URL_, ({ request }) => {
       let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
       let finished = false;
+      let streamed = false;
       const seen: Seen = {
         url: new URL(request.url),
         headers: request.headers,
         signal: request.signal,
+        get live() {
+          return streamed && !finished;
+        },
         stream(initial) {
+          streamed = true;
           const body = new ReadableStream<Uint8Array>({
             start(c) {
               controller = c;
@@ -124,8 +131,10 @@ beforeEach(() => {
 afterEach(async () => {
   for (const c of connections.splice(0)) c.close();
   await settle(2);
+  const live = requests.filter((r) => r.live).length;
   vi.useRealTimers();
   server.resetHandlers();
+  expect(live, 'response bodies still open after close()').toBe(0);
 });
 afterAll(() => server.close());
 
@@ -591,6 +600,17 @@ describe('createConnection: long-poll', () => {
     expect(c.states()).not.toContain('reconnecting');
   });
 
+  it('a held poll is not a dead one: it times out only after LONG_POLL_TIMEOUT_MS, whatever heartbeatTimeoutMs says', async () => {
+    serve();
+    const c = open({ transport: 'long-poll', heartbeatTimeoutMs: 1000 });
+    await until(() => c.last().state === 'open', 'open');
+    await advance(LONG_POLL_TIMEOUT_MS - 1);
+    expect(c.last().state).toBe('open');
+    expect(requests).toHaveLength(1);
+    await advance(1);
+    expect(c.last()).toMatchObject({ state: 'reconnecting', error: { code: 'heartbeat-timeout' } });
+  });
+
   it('a failed poll backs off like a stream', async () => {
     serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 502 }) : req.stream()));
     const c = open({ transport: 'long-poll' });
@@ -600,5 +620,47 @@ describe('createConnection: long-poll', () => {
     expect(requests).toHaveLength(1);
     await advance(1);
     await until(() => c.last().state === 'open', 'open');
+  });
+});
+
+describe('createConnection: buffering proxies', () => {
+  it('auto: two streams in a row without one byte of body → long-poll, said in the status, remembered for the endpoint', async () => {
+    // A proxy that holds the body: headers may pass, bytes never do, until the response ends.
+    serve((req) => {
+      if (req.url.searchParams.get('transport') !== 'long-poll') return req.stream();
+      // Long-polls end, so they get through: the first answers with an event, the next is held.
+      if (req.headers.get('last-event-id')) return req.stream();
+      const r = req.stream('id: 1\ndata: through\n\n');
+      req.end();
+      return r;
+    });
+    const c = open({ url: `${URL_}?stream=a`, transport: 'auto', heartbeatTimeoutMs: 1000 });
+    await until(() => c.last().state === 'open', 'open');
+    expect(c.last().transport).toBe('fetch');
+    await advance(1000);
+    expect(c.last()).toMatchObject({ state: 'reconnecting', transport: 'fetch', error: { code: 'heartbeat-timeout' } });
+    await advance(c.last().retryInMs!);
+    await until(() => requests.length === 2, 'second stream');
+    await advance(1000);
+    await advance(1); // the switch is a zero-delay timer
+    await until(() => c.events.length > 0, 'an event by long-poll');
+    expect(c.last()).toMatchObject({ state: 'open', transport: 'long-poll', fallbackReason: expect.stringMatching(/long-poll/) });
+    expect(c.events[0]).toEqual({ type: 'message', data: 'through', id: '1' });
+    c.connection.close();
+
+    // Another stream of the same endpoint starts on long-poll at once.
+    const d = open({ url: `${URL_}?stream=b`, transport: 'auto', heartbeatTimeoutMs: 1000 });
+    expect(d.last()).toMatchObject({ transport: 'long-poll', fallbackReason: expect.stringMatching(/long-poll/) });
+  });
+
+  it('an explicit transport is never downgraded', async () => {
+    serve();
+    const c = open({ url: `${URL_}?stream=explicit`, transport: 'fetch', heartbeatTimeoutMs: 1000 });
+    for (let i = 0; i < 3; i++) {
+      await until(() => c.last().state === 'open', 'open');
+      await advance(1000);
+      expect(c.last()).toMatchObject({ state: 'reconnecting', transport: 'fetch', error: { code: 'heartbeat-timeout' } });
+      await advance(c.last().retryInMs!);
+    }
   });
 });

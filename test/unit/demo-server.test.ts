@@ -1,7 +1,7 @@
 // Tests for the reference server (demo-server/) and the buffering proxy, over real HTTP.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDemoServer, type DemoServer, type DemoServerOptions } from '../../demo-server/server.js';
+import { createDemoServer, createEventLog, type DemoServer, type DemoServerOptions } from '../../demo-server/server.js';
 import { createBufferingProxy } from '../support/buffering-proxy.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +184,19 @@ describe('SSE wire format', () => {
     expect(body.events).toEqual([{ id: '2', event: 'news', data: '{"x":1}' }]);
   });
 
+  it('accepts POST /events like GET', async () => {
+    const srv = await start();
+    srv.publish({ data: 'posted' });
+    const { res, body } = await open(`${srv.url}/events`, {
+      method: 'POST',
+      headers: { 'Last-Event-ID': '0', 'content-type': 'application/json' },
+      body: JSON.stringify({ filter: 'x' }),
+    });
+    expect(res.status).toBe(200);
+    await body.waitForEvents(1);
+    expect(body.events).toEqual([{ id: '1', data: 'posted' }]);
+  });
+
   it('turns CR and CRLF in data into separate data: lines', async () => {
     const srv = await start();
     srv.publish({ data: 'a\r\nb\rc' });
@@ -322,6 +335,75 @@ describe('auth and per-user events', () => {
     const again = await fetch(`${srv.url}/events`, { headers: { Authorization: `Bearer ${token}` } });
     expect(again.status).toBe(401);
     await again.text();
+  });
+
+  const decodePart = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  const encodePart = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const eventsStatus = async (srv: DemoServer, token: string) => {
+    const res = await fetch(`${srv.url}/events?transport=long-poll&lastEventId=0`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    await res.text();
+    return res.status;
+  };
+
+  it('mints JWT-shaped tokens: three base64url parts, HS256 header, the user as sub', async () => {
+    const srv = await start({ auth: true });
+    srv.publish({ data: 'x' }); // so an accepted long-poll answers at once
+    const before = Math.floor(Date.now() / 1000);
+    const { token } = await login(srv, 'frank');
+    const parts = token.split('.');
+    expect(parts).toHaveLength(3);
+    for (const part of parts) expect(part).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodePart(parts[0]!)).toEqual({ alg: 'HS256', typ: 'JWT' });
+    const payload = decodePart(parts[1]!);
+    expect(payload).toEqual({ iss: 'ssemux-demo', sub: 'frank', iat: expect.any(Number), jti: expect.any(String) });
+    expect(payload.iat).toBeGreaterThanOrEqual(before);
+    expect(Buffer.from(parts[2]!, 'base64url')).toHaveLength(32); // HMAC-SHA256
+  });
+
+  it('gives each login of one user a different token, and all of them work', async () => {
+    const srv = await start({ auth: true });
+    srv.publish({ data: 'x' });
+    const first = await login(srv, 'gina');
+    const second = await login(srv, 'gina');
+    expect(first.token).not.toBe(second.token);
+    expect(decodePart(first.token.split('.')[1]!).jti).not.toBe(decodePart(second.token.split('.')[1]!).jti);
+    expect(await eventsStatus(srv, first.token)).toBe(200);
+    expect(await eventsStatus(srv, second.token)).toBe(200);
+  });
+
+  it('rejects a token whose payload was tampered with, and a token signed by another server', async () => {
+    const srv = await start({ auth: true });
+    srv.publish({ data: 'x' });
+    await login(srv, 'mallory-victim');
+    const { token } = await login(srv, 'mallory');
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const forged = `${header}.${encodePart({ ...decodePart(payload), sub: 'mallory-victim' })}.${signature}`;
+    expect(await eventsStatus(srv, forged)).toBe(401);
+    const badSignature = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1);
+    expect(await eventsStatus(srv, `${header}.${payload}.${badSignature}`)).toBe(401);
+    expect(await eventsStatus(srv, token)).toBe(200);
+
+    const other = await start({ auth: true });
+    const foreign = await login(other, 'mallory');
+    expect(await eventsStatus(srv, foreign.token)).toBe(401);
+  });
+
+  it('rejects a revoked token while the same user’s other token still works', async () => {
+    const srv = await start({ auth: true });
+    srv.publish({ data: 'x' });
+    const revoked = await login(srv, 'hana');
+    const kept = await login(srv, 'hana');
+    expect((await post(`${srv.url}/revoke`, { token: revoked.token })).json).toEqual({ revoked: true });
+    expect((await post(`${srv.url}/revoke`, { token: revoked.token })).json).toEqual({ revoked: false });
+    expect(await eventsStatus(srv, revoked.token)).toBe(401);
+    const viaCookie = await fetch(`${srv.url}/events?transport=long-poll&lastEventId=0`, {
+      headers: { Cookie: revoked.cookie.split(';')[0]! },
+    });
+    expect(viaCookie.status).toBe(401);
+    await viaCookie.text();
+    expect(await eventsStatus(srv, kept.token)).toBe(200);
   });
 
   it('ignores the user field for visibility when auth is off', async () => {
@@ -707,6 +789,45 @@ describe('close()', () => {
     await srv.close();
     expect(await body.settled()).toBe('failed');
     expect(srv.server.listening).toBe(false);
+  });
+
+  it('keeps a passed-in event log across a restart on the same port, appends while down included', async () => {
+    const log = createEventLog(100);
+    const first = await start({ eventLog: log });
+    const port = first.port;
+    first.publish({ data: 'a' }); // 1
+    first.publish({ stream: 'other', data: 'x' }); // 2
+    first.publish({ data: 'b' }); // 3
+    const live = await open(`${first.url}/events?lastEventId=0`);
+    await live.body.waitForEvents(2);
+    const lastSeen = live.body.events.at(-1)!.id!;
+    expect(lastSeen).toBe('3');
+    expect(log.subscriberCount('main')).toBe(1);
+
+    await first.close();
+    expect(await live.body.settled()).toBe('failed');
+    expect(log.subscriberCount()).toBe(0); // the closed server's subscribers are gone from the log
+
+    // Published while no server runs, straight into the durable log.
+    const down = log.append({ data: 'c' });
+    expect(down).toEqual({ id: 4, stream: 'main', type: 'message', data: 'c' });
+    expect(log.append({ type: 'note', data: { n: 1 }, user: 'ivy' }).id).toBe(5);
+    expect(live.body.events).toHaveLength(2);
+
+    const second = await start({ eventLog: log, port });
+    expect(second.port).toBe(port);
+    expect(second.stats().latestId).toBe(5);
+    const resumed = await open(`${second.url}/events`, { headers: { 'Last-Event-ID': lastSeen } });
+    await resumed.body.waitForEvents(2);
+    second.publish({ data: 'd' }); // 6
+    await resumed.body.waitForEvents(3);
+    await sleep(30);
+    expect(resumed.body.events).toEqual([
+      { id: '4', data: 'c' },
+      { id: '5', event: 'note', data: '{"n":1}' },
+      { id: '6', data: 'd' },
+    ]);
+    expect((await post(`${second.url}/publish`, { data: 'e' })).json).toEqual({ id: 7 });
   });
 });
 

@@ -110,8 +110,8 @@ describe('createHub: sharing', () => {
     const { hub, made, connect, flush } = setup();
     const a = endpoint();
     const b = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
-    hub.attach(b).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    hub.attach(b).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     expect(connect).toHaveBeenCalledTimes(1);
     made[0]!.event('message', 'hello', '1');
     flush();
@@ -134,8 +134,8 @@ describe('createHub: sharing', () => {
     const { hub, made, connect, flush } = setup();
     const a = endpoint();
     const b = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec({ credentialsKey: 'jwt:alice' }), types: '*', lastEventId: '' });
-    hub.attach(b).subscribe({ sub: 1, spec: spec({ credentialsKey: 'jwt:bob' }), types: '*', lastEventId: '' });
+    hub.attach(a).subscribe({ sub: 1, spec: spec({ credentialsKey: 'jwt:alice' }), types: ['*'], lastEventId: '' });
+    hub.attach(b).subscribe({ sub: 1, spec: spec({ credentialsKey: 'jwt:bob' }), types: ['*'], lastEventId: '' });
     expect(connect).toHaveBeenCalledTimes(2);
     made[0]!.event('message', 'for alice');
     made[1]!.event('message', 'for bob');
@@ -147,10 +147,10 @@ describe('createHub: sharing', () => {
   it('a different url or method opens another connection', () => {
     const { hub, connect } = setup();
     const peer = hub.attach(endpoint());
-    peer.subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
-    peer.subscribe({ sub: 2, spec: spec({ url: 'http://127.0.0.1:9/other' }), types: '*', lastEventId: '' });
-    peer.subscribe({ sub: 3, spec: spec({ method: 'POST', body: '{}' }), types: '*', lastEventId: '' });
-    peer.subscribe({ sub: 4, spec: spec(), types: '*', lastEventId: '' });
+    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    peer.subscribe({ sub: 2, spec: spec({ url: 'http://127.0.0.1:9/other' }), types: ['*'], lastEventId: '' });
+    peer.subscribe({ sub: 3, spec: spec({ method: 'POST', body: '{}' }), types: ['*'], lastEventId: '' });
+    peer.subscribe({ sub: 4, spec: spec(), types: ['*'], lastEventId: '' });
     expect(connect).toHaveBeenCalledTimes(3);
   });
 });
@@ -160,7 +160,7 @@ describe('createHub: routing', () => {
     const { hub, made, flush } = setup();
     const all = endpoint();
     const onlyA = endpoint();
-    hub.attach(all).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(all).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     hub.attach(onlyA).subscribe({ sub: 7, spec: spec(), types: ['a'], lastEventId: '' });
     made[0]!.event('a', '1');
     made[0]!.event('b', '2');
@@ -169,6 +169,17 @@ describe('createHub: routing', () => {
     flush();
     expect(eventsOf(all, 1).map((e) => e.data)).toEqual(['1', '2', '3', '4']);
     expect(eventsOf(onlyA, 7).map((e) => `${e.type}:${e.data}`)).toEqual(['a:1', 'a:4']);
+  });
+
+  it("'*' among named types still means every type; the names reach the connection", () => {
+    const { hub, made, flush } = setup();
+    const ep = endpoint();
+    hub.attach(ep).subscribe({ sub: 1, spec: spec(), types: ['*', 'a'], lastEventId: '' });
+    expect([...(made[0]!.options.eventTypes ?? [])]).toEqual(['a']);
+    made[0]!.event('a', '1');
+    made[0]!.event('z', '2');
+    flush();
+    expect(eventsOf(ep, 1).map((e) => e.data)).toEqual(['1', '2']);
   });
 
   it('setTypes changes the routing and tells the connection about new types', () => {
@@ -192,8 +203,8 @@ describe('createHub: batching', () => {
     const { hub, made, flush, schedule } = setup();
     const a = endpoint();
     const b = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
-    hub.attach(b).subscribe({ sub: 2, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    hub.attach(b).subscribe({ sub: 2, spec: spec(), types: ['*'], lastEventId: '' });
     flush();
     a.deliveries.length = b.deliveries.length = 0;
     schedule.mockClear();
@@ -215,7 +226,7 @@ describe('createHub: batching', () => {
   it('status frames are interleaved with events in the order things happened', () => {
     const { hub, made, flush } = setup();
     const ep = endpoint();
-    hub.attach(ep).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(ep).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     flush();
     ep.deliveries.length = 0;
     const c = made[0]!;
@@ -240,7 +251,7 @@ describe('createHub: batching', () => {
     const { hub, made, flush } = setup();
     const ep = endpoint();
     const peer = hub.attach(ep);
-    peer.subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     peer.subscribe({ sub: 2, spec: spec(), types: ['b'], lastEventId: '' });
     flush();
     ep.deliveries.length = 0;
@@ -258,12 +269,12 @@ describe('createHub: status', () => {
   it('a late subscriber gets the current status at once, the others no duplicate', () => {
     const { hub, made, flush } = setup();
     const first = endpoint();
-    hub.attach(first).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(first).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     made[0]!.status('open', { lastEventId: '9' });
     flush();
     expect(statesOf(first, 1)).toEqual(['connecting', 'open']);
     const late = endpoint();
-    hub.attach(late).subscribe({ sub: 5, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(late).subscribe({ sub: 5, spec: spec(), types: ['*'], lastEventId: '' });
     flush();
     expect(late.deliveries).toEqual([[{ kind: 'status', sub: 5, status: status('open', { lastEventId: '9' }) }]]);
     expect(statesOf(first, 1)).toEqual(['connecting', 'open']);
@@ -272,13 +283,13 @@ describe('createHub: status', () => {
   it('a stream that reports closed is forgotten: a new subscriber opens a fresh connection', () => {
     const { hub, made, connect, flush } = setup();
     const a = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     made[0]!.status('closed', { error: { code: 'http', message: 'Server answered 404', status: 404 } });
     flush();
     expect(a.deliveries.flat().at(-1)).toMatchObject({ kind: 'status', status: { state: 'closed', error: { status: 404 } } });
     expect(hub.streams()).toHaveLength(0);
     const b = endpoint();
-    hub.attach(b).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(b).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     expect(connect).toHaveBeenCalledTimes(2);
     made[1]!.status('open');
     made[1]!.event('message', 'fresh');
@@ -294,8 +305,8 @@ describe('createHub: grace period', () => {
     const { hub, made } = setup({ graceMs: 3000 });
     const a = hub.attach(endpoint());
     const b = hub.attach(endpoint());
-    a.subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
-    b.subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    a.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    b.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     a.unsubscribe(1);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(made[0]!.closed).toBe(false);
@@ -310,12 +321,12 @@ describe('createHub: grace period', () => {
   it('a resubscribe within the grace keeps the same connection', async () => {
     const { hub, made, connect, flush } = setup({ graceMs: 3000 });
     const first = hub.attach(endpoint());
-    first.subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    first.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     made[0]!.status('open');
     first.detach();
     await vi.advanceTimersByTimeAsync(2000);
     const again = endpoint();
-    hub.attach(again).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    hub.attach(again).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     await vi.advanceTimersByTimeAsync(10_000);
     expect(connect).toHaveBeenCalledTimes(1);
     expect(made[0]!.closed).toBe(false);
@@ -328,11 +339,11 @@ describe('createHub: grace period', () => {
   it('after the grace a new subscriber opens a new connection', async () => {
     const { hub, made, connect } = setup({ graceMs: 1000 });
     const peer = hub.attach(endpoint());
-    peer.subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     peer.unsubscribe(1);
     await vi.advanceTimersByTimeAsync(1000);
     expect(made[0]!.closed).toBe(true);
-    peer.subscribe({ sub: 2, spec: spec(), types: '*', lastEventId: '5' });
+    peer.subscribe({ sub: 2, spec: spec(), types: ['*'], lastEventId: '5' });
     expect(connect).toHaveBeenCalledTimes(2);
     expect(made[1]!.options.lastEventId).toBe('5');
     expect(made[1]!.closed).toBe(false);
@@ -343,8 +354,8 @@ describe('createHub: grace period', () => {
     const gone = endpoint();
     const stays = endpoint();
     const peer = hub.attach(gone);
-    peer.subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
-    hub.attach(stays).subscribe({ sub: 1, spec: spec(), types: '*', lastEventId: '' });
+    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    hub.attach(stays).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
     made[0]!.event('message', 'before');
     peer.detach();
     made[0]!.event('message', 'after');
@@ -358,7 +369,7 @@ describe('createHub: headers provider', () => {
   it('fixed headers are handed to the connection as they are', async () => {
     const { hub, made } = setup();
     const ep = endpoint();
-    hub.attach(ep).subscribe({ sub: 1, spec: spec({ headers: { 'X-Key': 'k' } }), types: '*', lastEventId: '' });
+    hub.attach(ep).subscribe({ sub: 1, spec: spec({ headers: { 'X-Key': 'k' } }), types: ['*'], lastEventId: '' });
     expect(made[0]!.options.customHeaders).toBe(true);
     await expect(made[0]!.options.headers()).resolves.toEqual({ 'X-Key': 'k' });
     expect(ep.headersCalls).toEqual([]);
@@ -368,7 +379,7 @@ describe('createHub: headers provider', () => {
     const { hub, made } = setup();
     let n = 0;
     const ep = endpoint(async () => ({ Authorization: `Bearer ${++n}` }));
-    hub.attach(ep).subscribe({ sub: 4, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
+    hub.attach(ep).subscribe({ sub: 4, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
     expect(made[0]!.options.customHeaders).toBe(true);
     await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer 1' });
     await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer 2' });
@@ -379,8 +390,8 @@ describe('createHub: headers provider', () => {
     const { hub, made } = setup();
     const dead = endpoint(() => Promise.reject(new Error('tab is gone')));
     const alive = endpoint(async () => ({ Authorization: 'Bearer alive' }));
-    hub.attach(dead).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
-    hub.attach(alive).subscribe({ sub: 2, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
+    hub.attach(dead).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
+    hub.attach(alive).subscribe({ sub: 2, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
     await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer alive' });
     expect(dead.headersCalls).toEqual([1]);
     expect(alive.headersCalls).toEqual([2]);
@@ -390,10 +401,10 @@ describe('createHub: headers provider', () => {
     const { hub, made } = setup({ headersTimeoutMs: 2000 });
     const stuck = endpoint(() => new Promise<HeadersInit>(() => {}));
     const alive = endpoint(async () => ({ Authorization: 'Bearer alive' }));
-    hub.attach(stuck).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
-    hub.attach(alive).subscribe({ sub: 2, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
+    hub.attach(stuck).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
+    hub.attach(alive).subscribe({ sub: 2, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
     let result: HeadersInit | undefined;
-    void made[0]!.options.headers().then((h) => (result = h));
+    void Promise.resolve(made[0]!.options.headers()).then((h) => (result = h));
     await vi.advanceTimersByTimeAsync(1999);
     expect(result).toBeUndefined();
     expect(alive.headersCalls).toEqual([]);
@@ -405,8 +416,8 @@ describe('createHub: headers provider', () => {
     const { hub, made } = setup({ headersTimeoutMs: 1000 });
     const plain = endpoint();
     const failing = endpoint(() => Promise.reject(new Error('no token')));
-    hub.attach(failing).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
-    hub.attach(plain).subscribe({ sub: 2, spec: spec({ dynamicHeaders: false }), types: '*', lastEventId: '' });
+    hub.attach(failing).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
+    hub.attach(plain).subscribe({ sub: 2, spec: spec({ dynamicHeaders: false }), types: ['*'], lastEventId: '' });
     await expect(made[0]!.options.headers()).rejects.toThrow('no token');
     expect(plain.headersCalls).toEqual([]);
   });
@@ -416,8 +427,8 @@ describe('createHub: headers provider', () => {
     const left = endpoint(async () => ({ Authorization: 'Bearer left' }));
     const stays = endpoint(async () => ({ Authorization: 'Bearer stays' }));
     const peer = hub.attach(left);
-    peer.subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
-    hub.attach(stays).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: '*', lastEventId: '' });
+    peer.subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
+    hub.attach(stays).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
     peer.unsubscribe(1);
     await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer stays' });
     expect(left.headersCalls).toEqual([]);

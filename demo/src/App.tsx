@@ -1,0 +1,57 @@
+import { useRealtimeLatest, useRealtimeStatus } from 'ssemux/react';
+import type { DemoClient } from './client';
+import { AnswerPanel } from './panels/AnswerPanel';
+import { ConnectionPanel } from './panels/ConnectionPanel';
+import { EventLogPanel } from './panels/EventLogPanel';
+import { FaultsPanel } from './panels/FaultsPanel';
+import { JobsPanel } from './panels/JobsPanel';
+import { OneConnectionPanel } from './panels/OneConnectionPanel';
+import { Toasts } from './panels/Toasts';
+import { tabId } from './presence';
+
+export function App({ client }: { client: DemoClient }) {
+  return (
+    <>
+      <Header client={client} />
+      <main className="grid">
+        <ConnectionPanel client={client} />
+        <OneConnectionPanel client={client} />
+        <FaultsPanel />
+        <JobsPanel client={client} />
+        <AnswerPanel client={client} />
+        <EventLogPanel client={client} />
+      </main>
+      <Toasts client={client} />
+    </>
+  );
+}
+
+function Header({ client }: { client: DemoClient }) {
+  const { state } = useRealtimeStatus(client);
+  const tick = useRealtimeLatest(client, 'tick');
+  return (
+    <header className="top">
+      <div className="brand">
+        <span className="logo" aria-hidden="true">
+          ≋
+        </span>
+        <div>
+          <h1>ssemux live dashboard</h1>
+          <p className="subtitle">One Server-Sent Events connection, shared by every tab of this origin.</p>
+        </div>
+      </div>
+      <div className="top-right">
+        <span className="muted" title="This tab's presence id">
+          tab <code>{tabId.slice(0, 8)}</code>
+        </span>
+        <span className="muted" data-testid="server-clock" data-tick={tick?.n}>
+          {tick ? `server ${new Date(tick.t).toLocaleTimeString()} · tick ${tick.n}` : 'waiting for the server…'}
+        </span>
+        <span className={`pill state-${state}`} data-testid="header-state">
+          <span className="dot" />
+          {state}
+        </span>
+      </div>
+    </header>
+  );
+}

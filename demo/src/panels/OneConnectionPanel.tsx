@@ -1,0 +1,39 @@
+import { useRealtimeLatest } from 'ssemux/react';
+import type { DemoClient } from '../client';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The server's own count of open upstream streams next to the count of open tabs. */
+export function OneConnectionPanel({ client }: { client: DemoClient }) {
+  const stats = useRealtimeLatest(client, 'stats');
+  return (
+    <section className="panel" data-testid="one-connection-panel">
+      <h2>One connection</h2>
+      <div className="big-numbers">
+        <div className="big">
+          <span className="num" data-testid="open-streams">
+            {stats ? stats.openStreams : '–'}
+          </span>
+          <span className="label">open upstream {stats?.openStreams === 1 ? 'stream' : 'streams'}</span>
+        </div>
+        <div className="big secondary">
+          <span className="num" data-testid="tabs-count">
+            {stats ? stats.tabs : '–'}
+          </span>
+          <span className="label">{stats?.tabs === 1 ? 'tab' : 'tabs'} attached</span>
+        </div>
+      </div>
+      <p className="headline" data-testid="one-connection-line">
+        {stats ? `${plural(stats.tabs, 'tab')}, ${plural(stats.openStreams, 'connection')}` : 'Waiting for stats…'}
+      </p>
+      {stats && (
+        <p className="muted small">
+          Server totals: {stats.connections} requests to <code>/events</code> ever, {stats.eventsSent} events written.
+        </p>
+      )}
+      <button type="button" className="secondary" data-testid="open-tab" onClick={() => window.open(location.href)}>
+        Open another tab
+      </button>
+    </section>
+  );
+}

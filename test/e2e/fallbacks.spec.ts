@@ -1,0 +1,78 @@
+import { createBufferingProxy } from '../support/buffering-proxy.js';
+import { FAST, expect, expectIds, openHarness, publish, startClient, startServer, status, test } from './fixtures.js';
+
+test('with SharedWorker, EventSource and stream reading removed, events arrive by the polyfill and resume after a server restart', async ({ context }) => {
+  const { createEventLog } = await import('../../demo-server/event-log.js');
+  const log = createEventLog(1000);
+  let server = await startServer({ eventLog: log });
+  const port = server.port;
+  try {
+    await context.addInitScript(() => {
+      delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
+      delete (globalThis as { EventSource?: unknown }).EventSource;
+      // A browser whose fetch cannot hand out the body as a stream.
+      delete (Response.prototype as { body?: unknown }).body;
+    });
+    const chunks: string[] = [];
+    context.on('request', (r) => {
+      if (r.url().includes('/dist/chunks/')) chunks.push(r.url());
+    });
+    const pages = [await openHarness(context, server), await openHarness(context, server)];
+    for (const page of pages) await startClient(page, { url: '/events?stream=legacy', sharing: 'auto', ...FAST });
+    for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+    for (const page of pages) expect(await status(page)).toMatchObject({ transport: 'polyfill', sharing: 'leader' });
+    // The polyfill is its own chunk, fetched because it was chosen.
+    expect(chunks.some((url) => /xhr-transport/.test(url))).toBe(true);
+    const before = await publish(server, 'legacy', 3);
+    await expectIds(pages, before);
+
+    await server.close();
+    await expect.poll(async () => (await status(pages[0]!)).state).toBe('reconnecting');
+    const during = [String(log.append({ stream: 'legacy', type: 'message', data: { n: 4 } }).id)];
+    server = await startServer({ eventLog: log, port });
+    const after = await publish(server, 'legacy', 3);
+    await expectIds(pages, [...before, ...during, ...after]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a modern browser never downloads the polyfill chunk', async ({ context, server }) => {
+  const chunks: string[] = [];
+  context.on('request', (r) => {
+    if (r.url().includes('/dist/chunks/')) chunks.push(r.url());
+  });
+  const page = await openHarness(context, server);
+  await startClient(page, { url: '/events?stream=modern', sharing: 'none', ...FAST });
+  await expect.poll(async () => (await status(page)).state).toBe('open');
+  const sent = await publish(server, 'modern', 2);
+  await expectIds([page], sent);
+  expect((await status(page)).transport).toBe('fetch');
+  expect(chunks).toEqual([]);
+});
+
+test('behind a proxy that buffers whole responses, auto ends on long-poll and events arrive', async ({ context }) => {
+  // Short long-polls, so the first empty answer (which opens the stream) comes quickly.
+  const server = await startServer({ longPollMs: 1500 });
+  const proxy = await createBufferingProxy({ target: server.url });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${proxy.url}/harness.html`);
+    await page.waitForFunction(() => (window as any).harnessReady === true);
+    await startClient(page, { url: '/events?stream=buffered', sharing: 'none', transport: 'auto', heartbeatTimeoutMs: 1000, ...FAST });
+    await expect.poll(async () => (await status(page)).transport, { timeout: 15_000 }).toBe('long-poll');
+    await expect.poll(async () => (await status(page)).state).toBe('open');
+    expect((await status(page)).fallbackReason).toMatch(/long-poll/);
+    const sent = await publish(server, 'buffered', 4);
+    await expectIds([page], sent);
+    // Another stream of the same endpoint starts on long-poll at once: the choice is remembered.
+    await startClient(page, { url: '/events?stream=buffered-2', sharing: 'none', transport: 'auto', heartbeatTimeoutMs: 1000, ...FAST });
+    expect(await status(page, 1)).toMatchObject({ transport: 'long-poll', fallbackReason: expect.stringMatching(/long-poll/) });
+    await expect.poll(async () => (await status(page, 1)).state).toBe('open');
+    const more = await publish(server, 'buffered-2', 2);
+    await expectIds([page], more, 1);
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});

@@ -1,0 +1,177 @@
+import type { BrowserContext, Page } from '@playwright/test';
+import { FAST, expect, expectIds, ids, openHarness, publish, startClient, stats, status, test, type DemoServer } from './fixtures.js';
+
+// Without SharedWorker the tabs elect a leader (Web Locks) that holds the one upstream and relays
+// over BroadcastChannel.
+const withoutSharedWorker = (context: BrowserContext) =>
+  context.addInitScript(() => {
+    delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
+  });
+
+async function openTabs(context: BrowserContext, server: DemoServer, stream: string, n: number): Promise<Page[]> {
+  const pages = [];
+  for (let i = 0; i < n; i++) {
+    const page = await openHarness(context, server);
+    await startClient(page, { url: `/events?stream=${stream}`, sharing: 'auto', ...FAST });
+    pages.push(page);
+    // The first tab takes the lock before the others ask: it is the leader.
+    if (i === 0) await expect.poll(async () => (await status(page)).state).toBe('open');
+  }
+  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+  return pages;
+}
+
+/**
+ * Publishes one event every 20 ms until `stop()`; returns the ids. A takeover that loses or
+ * repeats an event shows in the ids the followers got.
+ */
+function publishSteadily(server: DemoServer, stream: string) {
+  const sent: string[] = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      sent.push(...(await publish(server, stream, 1)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return { sent, stop: async () => ((running = false), await done, sent) };
+}
+
+/** Time from `t0` until the server sees the second upstream of `stream` open. */
+async function takeoverMs(server: DemoServer, stream: string, t0: number): Promise<number> {
+  await expect
+    .poll(async () => {
+      const s = await stats(server);
+      return s.connections >= 2 && s.perStream[stream]?.open === 1;
+    }, { timeout: 5000, intervals: [25] })
+    .toBe(true);
+  return Date.now() - t0;
+}
+
+test('6 tabs without SharedWorker: one leader, one upstream, every event to every tab', async ({ context, server }) => {
+  await withoutSharedWorker(context);
+  const stream = 'leader-six';
+  const pages = await openTabs(context, server, stream, 6);
+  for (const page of pages) expect((await status(page)).sharing).toBe('leader');
+  expect((await status(pages[0]!)).fallbackReason).toMatch(/SharedWorker/);
+  expect((await stats(server)).perStream[stream]?.open).toBe(1);
+  const sent = await publish(server, stream, 20);
+  await expectIds(pages, sent);
+  expect((await stats(server)).connections).toBe(1);
+});
+
+test('the leader tab closes: a follower takes over within 2 s, nothing lost or doubled', async ({ context, server }) => {
+  await withoutSharedWorker(context);
+  const stream = 'leader-close';
+  const [leader, ...followers] = await openTabs(context, server, stream, 6);
+  const first = await publish(server, stream, 3);
+  await expectIds(followers, first);
+  const steady = publishSteadily(server, stream);
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = Date.now();
+  await leader!.close();
+  const ms = await takeoverMs(server, stream, t0);
+  test.info().annotations.push({ type: 'takeover-ms', description: String(ms) });
+  expect(ms).toBeLessThan(2000);
+  await new Promise((r) => setTimeout(r, 300));
+  const sent = await steady.stop();
+  await expectIds(followers, [...first, ...sent]);
+  expect((await stats(server)).perStream[stream]?.open).toBe(1);
+});
+
+test('the leader crashes (renderer killed): a follower takes over within 2 s, nothing lost or doubled', async ({ server }) => {
+  const { launchOwnBrowser, openTrackedTab } = await import('./crash.js');
+  const own = await launchOwnBrowser();
+  try {
+    const context = await own.browser.newContext();
+    await withoutSharedWorker(context);
+    const stream = 'leader-crash';
+    // A first page of the context brings up the renderers a context starts with.
+    await openHarness(context, server);
+    const { page: leader, pid } = await openTrackedTab(own.pid, () => openHarness(context, server));
+    await startClient(leader, { url: `/events?stream=${stream}`, sharing: 'auto', ...FAST });
+    await expect.poll(async () => (await status(leader)).state).toBe('open');
+    const followers = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await openHarness(context, server);
+      await startClient(page, { url: `/events?stream=${stream}`, sharing: 'auto', ...FAST });
+      followers.push(page);
+    }
+    for (const page of followers) await expect.poll(async () => (await status(page)).state).toBe('open');
+    const first = await publish(server, stream, 3);
+    await expectIds(followers, first);
+    const steady = publishSteadily(server, stream);
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const ms = await takeoverMs(server, stream, t0);
+    test.info().annotations.push({ type: 'takeover-ms', description: String(ms) });
+    expect(ms).toBeLessThan(2000);
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = await steady.stop();
+    await expectIds(followers, [...first, ...sent]);
+  } finally {
+    await own.browser.close();
+    await own.server.close();
+  }
+});
+
+test('two credentials without SharedWorker: a leader each, no event crosses', async ({ context }) => {
+  await withoutSharedWorker(context);
+  const { startServer } = await import('./fixtures.js');
+  const server = await startServer({ auth: true });
+  try {
+    const login = async (user: string) =>
+      ((await (await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) })).json()) as { token: string }).token;
+    const tabs = [];
+    for (const user of ['alice', 'bob', 'alice', 'bob']) {
+      const token = await login(user);
+      const page = await openHarness(context, server);
+      await page.evaluate((t) => ((window as any).token = t), token);
+      // An async provider, as apps have: called before every attempt.
+      await page.evaluate(() => {
+        const h = (window as any).harness;
+        const client = (window as any).ssemux.createRealtimeClient({
+          url: '/events?stream=private',
+          sharing: 'auto',
+          headers: async () => ({ Authorization: `Bearer ${(window as any).token}` }),
+        });
+        const got: string[] = [];
+        client.on('*', (m: { lastEventId: string }) => got.push(m.lastEventId));
+        h.provided = { client, got };
+      });
+      tabs.push({ user, page });
+    }
+    for (const { page } of tabs) await expect.poll(() => page.evaluate(() => (window as any).harness.provided.client.status.state)).toBe('open');
+    expect((await stats(server)).perStream.private?.open).toBe(2);
+    const post = (body: object) =>
+      fetch(`${server.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: 'private', ...body }) }).then(
+        async (r) => String(((await r.json()) as { id: number }).id),
+      );
+    const a = await post({ user: 'alice', data: 1 });
+    const b = await post({ user: 'bob', data: 2 });
+    for (const { user, page } of tabs) {
+      await expect.poll(() => page.evaluate(() => (window as any).harness.provided.got)).toEqual([user === 'alice' ? a : b]);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('without SharedWorker, Web Locks and BroadcastChannel each tab connects on its own and says so', async ({ context, server }) => {
+  await context.addInitScript(() => {
+    delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
+    delete (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel;
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+  });
+  const pages = await openTabs(context, server, 'alone', 2);
+  for (const page of pages) {
+    const s = await status(page);
+    expect(s.sharing).toBe('none');
+    expect(s.fallbackReason).toMatch(/Web Locks/);
+  }
+  expect((await stats(server)).perStream.alone?.open).toBe(2);
+  const sent = await publish(server, 'alone', 3);
+  await expectIds(pages, sent);
+  expect(await ids(pages[1]!)).toEqual(sent);
+});
