@@ -13,44 +13,23 @@ rmSync(`${root}/dist`, { recursive: true, force: true });
 
 const common = { root, configFile: false, logLevel: 'warn', publicDir: false };
 
-await build({
-  ...common,
-  build: {
-    outDir: 'dist',
-    emptyOutDir: false,
-    target: 'es2020',
-    minify: true,
-    sourcemap: true,
-    lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'ssemux.js' },
-    rollupOptions: { output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
-  },
-});
+/** One minified bundle into dist/. */
+const bundle = (lib, rollupOptions = {}) =>
+  build({
+    ...common,
+    build: { outDir: 'dist', emptyOutDir: false, target: 'es2020', minify: true, sourcemap: true, lib, rollupOptions },
+  });
 
-await build({
-  ...common,
-  build: {
-    outDir: 'dist',
-    emptyOutDir: false,
-    target: 'es2020',
-    minify: true,
-    sourcemap: true,
-    // IIFE output has no code splitting, so the XHR polyfill is inlined here.
-    lib: { entry: 'worker/shared-worker.ts', formats: ['iife'], name: 'ssemuxWorker', fileName: () => 'ssemux-worker.js' },
-  },
-});
-
-await build({
-  ...common,
-  build: {
-    outDir: 'dist',
-    emptyOutDir: false,
-    target: 'es2020',
-    minify: true,
-    sourcemap: true,
-    lib: { entry: 'src/react/index.ts', formats: ['es'], fileName: () => 'ssemux-react.js' },
-    rollupOptions: { external: ['react', 'react/jsx-runtime'] },
-  },
-});
+await bundle(
+  { entry: 'src/index.ts', formats: ['es'], fileName: () => 'ssemux.js' },
+  { output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
+);
+// IIFE output has no code splitting, so the XHR polyfill is inlined here.
+await bundle({ entry: 'worker/shared-worker.ts', formats: ['iife'], name: 'ssemuxWorker', fileName: () => 'ssemux-worker.js' });
+await bundle(
+  { entry: 'src/react/index.ts', formats: ['es'], fileName: () => 'ssemux-react.js' },
+  { external: ['react', 'react/jsx-runtime'] },
+);
 
 execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.build.json`], { stdio: 'inherit' });
 

@@ -58,15 +58,24 @@ export const status = (page: Page, i = 0): Promise<any> => page.evaluate((n) => 
 /** Publishes `count` events `prefix-1..n` on `stream` through the server's HTTP API; returns their ids. */
 export async function publish(server: DemoServer, stream: string, count: number, type = 'message'): Promise<string[]> {
   const out: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const res = await fetch(`${server.url}/publish`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ stream, type, data: { n: i } }),
-    });
-    out.push(String(((await res.json()) as { id: number }).id));
-  }
+  for (let i = 1; i <= count; i++) out.push(await publishOne(server, { stream, type, data: { n: i } }));
   return out;
+}
+
+/** Publishes one event (`{ stream, type?, data?, user? }`) and returns its id. */
+export async function publishOne(server: DemoServer, event: { stream: string; type?: string; data?: unknown; user?: string }): Promise<string> {
+  const res = await fetch(`${server.url}/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
+  return String(((await res.json()) as { id: number }).id);
+}
+
+/** Logs `user` in on an auth server; every call mints a fresh token. */
+export async function login(server: DemoServer, user: string): Promise<string> {
+  const res = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) });
+  return ((await res.json()) as { token: string }).token;
 }
 
 export async function stats(server: DemoServer): Promise<{ openStreams: number; connections: number; perStream: Record<string, { open: number }> }> {

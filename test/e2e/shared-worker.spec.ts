@@ -1,5 +1,5 @@
 import type { Browser } from '@playwright/test';
-import { FAST, expect, expectIds, ids, openHarness, publish, startClient, stats, status, test } from './fixtures.js';
+import { FAST, expect, expectIds, ids, login, openHarness, publish, publishOne, startClient, stats, status, test } from './fixtures.js';
 
 const SHARED = { sharing: 'shared-worker', ...FAST } as const;
 
@@ -176,25 +176,19 @@ test('two credentials in four tabs: two upstreams, no event crosses between user
   const { startServer } = await import('./fixtures.js');
   const server = await startServer({ auth: true });
   try {
-    const login = async (user: string) =>
-      ((await (await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) })).json()) as { token: string }).token;
     const pages = [];
     // Each tab logs in on its own: two tabs of one user hold different tokens of that user.
     for (const user of ['alice', 'bob', 'alice', 'bob']) {
-      const token = await login(user);
+      const token = await login(server, user);
       const page = await openHarness(context, server);
       await startClient(page, { url: '/events?stream=private', ...SHARED, headers: { Authorization: `Bearer ${token}` } });
       pages.push({ user, page });
     }
     for (const { page } of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
     expect((await stats(server)).perStream.private?.open).toBe(2);
-    const post = (body: object) =>
-      fetch(`${server.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: 'private', ...body }) }).then(
-        async (r) => String(((await r.json()) as { id: number }).id),
-      );
-    const forAlice = await post({ user: 'alice', data: { to: 'alice' } });
-    const forBob = await post({ user: 'bob', data: { to: 'bob' } });
-    const forAll = await post({ data: { to: 'all' } });
+    const forAlice = await publishOne(server, { stream: 'private', user: 'alice', data: { to: 'alice' } });
+    const forBob = await publishOne(server, { stream: 'private', user: 'bob', data: { to: 'bob' } });
+    const forAll = await publishOne(server, { stream: 'private', data: { to: 'all' } });
     for (const { user, page } of pages) {
       await expect.poll(() => ids(page)).toEqual(user === 'alice' ? [forAlice, forAll] : [forBob, forAll]);
     }

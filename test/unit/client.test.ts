@@ -1,24 +1,15 @@
-import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
+import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { credentialsKeyOf } from '../../src/client/credentials-key.js';
 import { createRealtimeClient, type RealtimeClient } from '../../src/client/create-realtime-client.js';
 import { isRealtimeError, RealtimeError } from '../../src/protocol/errors.js';
 import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus } from '../../src/protocol/types.js';
+import { settle, until } from '../support/fake-time.js';
+import { createSseMock } from '../support/sse-mock.js';
 
 const BASE = 'http://127.0.0.1:9/client';
-const encoder = new TextEncoder();
 
-interface Seen {
-  url: URL;
-  headers: Headers;
-  signal: AbortSignal;
-  stream(initial?: string): Response;
-  send(text: string): void;
-}
-
-const server = setupServer();
-let requests: Seen[] = [];
+const { server, requests, serve } = createSseMock(`${BASE}/*`);
 const clients: RealtimeClient<EventMap>[] = [];
 let counter = 0;
 
@@ -27,71 +18,16 @@ function nextUrl(): string {
   return `${BASE}/${++counter}`;
 }
 
-function serve(script: (req: Seen, index: number) => Response = (req) => req.stream()): void {
-  server.use(
-    http.all(`${BASE}/*`, ({ request }) => {
-      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-      let finished = false;
-      const seen: Seen = {
-        url: new URL(request.url),
-        headers: request.headers,
-        signal: request.signal,
-        stream(initial) {
-          const body = new ReadableStream<Uint8Array>({
-            start(c) {
-              controller = c;
-              if (initial) c.enqueue(encoder.encode(initial));
-            },
-          });
-          return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
-        },
-        send(text) {
-          if (!finished) controller?.enqueue(encoder.encode(text));
-        },
-      };
-      request.signal.addEventListener(
-        'abort',
-        () => {
-          finished = true;
-          try {
-            controller?.error(new DOMException('aborted', 'AbortError'));
-          } catch {
-            // already closed
-          }
-        },
-        { once: true },
-      );
-      requests.push(seen);
-      return script(seen, requests.length - 1);
-    }),
-  );
-}
-
 function client<E extends EventMap = EventMap>(options: Partial<RealtimeClientOptions> = {}): RealtimeClient<E> {
   const c = createRealtimeClient<E>({ url: nextUrl(), sharing: 'none', transport: 'fetch', ...options });
   clients.push(c as unknown as RealtimeClient<EventMap>);
   return c;
 }
 
-async function settle(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    await vi.advanceTimersByTimeAsync(0);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
-
-async function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (condition()) return;
-    await settle(1);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-  requests = [];
+  requests.length = 0;
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();

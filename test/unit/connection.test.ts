@@ -1,78 +1,15 @@
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConnection, LONG_POLL_TIMEOUT_MS, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
 import type { ConnectionStatus } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
+import { settle, until } from '../support/fake-time.js';
+import { createSseMock } from '../support/sse-mock.js';
 
 const URL_ = 'http://127.0.0.1:9/stream';
-const encoder = new TextEncoder();
 
-/** One request as the mock server saw it, with a hand on its response body. */
-interface Seen {
-  url: URL;
-  headers: Headers;
-  signal: AbortSignal;
-  /** Answers with a 200 text/event-stream whose body stays open until end() or drop(). */
-  stream(initial?: string): Response;
-  send(text: string): void;
-  /** Ends the body normally. */
-  end(): void;
-  /** Breaks the body mid-stream (a network drop). */
-  drop(): void;
-  /** True while a streamed body is neither ended, dropped nor aborted. */
-  readonly live: boolean;
-}
-
-type Script = (req: Seen, index: number) => Response | Promise<Response>;
-
-const server = setupServer();
-let requests: Seen[] = [];
+const { server, requests, serve } = createSseMock(URL_);
 const connections: Connection[] = [];
-
-function serve(script: Script = (req) => req.stream()): void {
-  server.use(
-    http.all(URL_, ({ request }) => {
-      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-      let finished = false;
-      let streamed = false;
-      const seen: Seen = {
-        url: new URL(request.url),
-        headers: request.headers,
-        signal: request.signal,
-        get live() {
-          return streamed && !finished;
-        },
-        stream(initial) {
-          streamed = true;
-          const body = new ReadableStream<Uint8Array>({
-            start(c) {
-              controller = c;
-              if (initial) c.enqueue(encoder.encode(initial));
-            },
-          });
-          return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } });
-        },
-        send(text) {
-          if (!finished) controller?.enqueue(encoder.encode(text));
-        },
-        end() {
-          if (finished) return;
-          finished = true;
-          controller?.close();
-        },
-        drop() {
-          if (finished) return;
-          finished = true;
-          controller?.error(new TypeError('connection reset'));
-        },
-      };
-      request.signal.addEventListener('abort', () => seen.drop(), { once: true });
-      requests.push(seen);
-      return script(seen, requests.length - 1);
-    }),
-  );
-}
 
 function open(overrides: Partial<ConnectionOptions> = {}) {
   const events: WireEvent[] = [];
@@ -100,22 +37,6 @@ function open(overrides: Partial<ConnectionOptions> = {}) {
   return { connection, events, statuses, last, states: () => statuses.map((s) => s.state) };
 }
 
-/** Lets promises, streams and due (fake) timers run, without moving the fake clock. */
-async function settle(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    await vi.advanceTimersByTimeAsync(0);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
-
-async function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (condition()) return;
-    await settle(1);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
 /** Moves the fake clock by `ms`, then lets the consequences settle. */
 async function advance(ms: number): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
@@ -126,7 +47,7 @@ beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-  requests = [];
+  requests.length = 0;
 });
 afterEach(async () => {
   for (const c of connections.splice(0)) c.close();
