@@ -61,7 +61,6 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   /** Why sharing or transport differ from what was asked: set by this client and by the engine. */
   let sharingReason = links[0]!.reason;
   let transportReason: string | undefined;
-  let firstHeaders: Promise<HeadersInit> | undefined;
   // Replay guard: ids of the last events delivered, and after a resubscription the set of them
   // that a replay must not deliver again (see resumeFrom).
   const recent: string[] = new Array<string>(RECENT_IDS).fill('');
@@ -163,7 +162,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
         resubscribed = true;
         return lastEventId;
       },
-      ...(provider ? { headers: headersForAttempt } : {}),
+      ...(provider ? { headers: async () => provider() } : {}),
       onEvents: deliver,
       onStatus: fromLink,
       onLost(error) {
@@ -181,22 +180,14 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     });
   }
 
-  /** The provider's first answer named the credentials; it also serves the first attempt. */
-  async function headersForAttempt(): Promise<HeadersInit> {
-    const first = firstHeaders;
-    firstHeaders = undefined;
-    return first ?? (await provider!());
-  }
-
   async function start(): Promise<void> {
     if (closed) return;
     let credentialsKey = o.credentialsKey;
     if (credentialsKey === undefined) {
       if (provider) {
         try {
-          const headers = await provider();
-          firstHeaders = Promise.resolve(headers);
-          credentialsKey = credentialsKeyOf(headers);
+          // The first answer names the credentials; the hub still asks again before each attempt.
+          credentialsKey = credentialsKeyOf(await provider());
         } catch (error) {
           if (closed) return;
           // Without headers the credentials have no name, and sharing without one could mix users.

@@ -1,4 +1,4 @@
-import type { Browser } from '@playwright/test';
+import type { Browser, Page } from '@playwright/test';
 import { FAST, expect, expectIds, ids, login, openHarness, publish, publishOne, startClient, stats, status, test } from './fixtures.js';
 
 const SHARED = { sharing: 'shared-worker', ...FAST } as const;
@@ -192,6 +192,53 @@ test('two credentials in four tabs: two upstreams, no event crosses between user
     for (const { user, page } of pages) {
       await expect.poll(() => ids(page)).toEqual(user === 'alice' ? [forAlice, forAll] : [forBob, forAll]);
     }
+  } finally {
+    await server.close();
+  }
+});
+
+test('the worker asks a live tab for headers before every attempt, and another tab once that one is gone', async ({ context }) => {
+  const { startServer } = await import('./fixtures.js');
+  const server = await startServer({ auth: true });
+  try {
+    const tabs: Page[] = [];
+    for (let i = 0; i < 2; i++) {
+      const page = await openHarness(context, server);
+      // The provider logs in afresh on every call: a new token of the same user each time.
+      await page.evaluate(() => {
+        const w = window as any;
+        w.providerCalls = 0;
+        const client = w.ssemux.createRealtimeClient({
+          url: '/events?stream=auth',
+          workerUrl: '/dist/ssemux-worker.js',
+          sharing: 'shared-worker',
+          backoff: { initialMs: 100, maxMs: 500 },
+          headers: async () => {
+            w.providerCalls++;
+            const res = await fetch('/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"carol"}' });
+            return { Authorization: `Bearer ${(await res.json()).token}` };
+          },
+        });
+        w.got = [];
+        client.on('*', (m: { lastEventId: string }) => w.got.push(m.lastEventId));
+        w.client = client;
+      });
+      tabs.push(page);
+    }
+    const state = (page: Page) => page.evaluate(() => (window as any).client.status.state);
+    const calls = (page: Page) => page.evaluate(() => (window as any).providerCalls);
+    for (const page of tabs) await expect.poll(() => state(page)).toBe('open');
+    // Two tokens of one user name one identity: one upstream.
+    expect((await stats(server)).perStream.auth?.open).toBe(1);
+    const [first, second] = tabs as [Page, Page];
+    const secondBefore = await calls(second);
+
+    await first.close();
+    await fetch(`${server.url}/faults/drop-all`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"stream":"auth"}' });
+    await expect.poll(() => calls(second)).toBeGreaterThan(secondBefore);
+    await expect.poll(() => state(second)).toBe('open');
+    const id = await publishOne(server, { stream: 'auth', user: 'carol', data: { still: 'here' } });
+    await expect.poll(() => second.evaluate(() => (window as any).got)).toContain(id);
   } finally {
     await server.close();
   }
