@@ -12,13 +12,9 @@ import type {
 } from '../protocol/types.js';
 import type { LinkSubscription } from '../sharing/link.js';
 import { credentialsKeyOf } from './credentials-key.js';
+import { createReplayGuard } from './replay-guard.js';
 import { resolveOptions } from './resolve-options.js';
 import { sharingOrder } from './sharing-order.js';
-
-/** How many recent event ids the replay guard remembers. */
-const RECENT_IDS = 1024;
-/** How long after a resubscription replayed events are dropped. */
-const REPLAY_GUARD_MS = 10_000;
 
 /** A listener of one event type, or of every type with `'*'`. */
 export type Listener<T = unknown, K extends string = string> = (message: RealtimeMessage<T, K>) => void;
@@ -61,15 +57,8 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   /** Why sharing or transport differ from what was asked: set by this client and by the engine. */
   let sharingReason = links[0]!.reason;
   let transportReason: string | undefined;
-  // Replay guard: ids of the last events delivered, and after a resubscription the set of them
-  // that a replay must not deliver again (see resumeFrom).
-  const recent: string[] = new Array<string>(RECENT_IDS).fill('');
-  let recentAt = 0;
-  let resubscribed = false;
-  let replayed: Set<string> | undefined;
-  let replayGuardUntil = 0;
-  let incomingId = '';
-  let dropping = false;
+  const replays = createReplayGuard();
+  let subscribedBefore = false;
 
   const firstTransport = transportOrder(o.transport, { headers: o.headers !== undefined, post: o.method === 'POST' })[0]!;
   let status: RealtimeStatus = withReason({ state: 'connecting', transport: firstTransport, sharing: links[0]!.sharing, attempt: 0, lastEventId });
@@ -107,16 +96,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     if (closed) return;
     const all = listeners.get('*');
     for (const event of events) {
-      if (replayed) {
-        if (Date.now() > replayGuardUntil) replayed = undefined;
-        else if (event.id !== incomingId) {
-          // Events without an id field inherit the previous one: they share its fate.
-          incomingId = event.id;
-          dropping = event.id !== '' && replayed.has(event.id);
-        }
-        if (dropping && replayed) continue;
-      }
-      if (event.id !== lastEventId) recent[recentAt++ % RECENT_IDS] = event.id;
+      if (replays.isReplay(event.id)) continue;
       lastEventId = event.id;
       const own = listeners.get(event.type);
       if (!own && !all) continue;
@@ -150,16 +130,9 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
       spec: spec!,
       types,
       resumeFrom() {
-        // A resubscription (worker restart, leader takeover, fallback) may resume from an older
-        // id than this tab reached: for a while, drop what was already delivered.
-        if (resubscribed) {
-          replayed = new Set(recent);
-          replayed.delete('');
-          replayGuardUntil = Date.now() + REPLAY_GUARD_MS;
-          incomingId = lastEventId;
-          dropping = false;
-        }
-        resubscribed = true;
+        // A resubscription may resume from an older id than this tab reached.
+        if (subscribedBefore) replays.arm();
+        subscribedBefore = true;
         return lastEventId;
       },
       ...(provider ? { headers: async () => provider() } : {}),
