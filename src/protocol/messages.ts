@@ -52,8 +52,8 @@ export interface Welcome {
  * per-event path.
  */
 export interface HubControl {
-  /** First call: checks the version and returns the hub's life lock. */
-  hello(version: number): Welcome;
+  /** First call: checks the version and returns the hub's life lock, once the hub holds it. */
+  hello(version: number): Welcome | Promise<Welcome>;
   /**
    * Registers the tab. `data` receives {@link DeliverMessage}s; `calls` exposes {@link TabControl}.
    * `tabLock` is a Web Lock the tab holds for its lifetime: the hub waits on it to notice a dead tab.

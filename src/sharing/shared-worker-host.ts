@@ -1,6 +1,6 @@
 import * as Comlink from 'comlink';
 import { createHub, type Hub, type HubPeer } from '../hub/hub.js';
-import { PROTOCOL_VERSION, type DeliverMessage, type HubControl, type TabControl } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type DeliverMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
 import type { HeadersInit } from '../protocol/types.js';
 import { holdForever, randomId, webLocks, whenReleased } from './locks.js';
 
@@ -16,19 +16,23 @@ export interface SharedWorkerScope {
 export function serveSharedWorker(scope: SharedWorkerScope, hub: Hub = createHub()): void {
   const lifeLock = `ssemux:worker:${randomId()}`;
   const locks = webLocks();
-  // Tabs wait on this lock: when it is granted to one of them, this worker is gone.
-  if (locks) void holdForever(locks, lifeLock);
+  // Tabs wait on this lock: when it is granted to one of them, this worker is gone. It is named
+  // to tabs only once held, or a tab could take it first and think the worker dead.
+  const welcome: Promise<Welcome> = (locks ? holdForever(locks, lifeLock) : Promise.resolve()).then(() => ({
+    v: PROTOCOL_VERSION,
+    lifeLock,
+  }));
   scope.onconnect = (event) => {
     const port = event.ports[0]!;
-    Comlink.expose(createTabControl(hub, lifeLock, () => port.close()), port);
+    Comlink.expose(createTabControl(hub, welcome, () => port.close()), port);
   };
 }
 
-function createTabControl(hub: Hub, lifeLock: string, closePort: () => void): HubControl {
+function createTabControl(hub: Hub, welcome: Promise<Welcome>, closePort: () => void): HubControl {
   let peer: HubPeer | undefined;
   let release: (() => void) | undefined;
   return {
-    hello: () => ({ v: PROTOCOL_VERSION, lifeLock }),
+    hello: () => welcome,
     attach(tabLock, data, calls) {
       if (peer) return;
       const tab = Comlink.wrap<TabControl>(calls);
