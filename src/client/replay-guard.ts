@@ -35,7 +35,12 @@ export function createReplayGuard(size = 1024, windowMs = 10_000, now: () => num
         }
         if (dropping && replayed) return true;
       }
-      if (id !== lastId) recent[at++ % size] = lastId = id;
+      if (id !== lastId) {
+        recent[at++ % size] = lastId = id;
+        // While guarding, two sources may overlap (the old leader's last batch, the new one's
+        // catch-up): what passes now is a replay later too.
+        replayed?.add(id);
+      }
       return false;
     },
   };

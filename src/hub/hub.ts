@@ -37,6 +37,8 @@ export interface HubOptions {
   schedule?: (flush: () => void) => void;
   /** @default createConnection */
   connect?: (options: ConnectionOptions) => Connection;
+  /** Recent events kept per stream for subscribers that join behind it. @default 512 */
+  catchUp?: number;
 }
 
 interface Peer {
@@ -58,6 +60,11 @@ interface Stream {
   key: string;
   spec: StreamSpec;
   subs: Set<Subscription>;
+  /** The last events routed, a ring: a subscriber that joins behind the stream catches up from it. */
+  recent: WireEvent[];
+  recentAt: number;
+  /** The id the upstream resumed from: the position just before the first recent event. */
+  startId: string;
   connection?: Connection;
   status?: ConnectionStatus;
   closeTimer?: ReturnType<typeof setTimeout>;
@@ -74,6 +81,7 @@ export function createHub(options: HubOptions = {}): Hub {
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   const schedule = options.schedule ?? ((flush) => void setTimeout(flush, 0));
   const connect = options.connect ?? createConnection;
+  const catchUp = options.catchUp ?? 512;
   const streams = new Map<string, Stream>();
   const dirty = new Set<Peer>();
   let flushQueued = false;
@@ -96,15 +104,40 @@ export function createHub(options: HubOptions = {}): Hub {
     }
   }
 
-  // The per-event path: one type check and one push per interested subscription.
+  // The per-event path: one ring write, then one type check and one push per interested subscription.
   function route(stream: Stream, event: WireEvent): void {
-    for (const s of stream.subs) {
-      if (!s.all && !s.types.has(event.type)) continue;
-      const frames = s.peer.frames;
-      const last = frames[frames.length - 1];
-      if (last?.kind === 'events' && last.sub === s.sub) last.events.push(event);
-      else frames.push({ kind: 'events', sub: s.sub, events: [event] });
-      markDirty(s.peer);
+    stream.recent[stream.recentAt++ % catchUp] = event;
+    for (const s of stream.subs) if (s.all || s.types.has(event.type)) queue(s, event);
+  }
+
+  function queue(s: Subscription, event: WireEvent): void {
+    const frames = s.peer.frames;
+    const last = frames[frames.length - 1];
+    if (last?.kind === 'events' && last.sub === s.sub) last.events.push(event);
+    else frames.push({ kind: 'events', sub: s.sub, events: [event] });
+    markDirty(s.peer);
+  }
+
+  /**
+   * A subscriber that joins a running stream from an older id (tabs resubscribing after a worker
+   * restart or a leader takeover, while the new upstream already replays) gets what it missed,
+   * when its id is still among the recent events.
+   */
+  function catchUpFrom(s: Subscription, lastEventId: string): void {
+    const { recent, recentAt, startId } = s.stream;
+    const oldest = Math.max(0, recentAt - catchUp);
+    // Where the subscriber stands is where this upstream started: it missed everything routed.
+    let from = oldest === 0 && lastEventId === startId ? 0 : -1;
+    for (let i = recentAt - 1; i >= oldest; i--) {
+      if (recent[i % catchUp]!.id === lastEventId) {
+        from = i + 1;
+        break;
+      }
+    }
+    if (from < 0) return;
+    for (let i = from; i < recentAt; i++) {
+      const event = recent[i % catchUp]!;
+      if (s.all || s.types.has(event.type)) queue(s, event);
     }
   }
 
@@ -198,7 +231,7 @@ export function createHub(options: HubOptions = {}): Hub {
           const key = streamKey(spec);
           let stream = streams.get(key);
           if (!stream) {
-            stream = { key, spec, subs: new Set() };
+            stream = { key, spec, subs: new Set(), recent: [], recentAt: 0, startId: lastEventId };
             streams.set(key, stream);
           }
           clearTimeout(stream.closeTimer);
@@ -208,6 +241,7 @@ export function createHub(options: HubOptions = {}): Hub {
           applyTypes(s, types);
           if (stream.connection) {
             if (stream.status) sendStatus(s, stream.status);
+            if (lastEventId) catchUpFrom(s, lastEventId);
           } else {
             open(stream, lastEventId);
           }

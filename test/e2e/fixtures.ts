@@ -84,7 +84,12 @@ export async function stats(server: DemoServer): Promise<{ openStreams: number; 
 
 /** Waits until every page's client `i` has received exactly `expected` ids, in order. */
 export async function expectIds(pages: Page[], expected: string[], i = 0): Promise<void> {
-  for (const page of pages) await expect.poll(() => ids(page, i), { timeout: 20_000 }).toEqual(expected);
+  // The status rides along so that a failure shows the client's state, not only its ids.
+  for (const page of pages) {
+    await expect
+      .poll(async () => ({ ids: await ids(page, i), status: await status(page, i) }), { timeout: 20_000 })
+      .toMatchObject({ ids: expected });
+  }
 }
 
 export const test = base.extend<{ server: DemoServer }>({

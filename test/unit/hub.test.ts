@@ -434,3 +434,51 @@ describe('createHub: headers provider', () => {
     expect(left.headersCalls).toEqual([]);
   });
 });
+
+describe('createHub: catch-up', () => {
+  it('a subscriber that joins behind the stream gets what it missed after its id, of its types', () => {
+    const { hub, made, flush } = setup();
+    const first = endpoint();
+    hub.attach(first).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    const c = made[0]!;
+    c.event('a', '1', '1');
+    c.event('b', '2', '2');
+    c.event('a', '3', '3');
+    c.event('a', '4', '4');
+    flush();
+    const late = endpoint();
+    hub.attach(late).subscribe({ sub: 7, spec: spec(), types: ['a'], lastEventId: '2' });
+    flush();
+    expect(eventsOf(late, 7).map((e) => e.id)).toEqual(['3', '4']);
+    c.event('a', '5', '5');
+    flush();
+    expect(eventsOf(late, 7).map((e) => e.id)).toEqual(['3', '4', '5']);
+    expect(made).toHaveLength(1);
+  });
+
+  it('a subscriber standing where the upstream resumed from gets everything it routed', () => {
+    const { hub, made, flush } = setup();
+    // A new leader resumes from 12; a follower that also stood at 12 rejoins a moment later.
+    hub.attach(endpoint()).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '12' });
+    made[0]!.event('message', 'x', '13');
+    made[0]!.event('message', 'y', '14');
+    flush();
+    const follower = endpoint();
+    hub.attach(follower).subscribe({ sub: 2, spec: spec(), types: ['*'], lastEventId: '12' });
+    flush();
+    expect(eventsOf(follower, 2).map((e) => e.id)).toEqual(['13', '14']);
+  });
+
+  it('an id that is the newest, unknown or too old brings nothing extra', () => {
+    const { hub, made, flush } = setup({ catchUp: 2 });
+    hub.attach(endpoint()).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    for (const id of ['1', '2', '3']) made[0]!.event('message', id, id);
+    flush();
+    for (const [sub, lastEventId] of [[2, '3'], [3, 'nope'], [4, '1']] as const) {
+      const ep = endpoint();
+      hub.attach(ep).subscribe({ sub, spec: spec(), types: ['*'], lastEventId });
+      flush();
+      expect(eventsOf(ep, sub)).toEqual([]);
+    }
+  });
+});

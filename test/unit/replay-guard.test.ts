@@ -44,6 +44,14 @@ describe('createReplayGuard', () => {
     expect(run(guard, ['3'])).toEqual(['3']);
   });
 
+  it('while guarding, an event that arrives twice from overlapping sources passes once', () => {
+    const guard = createReplayGuard();
+    run(guard, ['11', '12']);
+    guard.arm();
+    // The new leader's catch-up brings 13 and 14; the old leader's last batch brings 13 again.
+    expect(run(guard, ['13', '14', '13', '15'])).toEqual(['13', '14', '15']);
+  });
+
   it('never drops events without an id', () => {
     const guard = createReplayGuard();
     run(guard, ['', '']);
