@@ -50,6 +50,28 @@ export function startClient(page: Page, options: HarnessOptions, types: string[]
   return page.evaluate(([o, t]) => (window as any).harness.start(o, t), [options, types] as const);
 }
 
+/**
+ * Opens `count` harness tabs, each with one client of `options`, and waits until every client is
+ * open. `leaderFirst`: the first tab is open before the next is made, so it holds the leader lock.
+ */
+export async function openClients(
+  context: BrowserContext,
+  server: DemoServer,
+  count: number,
+  options: HarnessOptions,
+  { leaderFirst = false } = {},
+): Promise<Page[]> {
+  const pages: Page[] = [];
+  for (let i = 0; i < count; i++) {
+    const page = await openHarness(context, server);
+    await startClient(page, options);
+    pages.push(page);
+    if (i === 0 && leaderFirst) await expect.poll(async () => (await status(page)).state).toBe('open');
+  }
+  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+  return pages;
+}
+
 export const ids = (page: Page, i = 0): Promise<string[]> => page.evaluate((n) => (window as any).harness.ids(n), i);
 export const received = (page: Page, i = 0): Promise<{ type: string; id: string; data: unknown; text: string; at: number }[]> =>
   page.evaluate((n) => (window as any).harness.received(n), i);

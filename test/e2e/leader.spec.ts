@@ -1,5 +1,5 @@
 import type { BrowserContext, Page } from '@playwright/test';
-import { FAST, expect, expectIds, ids, login, openHarness, publish, publishOne, startClient, stats, status, test, type DemoServer } from './fixtures.js';
+import { FAST, expect, expectIds, ids, login, openClients, openHarness, publish, publishOne, startClient, stats, status, test, type DemoServer } from './fixtures.js';
 
 // Without SharedWorker the tabs elect a leader (Web Locks) that holds the one upstream and relays
 // over BroadcastChannel.
@@ -8,18 +8,8 @@ const withoutSharedWorker = (context: BrowserContext) =>
     delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
   });
 
-async function openTabs(context: BrowserContext, server: DemoServer, stream: string, n: number): Promise<Page[]> {
-  const pages = [];
-  for (let i = 0; i < n; i++) {
-    const page = await openHarness(context, server);
-    await startClient(page, { url: `/events?stream=${stream}`, sharing: 'auto', ...FAST });
-    pages.push(page);
-    // The first tab takes the lock before the others ask: it is the leader.
-    if (i === 0) await expect.poll(async () => (await status(page)).state).toBe('open');
-  }
-  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
-  return pages;
-}
+const openTabs = (context: BrowserContext, server: DemoServer, stream: string, n: number) =>
+  openClients(context, server, n, { url: `/events?stream=${stream}`, sharing: 'auto', ...FAST }, { leaderFirst: true });
 
 /**
  * Publishes one event every 20 ms until `stop()`; returns the ids. A takeover that loses or

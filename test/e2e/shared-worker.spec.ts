@@ -1,5 +1,5 @@
 import type { Browser, Page } from '@playwright/test';
-import { FAST, expect, expectIds, ids, login, openHarness, publish, publishOne, startClient, stats, status, test } from './fixtures.js';
+import { FAST, expect, expectIds, ids, login, openClients, openHarness, publish, publishOne, startClient, stats, status, test } from './fixtures.js';
 
 const SHARED = { sharing: 'shared-worker', ...FAST } as const;
 
@@ -11,13 +11,7 @@ async function sharedWorkerTargets(browser: Browser) {
 
 test('12 tabs share one upstream and each gets every event once, in order', async ({ context, server }) => {
   const stream = 'twelve';
-  const pages = [];
-  for (let i = 0; i < 12; i++) {
-    const page = await openHarness(context, server);
-    await startClient(page, { url: `/events?stream=${stream}`, ...SHARED });
-    pages.push(page);
-  }
-  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+  const pages = await openClients(context, server, 12, { url: `/events?stream=${stream}`, ...SHARED });
   expect((await stats(server)).perStream[stream]?.open).toBe(1);
   expect((await status(pages[0]!)).sharing).toBe('shared-worker');
   const sent = await publish(server, stream, 20);
@@ -28,12 +22,7 @@ test('12 tabs share one upstream and each gets every event once, in order', asyn
 
 test('tabs leave and join without reopening the upstream; it closes after the last client', async ({ context, server }) => {
   const stream = 'lifecycle';
-  const pages = [];
-  for (let i = 0; i < 12; i++) {
-    const page = await openHarness(context, server);
-    await startClient(page, { url: `/events?stream=${stream}`, ...SHARED });
-    pages.push(page);
-  }
+  const pages = await openClients(context, server, 12, { url: `/events?stream=${stream}`, ...SHARED });
   await expect.poll(async () => (await stats(server)).perStream[stream]?.open).toBe(1);
   const last = pages.pop()!;
   for (const page of pages) await page.close();
@@ -75,13 +64,7 @@ test('a reload within the grace period keeps the upstream', async ({ context, se
 
 test('the worker restarts: every tab notices, resubscribes and resumes with nothing lost or doubled', async ({ browser, context, server }) => {
   const stream = 'restart-worker';
-  const pages = [];
-  for (let i = 0; i < 3; i++) {
-    const page = await openHarness(context, server);
-    await startClient(page, { url: `/events?stream=${stream}`, ...SHARED });
-    pages.push(page);
-  }
-  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+  const pages = await openClients(context, server, 3, { url: `/events?stream=${stream}`, ...SHARED });
   const before = await publish(server, stream, 4);
   await expectIds(pages, before);
   const { cdp, workers } = await sharedWorkerTargets(browser);
@@ -122,13 +105,7 @@ test('the server dies and comes back: every tab resumes from its last id', async
   let server = await startServer({ eventLog: log });
   const port = server.port;
   const stream = 'server-restart';
-  const pages = [];
-  for (let i = 0; i < 4; i++) {
-    const page = await openHarness(context, server);
-    await startClient(page, { url: `/events?stream=${stream}`, ...SHARED });
-    pages.push(page);
-  }
-  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+  const pages = await openClients(context, server, 4, { url: `/events?stream=${stream}`, ...SHARED });
   const before = await publish(server, stream, 3);
   await expectIds(pages, before);
   await server.close();
