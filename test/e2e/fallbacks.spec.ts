@@ -1,8 +1,8 @@
 import { createBufferingProxy } from '../support/buffering-proxy.js';
 import { FAST, expect, expectIds, openHarness, publish, startClient, startServer, status, test } from './fixtures.js';
+import { createEventLog } from '../../demo-server/event-log.js';
 
 test('with SharedWorker, EventSource and stream reading removed, events arrive by the polyfill and resume after a server restart', async ({ context }) => {
-  const { createEventLog } = await import('../../demo-server/event-log.js');
   const log = createEventLog(1000);
   let server = await startServer({ eventLog: log });
   const port = server.port;

@@ -1,5 +1,6 @@
 import type { BrowserContext, Page } from '@playwright/test';
-import { FAST, expect, expectIds, ids, login, openClients, openHarness, publish, publishOne, startClient, stats, status, test, type DemoServer } from './fixtures.js';
+import { FAST, expect, expectIds, ids, login, openClients, openHarness, publish, publishOne, startClient, startServer, stats, status, test, type DemoServer } from './fixtures.js';
+import { launchOwnBrowser, openTrackedTab } from './crash.js';
 
 // Without SharedWorker the tabs elect a leader (Web Locks) that holds the one upstream and relays
 // over BroadcastChannel.
@@ -73,7 +74,6 @@ test('the leader tab closes: a follower takes over within 2 s, nothing lost or d
 });
 
 test('the leader crashes (renderer killed): a follower takes over within 2 s, nothing lost or doubled', async ({ server }) => {
-  const { launchOwnBrowser, openTrackedTab } = await import('./crash.js');
   const own = await launchOwnBrowser();
   try {
     const context = await own.browser.newContext();
@@ -100,7 +100,6 @@ test('the leader crashes (renderer killed): a follower takes over within 2 s, no
 
 test('two credentials without SharedWorker: a leader each, no event crosses', async ({ context }) => {
   await withoutSharedWorker(context);
-  const { startServer } = await import('./fixtures.js');
   const server = await startServer({ auth: true });
   try {
     const tabs = [];

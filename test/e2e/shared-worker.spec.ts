@@ -1,5 +1,7 @@
 import type { Browser, Page } from '@playwright/test';
-import { FAST, expect, expectIds, ids, login, openClients, openHarness, publish, publishOne, startClient, stats, status, test } from './fixtures.js';
+import { FAST, expect, expectIds, ids, login, openClients, openHarness, publish, publishOne, startClient, startServer, stats, status, test } from './fixtures.js';
+import { launchOwnBrowser, openTrackedTab } from './crash.js';
+import { createEventLog } from '../../demo-server/event-log.js';
 
 const SHARED = { sharing: 'shared-worker', ...FAST } as const;
 
@@ -99,8 +101,6 @@ test('a worker of another protocol version is not used: the tab falls back and s
 });
 
 test('the server dies and comes back: every tab resumes from its last id', async ({ context }) => {
-  const { startServer } = await import('./fixtures.js');
-  const { createEventLog } = await import('../../demo-server/event-log.js');
   const log = createEventLog(1000);
   let server = await startServer({ eventLog: log });
   const port = server.port;
@@ -120,7 +120,6 @@ test('the server dies and comes back: every tab resumes from its last id', async
 });
 
 test('a tab whose renderer is killed is noticed: its own stream closes within 10 s, the others go on', async ({ server }) => {
-  const { launchOwnBrowser, openTrackedTab } = await import('./crash.js');
   const own = await launchOwnBrowser();
   try {
     const context = await own.browser.newContext();
@@ -150,7 +149,6 @@ test('a tab whose renderer is killed is noticed: its own stream closes within 10
 });
 
 test('two credentials in four tabs: two upstreams, no event crosses between users', async ({ context }) => {
-  const { startServer } = await import('./fixtures.js');
   const server = await startServer({ auth: true });
   try {
     const pages = [];
@@ -175,7 +173,6 @@ test('two credentials in four tabs: two upstreams, no event crosses between user
 });
 
 test('the worker asks a live tab for headers before every attempt, and another tab once that one is gone', async ({ context }) => {
-  const { startServer } = await import('./fixtures.js');
   const server = await startServer({ auth: true });
   try {
     const tabs: Page[] = [];
