@@ -70,3 +70,20 @@ for (const transport of transports) {
     });
   });
 }
+
+test('fetch can POST a body to the stream endpoint', async ({ context, server }) => {
+  const page = await openHarness(context, server);
+  const posted: (string | null)[] = [];
+  page.on('request', (r) => r.url().includes('/events') && posted.push(`${r.method()} ${r.postData()}`));
+  await page.evaluate(() => {
+    const w = window as any;
+    w.got = [];
+    w.client = w.ssemux.createRealtimeClient({ url: '/events?stream=posted', sharing: 'none', method: 'POST', body: '{"filter":"all"}' });
+    w.client.on('*', (m: { lastEventId: string }) => w.got.push(m.lastEventId));
+  });
+  await expect.poll(() => page.evaluate(() => (window as any).client.status.state)).toBe('open');
+  const sent = await publish(server, 'posted', 2);
+  await expect.poll(() => page.evaluate(() => (window as any).got)).toEqual(sent);
+  expect(await page.evaluate(() => (window as any).client.status.transport)).toBe('fetch');
+  expect(posted).toEqual(['POST {"filter":"all"}']);
+});

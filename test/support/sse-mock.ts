@@ -6,6 +6,9 @@ const encoder = new TextEncoder();
 /** One request as the mock server saw it, with a hand on its response body. */
 export interface Seen {
   url: URL;
+  method: string;
+  /** The request body as text (empty for GET). */
+  body: Promise<string>;
   headers: Headers;
   signal: AbortSignal;
   /** Answers with a 200 text/event-stream whose body stays open until end() or drop(). */
@@ -38,6 +41,8 @@ export function createSseMock(pattern: string) {
         let streamed = false;
         const seen: Seen = {
           url: new URL(request.url),
+          method: request.method,
+          body: request.clone().text(),
           headers: request.headers,
           signal: request.signal,
           get live() {

@@ -482,6 +482,19 @@ describe('createConnection: event size', () => {
   });
 });
 
+describe('createConnection: POST', () => {
+  it('sends the method and body on every attempt, with the same headers rules', async () => {
+    serve((req, i) => (i === 0 ? HttpResponse.error() : req.stream('id: 1\ndata: ok\n\n')));
+    const c = open({ method: 'POST', body: '{"query":"jobs"}' });
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    await vi.advanceTimersByTimeAsync(c.last().retryInMs!);
+    await until(() => c.events.length === 1, 'event');
+    expect(requests.map((r) => r.method)).toEqual(['POST', 'POST']);
+    expect(await Promise.all(requests.map((r) => r.body))).toEqual(['{"query":"jobs"}', '{"query":"jobs"}']);
+    expect(requests[1]!.headers.get('accept')).toBe('text/event-stream');
+  });
+});
+
 describe('createConnection: long-poll', () => {
   it('marks requests transport=long-poll and asks again at once with Last-Event-ID, staying open', async () => {
     serve((req, i) => {
