@@ -110,10 +110,13 @@ function createSharedWorkerLink(workerUrl: string): Link {
     return session;
   }
 
+  /** (Re)subscribes; a failure to connect is handled once, by connected(), for every subscriber. */
   async function send(sub: number, subscriber: LinkSubscriber): Promise<void> {
-    const { control } = await connected();
-    if (table.get(sub) !== subscriber) return;
-    await control.subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() });
+    const current = await connected().catch(() => undefined);
+    if (!current || table.get(sub) !== subscriber) return;
+    await current.control
+      .subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() })
+      .catch(() => {});
   }
 
   // pagehide is the fast path for a closing tab; a page restored from the back-forward cache
@@ -130,7 +133,7 @@ function createSharedWorkerLink(workerUrl: string): Link {
     });
     g.addEventListener('pageshow', (event) => {
       if (!(event as PageTransitionEvent).persisted || broken) return;
-      for (const [sub, subscriber] of table.entries()) void send(sub, subscriber).catch(() => {});
+      for (const [sub, subscriber] of table.entries()) void send(sub, subscriber);
     });
   }
 
@@ -143,7 +146,7 @@ function createSharedWorkerLink(workerUrl: string): Link {
         return { setTypes() {}, close() {} };
       }
       const sub = table.add(subscriber);
-      void send(sub, subscriber).catch(() => {});
+      void send(sub, subscriber);
       return {
         setTypes(types) {
           void session?.then((s) => s.control.setTypes(sub, types)).catch(() => {});

@@ -23,9 +23,6 @@ export function createSubscriberTable() {
     entries(): IterableIterator<[number, LinkSubscriber]> {
       return subscribers.entries();
     },
-    get size() {
-      return subscribers.size;
-    },
     dispatch(frames: Frame[]): void {
       for (const frame of frames) {
         const subscriber = subscribers.get(frame.sub);
