@@ -2,7 +2,7 @@
 // (dist/ssemux-worker.js, one IIFE with no import or export, so it loads as a classic or a
 // module worker), the React binding, the type declarations and the demo page.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 
@@ -11,7 +11,9 @@ const only = process.argv[2]; // 'lib' skips the demo, for quick rebuilds
 
 rmSync(`${root}/dist`, { recursive: true, force: true });
 
-const common = { root, configFile: false, logLevel: 'warn', publicDir: false };
+const { version } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
+// The release names the worker, locks and channels (src/protocol/messages.ts), so releases never mix.
+const common = { root, configFile: false, logLevel: 'warn', publicDir: false, define: { __SSEMUX_VERSION__: JSON.stringify(version) } };
 
 /** One minified bundle into dist/. */
 const bundle = (lib, rollupOptions = {}) =>

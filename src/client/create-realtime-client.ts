@@ -1,18 +1,12 @@
 import { backoffDelay } from '../engine/backoff.js';
 import { transportOrder } from '../engine/transports/select-transport.js';
-import { toStatusError } from '../protocol/errors.js';
-import type { ConnectionStatus, StreamSpec, TypeFilter } from '../protocol/stream.js';
-import type {
-  EventMap,
-  HeadersInit,
-  RealtimeClientOptions,
-  RealtimeMessage,
-  RealtimeStatus,
-  WireEvent,
-} from '../protocol/types.js';
+import { clampDelay } from '../protocol/defaults.js';
+import { RealtimeError, namedError, toStatusError } from '../protocol/errors.js';
+import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
+import type { EventMap, HeadersInit, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
 import type { LinkSubscription } from '../sharing/link.js';
 import { credentialsKeyOf } from './credentials-key.js';
-import { createReplayGuard } from './replay-guard.js';
+import { toHeaders } from './headers-answer.js';
 import { resolveOptions } from './resolve-options.js';
 import { sharingOrder } from './sharing-order.js';
 
@@ -36,6 +30,9 @@ export interface RealtimeClient<E extends EventMap = EventMap> {
   close(): void;
 }
 
+/** An answer kept for the next request (see `kept`) serves it if the hub asks this soon. */
+const KEPT_ANSWER_FRESH_MS = 10_000;
+
 /**
  * Opens a realtime stream shared by every tab of the origin (see {@link RealtimeClientOptions}).
  * Throws a `RealtimeError` with code `invalid-options` when an option cannot be used.
@@ -51,22 +48,29 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
   let spec: StreamSpec | undefined;
-  let lastEventId = '';
+  /** Where this client stands in its stream: it resubscribes from here, wherever the hub is. */
+  let position: Position = START;
   let closed = false;
   let startAttempt = 0;
+  let startTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * An answer the provider already gave, kept for the next request so that it is asked once per
+   * attempt: the start-up answer (which named the credentials), or the answer that moved this
+   * client to another stream (a rotating token would otherwise move it again at every ask).
+   */
+  let kept: { headers: HeadersInit; at: number } | undefined;
   /** Why sharing or transport differ from what was asked: set by this client and by the engine. */
   let sharingReason = links[0]!.reason;
   let transportReason: string | undefined;
-  const replays = createReplayGuard();
-  let subscribedBefore = false;
 
   const firstTransport = transportOrder(o.transport, { headers: o.headers !== undefined, post: o.method === 'POST' })[0]!;
-  let status: RealtimeStatus = withReason({ state: 'connecting', transport: firstTransport, sharing: links[0]!.sharing, attempt: 0, lastEventId });
+  let status: RealtimeStatus = withReason({ state: 'connecting', transport: firstTransport, sharing: links[0]!.sharing, attempt: 0, lastEventId: '' });
 
   function withReason(s: RealtimeStatus): RealtimeStatus {
     const reason = [sharingReason, transportReason].filter(Boolean).join('; ');
     if (reason) s.fallbackReason = reason;
     else delete s.fallbackReason;
+    if (s.error) s.error = namedError(s.error);
     return s;
   }
 
@@ -84,34 +88,34 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   function fromLink(s: ConnectionStatus): void {
     if (closed) return;
     transportReason = s.fallbackReason;
-    setStatus(withReason({ ...s, sharing: links[linkIndex]!.sharing, lastEventId }));
+    setStatus(withReason({ ...s, sharing: links[linkIndex]!.sharing, lastEventId: position.id }));
   }
 
-  function types(): TypeFilter {
-    return [...listeners.keys()];
+  function filter(): Filter {
+    return { types: [...listeners.keys()] };
   }
 
   // The per-event path on the tab side: parse once, call the type's listeners, then '*'.
-  function deliver(events: WireEvent[]): void {
+  function deliver(events: WireEvent[], at: Position): void {
     if (closed) return;
     const all = listeners.get('*');
     for (const event of events) {
-      if (replays.isReplay(event.id)) continue;
-      lastEventId = event.id;
-      const own = listeners.get(event.type);
+      // An event whose type is '*' goes to the '*' listeners once.
+      const own = event.type === '*' ? undefined : listeners.get(event.type);
       if (!own && !all) continue;
       let data: unknown;
       try {
         data = parse(event.data, event.type);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        setStatus(withReason({ ...status, lastEventId, error: { code: 'parse', message: `Event ${event.id || event.type}: ${message}` } }));
+        setStatus(withReason({ ...status, lastEventId: position.id, error: { code: 'parse', message: `Event ${event.id || event.type}: ${message}` } }));
         continue;
       }
       const message: RealtimeMessage = { type: event.type, data, text: event.data, lastEventId: event.id };
       if (own) call(own, message);
       if (all) call(all, message);
     }
+    position = at;
   }
 
   function call(set: Set<Listener>, message: RealtimeMessage): void {
@@ -124,49 +128,96 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     }
   }
 
+  /** Calls the provider once, within `headersTimeoutMs`, and checks its answer. */
+  async function ask(): Promise<HeadersInit> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return toHeaders(
+        await Promise.race([
+          Promise.resolve().then(provider!),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new RealtimeError('headers', `The headers provider did not answer within ${o.headersTimeoutMs} ms (headersTimeoutMs)`)),
+              o.headersTimeoutMs,
+            );
+          }),
+        ]),
+      );
+    } catch (error) {
+      throw error instanceof RealtimeError ? error : new RealtimeError('headers', `The headers provider failed: ${toStatusError(error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Headers for the hub, before an attempt. Every answer is keyed: an answer of other credentials
+   * (a logout and login in this tab) moves this client to their stream, and is never used for
+   * the stream it was on.
+   */
+  async function headersForHub(): Promise<HeadersInit> {
+    const cached = kept;
+    kept = undefined;
+    const headers = cached && Date.now() - cached.at < KEPT_ANSWER_FRESH_MS ? cached.headers : await ask();
+    if (closed || !spec) throw new RealtimeError('headers', 'This client is closed');
+    if (o.credentialsKey === undefined) {
+      const key = credentialsKeyOf(headers);
+      if (key !== spec.credentialsKey) {
+        kept = { headers, at: Date.now() };
+        moveTo(key);
+        throw new RealtimeError('headers', 'The credentials of this client changed: it moved to their stream');
+      }
+    }
+    return headers;
+  }
+
+  function moveTo(credentialsKey: string): void {
+    subscription?.close();
+    spec = { ...spec!, credentialsKey };
+    subscribe();
+  }
+
   function subscribe(): void {
     const link = links[linkIndex]!.create(spec!);
     subscription = link.subscribe({
       spec: spec!,
-      types,
-      resumeFrom() {
-        // A resubscription may resume from an older id than this tab reached.
-        if (subscribedBefore) replays.arm();
-        subscribedBefore = true;
-        return lastEventId;
-      },
-      ...(provider ? { headers: async () => provider() } : {}),
+      filter,
+      position: () => position,
+      ...(provider ? { headers: headersForHub } : {}),
       onEvents: deliver,
       onStatus: fromLink,
-      onLost(error) {
+      onLost(error: StatusError) {
         subscription = undefined;
         if (closed) return;
         if (linkIndex + 1 < links.length) {
           linkIndex++;
           sharingReason = error.message;
-          setStatus(withReason({ ...status, state: 'connecting', sharing: links[linkIndex]!.sharing, lastEventId, error }));
+          setStatus(withReason({ ...status, state: 'connecting', sharing: links[linkIndex]!.sharing, lastEventId: position.id, error }));
           subscribe();
         } else {
-          setStatus(withReason({ ...status, state: 'closed', lastEventId, error }));
+          setStatus(withReason({ ...status, state: 'closed', lastEventId: position.id, error }));
         }
       },
     });
   }
 
   async function start(): Promise<void> {
+    startTimer = undefined;
     if (closed) return;
     let credentialsKey = o.credentialsKey;
     if (credentialsKey === undefined) {
       if (provider) {
         try {
-          // The first answer names the credentials; the hub still asks again before each attempt.
-          credentialsKey = credentialsKeyOf(await provider());
+          // The first answer names the credentials and serves the first request.
+          const headers = await ask();
+          kept = { headers, at: Date.now() };
+          credentialsKey = credentialsKeyOf(headers);
         } catch (error) {
           if (closed) return;
           // Without headers the credentials have no name, and sharing without one could mix users.
-          const retryInMs = backoffDelay(++startAttempt, o.backoff);
+          const retryInMs = clampDelay(backoffDelay(++startAttempt, o.backoff));
           setStatus(withReason({ ...status, state: 'reconnecting', attempt: startAttempt, retryInMs, error: toStatusError(error, 'headers') }));
-          setTimeout(() => void start(), retryInMs);
+          startTimer = setTimeout(() => void start(), retryInMs);
           return;
         }
       } else {
@@ -181,9 +232,11 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
       credentialsKey,
       backoff: o.backoff,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      headersTimeoutMs: o.headersTimeoutMs,
+      maxConnections: o.maxConnections,
       maxEventSize: o.maxEventSize,
       method: o.method,
-      dynamicHeaders: provider !== undefined,
+      topics: false,
       ...(o.body !== undefined ? { body: o.body } : {}),
       ...(provider || !o.headers ? {} : { headers: o.headers as HeadersInit }),
     };
@@ -199,15 +252,15 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
       if (!set) listeners.set(type, (set = new Set()));
       const fn = listener as Listener;
       set.add(fn);
-      if (isNew) subscription?.setTypes(types());
+      if (isNew) subscription?.update(filter());
       return () => {
         if (!set.delete(fn) || set.size > 0 || listeners.get(type) !== set) return;
         listeners.delete(type);
-        subscription?.setTypes(types());
+        subscription?.update(filter());
       };
     },
     get status() {
-      if (status.lastEventId !== lastEventId) status = { ...status, lastEventId };
+      if (status.lastEventId !== position.id) status = { ...status, lastEventId: position.id };
       return status;
     },
     onStatus(listener) {
@@ -217,10 +270,11 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     close() {
       if (closed) return;
       closed = true;
+      clearTimeout(startTimer);
       subscription?.close();
       subscription = undefined;
       const { error: _error, retryInMs: _retry, ...rest } = status;
-      setStatus({ ...rest, state: 'closed', lastEventId });
+      setStatus({ ...rest, state: 'closed', lastEventId: position.id });
     },
   } as RealtimeClient<E>;
 }
@@ -230,4 +284,3 @@ function report(error: unknown): void {
   if (typeof g.reportError === 'function') g.reportError(error);
   else setTimeout(() => { throw error; });
 }
-

@@ -1,20 +1,24 @@
 import type { HeadersInit } from '../protocol/types.js';
 
+/** Claims that change when a token is refreshed, not who or what it stands for. */
+const VOLATILE_CLAIMS = new Set(['iat', 'exp', 'nbf', 'jti']);
+
 /**
  * Names the credentials in `headers` without keeping them: tabs whose keys match share one
- * upstream, others never do. A bearer JWT is named by its issuer and subject, so a refreshed
- * token of the same user keeps the same key; anything else by a hash of every header.
- * `''` when there are no headers. Apps with opaque tokens that rotate pass `credentialsKey`.
+ * upstream, others never do. The key covers every header; a bearer JWT in `Authorization`
+ * counts by its claims without `iat`, `exp`, `nbf` and `jti`, so a refreshed token of the same
+ * identity keeps the key while another user, tenant or scope changes it. `''` when there are no
+ * headers. Apps with opaque tokens that rotate pass `credentialsKey`.
  */
 export function credentialsKeyOf(headers: HeadersInit): string {
   const entries = Object.entries(headers)
-    .map(([name, value]) => [name.toLowerCase(), value] as const)
+    .map(([name, value]) => {
+      const lower = name.toLowerCase();
+      const claims = lower === 'authorization' ? jwtClaims(value) : undefined;
+      return [lower, claims ? `jwt ${stableJson(claims)}` : value] as const;
+    })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (entries.length === 0) return '';
-  const authorization = entries.find(([name]) => name === 'authorization')?.[1];
-  const claims = authorization && jwtClaims(authorization);
-  if (claims && typeof claims.sub === 'string') return `jwt:${hash(`${String(claims.iss ?? '')}\n${claims.sub}`)}`;
-  return `h:${hash(JSON.stringify(entries))}`;
+  return entries.length === 0 ? '' : hash(JSON.stringify(entries));
 }
 
 function jwtClaims(authorization: string): Record<string, unknown> | undefined {
@@ -23,10 +27,21 @@ function jwtClaims(authorization: string): Record<string, unknown> | undefined {
   try {
     const base64 = match[1]!.replace(/-/g, '+').replace(/_/g, '/');
     const claims: unknown = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')));
-    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined;
+    return Object.fromEntries(Object.entries(claims).filter(([name]) => !VOLATILE_CLAIMS.has(name)));
   } catch {
     return undefined;
   }
+}
+
+/** JSON with object keys sorted at every depth, so equal claims always give equal text. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** cyrb53 twice with two seeds: about 106 bits, ample to keep identities apart within an origin. */

@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../protocol/defaults.js';
 import { RealtimeError } from '../protocol/errors.js';
 import type { HeadersInit, HeadersProvider, ParseOption, RealtimeClientOptions, SharingMode } from '../protocol/types.js';
+import { toHeaders } from './headers-answer.js';
 
 const SHARING = ['auto', 'shared-worker', 'leader', 'none'];
 const TRANSPORTS = ['auto', 'fetch', 'eventsource', 'polyfill', 'long-poll'];
@@ -11,8 +12,11 @@ export interface ResolvedOptions {
   workerUrl?: string;
   sharing: SharingMode;
   transport: NonNullable<RealtimeClientOptions['transport']>;
+  /** Fixed headers, already checked; or the provider. */
   headers?: HeadersInit | HeadersProvider;
   credentialsKey?: string;
+  headersTimeoutMs: number;
+  maxConnections: number;
   withCredentials: boolean;
   parse: ParseOption;
   backoff: { initialMs: number; maxMs: number; factor: number };
@@ -50,8 +54,14 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   if (!SHARING.includes(sharing)) fail(`sharing must be one of ${SHARING.join(', ')}; got ${String(sharing)}`);
   const transport = o.transport ?? DEFAULTS.transport;
   if (!TRANSPORTS.includes(transport)) fail(`transport must be one of ${TRANSPORTS.join(', ')}; got ${String(transport)}`);
-  if (o.headers !== undefined && typeof o.headers !== 'function' && (typeof o.headers !== 'object' || o.headers === null)) {
-    fail('headers must be an object or a function returning one');
+  let headers: HeadersInit | HeadersProvider | undefined;
+  if (typeof o.headers === 'function') headers = o.headers;
+  else if (o.headers !== undefined) {
+    try {
+      headers = toHeaders(o.headers);
+    } catch (error) {
+      fail(`headers: ${(error as Error).message}, or a function returning one`);
+    }
   }
   if (transport === 'eventsource' && o.headers !== undefined) fail("transport 'eventsource' cannot send headers; use 'fetch' or 'auto'");
   const parse = o.parse ?? DEFAULTS.parse;
@@ -80,11 +90,14 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     parse,
     backoff,
     heartbeatTimeoutMs: positive('heartbeatTimeoutMs', o.heartbeatTimeoutMs, DEFAULTS.heartbeatTimeoutMs),
+    headersTimeoutMs: positive('headersTimeoutMs', o.headersTimeoutMs, DEFAULTS.headersTimeoutMs),
+    maxConnections: positive('maxConnections', o.maxConnections, DEFAULTS.maxConnections),
     maxEventSize: positive('maxEventSize', o.maxEventSize, DEFAULTS.maxEventSize),
     method,
   };
+  if (!Number.isInteger(resolved.maxConnections)) fail(`maxConnections must be a whole number; got ${resolved.maxConnections}`);
   if (o.workerUrl !== undefined) resolved.workerUrl = absolute('workerUrl', o.workerUrl);
-  if (o.headers !== undefined) resolved.headers = o.headers;
+  if (headers !== undefined) resolved.headers = headers;
   if (o.credentialsKey !== undefined) resolved.credentialsKey = o.credentialsKey;
   if (o.body !== undefined) resolved.body = o.body;
   return resolved;

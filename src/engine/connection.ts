@@ -1,11 +1,15 @@
+import { DEFAULTS, clampDelay } from '../protocol/defaults.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import type { ConnectionStatus } from '../protocol/stream.js';
 import type { HeadersInit, ResolvedTransport, StatusError, TransportKind, WireEvent } from '../protocol/types.js';
 import { backoffDelay, parseRetryAfter, type Backoff } from './backoff.js';
+import { requestSlot } from './connection-slots.js';
+import { downgradeOf, endpointOf, rememberDowngrade } from './downgrades.js';
 import { createParser } from './parser.js';
+import { PROTOCOL_HEADER } from '../protocol/wire.js';
 import { classifyResponse } from './response-policy.js';
 import { loadTransport, transportOrder } from './transports/select-transport.js';
-import type { TransportSink } from './transports/transport.js';
+import type { TransportRequest, TransportSink } from './transports/transport.js';
 
 /** Options of {@link createConnection}. */
 export interface ConnectionOptions {
@@ -18,9 +22,11 @@ export interface ConnectionOptions {
   backoff: Backoff;
   heartbeatTimeoutMs: number;
   maxEventSize: number;
-  /** A connection open this long resets the attempt count. @default 5000 */
+  /** Upstreams open at once to the URL's origin in this realm, this one included. @default DEFAULTS.maxConnections */
+  maxConnections?: number;
+  /** A connection open this long resets the attempt count. @default DEFAULTS.stableAfterMs */
   stableAfterMs?: number;
-  /** Called before every attempt (and so again after a 401). */
+  /** Called once before every attempt (and so again after a 401); the caller bounds its time. */
   headers: () => HeadersInit | Promise<HeadersInit>;
   /** True when `headers` may return custom headers: the native EventSource cannot send them. */
   customHeaders: boolean;
@@ -28,8 +34,12 @@ export interface ConnectionOptions {
   lastEventId: string;
   /** Types listened to, for the native EventSource (it only reports named types). */
   eventTypes?: Iterable<string>;
+  /** The server speaks the ssemux protocol whatever its headers say (a topic stream): expect its prelude. */
+  prelude?: boolean;
   /** Hot path: called synchronously for every event. */
   onEvent(event: WireEvent): void;
+  /** The stream's last event id changed at a dispatch (an id-only block changes it without an event). */
+  onId?(id: string): void;
   onStatus(status: ConnectionStatus): void;
   /** Injectable randomness for the backoff jitter. */
   random?: () => number;
@@ -47,16 +57,14 @@ export interface Connection {
   listen(type: string): void;
   /** Skips a pending backoff wait. */
   reconnectNow(): void;
+  /**
+   * Ends the current request and sends a new one at once: to `url` when given (other topics),
+   * resuming from `lastEventId` when given (a rewind), else from where the stream stands.
+   */
+  restart(change?: { url?: string; lastEventId?: string }): void;
   /** Aborts the request and any pending retry, at once. */
   close(): void;
 }
-
-/**
- * Where `auto` had to move away from a transport, by endpoint (origin and path: a buffering
- * proxy does not care about the query): remembered for the life of this scope (the worker, or
- * the page), so later connections start where the working one ended.
- */
-const downgraded = new Map<string, { transport: ResolvedTransport; reason: string }>();
 
 /**
  * Opens a stream and keeps it open: reconnects with backoff and jitter, resumes with
@@ -65,11 +73,14 @@ const downgraded = new Map<string, { transport: ResolvedTransport; reason: strin
  */
 export function createConnection(options: ConnectionOptions): Connection {
   const random = options.random ?? Math.random;
-  const stableAfterMs = options.stableAfterMs ?? 5000;
+  const stableAfterMs = options.stableAfterMs ?? DEFAULTS.stableAfterMs;
+  const maxConnections = options.maxConnections ?? DEFAULTS.maxConnections;
   const eventTypes = new Set(options.eventTypes ?? []);
   const order = transportOrder(options.transport, { headers: options.customHeaders, post: options.method !== 'GET' });
-  const endpoint = endpointOf(options.url);
-  const remembered = options.transport === 'auto' ? downgraded.get(endpoint) : undefined;
+  let url = options.url;
+  const endpoint = endpointOf(url);
+  const origin = new URL(url).origin;
+  const remembered = options.transport === 'auto' ? downgradeOf(endpoint) : undefined;
   let orderIndex = Math.max(0, remembered ? order.indexOf(remembered.transport) : 0);
 
   let status: ConnectionStatus = { state: 'connecting', transport: order[orderIndex]!, attempt: 0, lastEventId: options.lastEventId };
@@ -77,28 +88,42 @@ export function createConnection(options: ConnectionOptions): Connection {
   let lastEventId = options.lastEventId;
   let serverRetryMs: number | undefined;
   let closed = false;
+  /** The current attempt: aborted when it ends, however it ends. */
   let controller: AbortController | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   let stableTimer: ReturnType<typeof setTimeout> | undefined;
+  let releaseSlot: (() => void) | undefined;
+  let cancelSlot: (() => void) | undefined;
   let lastByteAt = 0;
+  let sentAt = 0;
   let listen: ((type: string) => void) | undefined;
   let unauthorizedInARow = 0;
-  let silentTimeouts = 0;
+  /** Streams in a row whose headers came but whose body did not: the evidence of a buffering proxy. */
+  let heldBack = 0;
   let gotResponse = false;
   let gotBytes = false;
+  let gotEvents = false;
+  /** The request of the current attempt, for the probe. */
+  let sent: TransportRequest | undefined;
+  /** A long-poll sent to learn whether responses only get through once complete. */
+  let probe: AbortController | undefined;
 
   const parser = createParser(
     {
-      onEvent: options.onEvent,
-      onLastEventId: (id) => {
-        lastEventId = id;
+      onEvent(event) {
+        gotEvents = true;
+        options.onEvent(event);
       },
-      onRetry: (ms) => {
+      onLastEventId(id) {
+        lastEventId = id;
+        options.onId?.(id);
+      },
+      onRetry(ms) {
         serverRetryMs = ms;
       },
-      onOversize: (size) => {
-        emit({ error: { code: 'event-too-large', message: `Dropped an event of ${size}+ characters (maxEventSize ${options.maxEventSize})` } });
+      onOversize(size) {
+        emit({ error: { code: 'event-too-large', message: `Dropped an event of ${size}+ characters from ${url} (maxEventSize ${options.maxEventSize})` } });
       },
     },
     { maxEventSize: options.maxEventSize },
@@ -113,7 +138,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     options.onStatus(next);
   }
 
-  /** Ends the current request; the parser forgets any half-received block. */
+  /** Ends the current attempt, whatever stage it reached; the parser forgets any half-received block. */
   function endRequest(keepStable = false): void {
     clearTimeout(retryTimer);
     clearTimeout(heartbeatTimer);
@@ -124,22 +149,36 @@ export function createConnection(options: ConnectionOptions): Connection {
     }
     controller?.abort();
     controller = undefined;
+    cancelSlot?.();
+    releaseSlot?.();
+    cancelSlot = releaseSlot = undefined;
     listen = undefined;
     parser.reset(lastEventId);
   }
 
-  function scheduleRetry(error: StatusError | undefined, minDelayMs = 0, exactDelayMs?: number): void {
+  /** Runs `then` after `delay`; at once when there is none (a zero timeout waits a second in a hidden tab). */
+  function wait(delay: number, then: () => void): void {
+    if (delay > 0) retryTimer = setTimeout(then, clampDelay(delay));
+    else then();
+  }
+
+  function scheduleRetry(error: StatusError | undefined, delay: number): void {
     endRequest();
     if (closed) return;
-    const attempt = status.attempt + 1;
-    const delay = exactDelayMs ?? Math.max(minDelayMs, backoffDelay(attempt, options.backoff, random));
-    emit({ state: 'reconnecting', attempt, retryInMs: delay, ...(error ? { error } : {}) });
-    retryTimer = setTimeout(connect, delay);
+    const ms = clampDelay(delay);
+    emit({ state: 'reconnecting', attempt: status.attempt + 1, retryInMs: ms, ...(error ? { error } : {}) });
+    wait(ms, connect);
+  }
+
+  /** The wait before attempt `attempt`: full-jitter backoff, at least `min`. */
+  function backoff(min = 0): number {
+    return Math.max(min, backoffDelay(status.attempt + 1, options.backoff, random));
   }
 
   function stop(error: StatusError): void {
     endRequest();
     closed = true;
+    probe?.abort();
     removeOnline();
     emit({ state: 'closed', error });
   }
@@ -155,41 +194,105 @@ export function createConnection(options: ConnectionOptions): Connection {
         heartbeatTimer = setTimeout(check, timeoutMs - idle);
         return;
       }
-      const silent = !gotBytes;
-      // Two timeouts in a row without one byte of body on a streaming transport: something
-      // between us and the server holds the stream back (a buffering proxy, which may or may
-      // not pass the headers on); long-poll gets through it.
-      if (silent && ++silentTimeouts >= 2 && options.transport === 'auto' && status.transport !== 'long-poll' && order.includes('long-poll')) {
-        fallBack('long-poll', { code: 'buffered-stream', message: 'No byte arrived on two streams in a row: switched to long-poll' });
-        return;
-      }
-      scheduleRetry({ code: 'heartbeat-timeout', message: `No data for ${timeoutMs} ms` });
+      // Headers came and the body did not, twice in a row: something between us and the server
+      // holds the stream back. Without even headers nothing is proven yet (a slow server, a
+      // browser queue full of the page's own requests): a probe finds out.
+      if (gotResponse && !gotBytes && ++heldBack >= 2 && downgrade()) return;
+      if (!gotResponse) startProbe();
+      scheduleRetry({ code: 'heartbeat-timeout', message: `No data from ${url} for ${timeoutMs} ms` }, backoff());
     }, timeoutMs);
   }
 
-  function fallBack(to: ResolvedTransport, error: StatusError): void {
-    orderIndex = order.indexOf(to);
-    downgraded.set(endpoint, { transport: to, reason: error.message });
-    endRequest();
-    emit({ state: 'reconnecting', retryInMs: 0, transport: to, error, fallbackReason: error.message });
-    retryTimer = setTimeout(connect, 0);
+  /** A server that promised a prelude sent headers and no byte: a proxy buffers the stream. */
+  function armPrelude(): void {
+    clearTimeout(heartbeatTimer);
+    heartbeatTimer = setTimeout(() => {
+      if (!gotBytes && downgrade()) return;
+      armHeartbeat();
+    }, Math.min(DEFAULTS.preludeTimeoutMs, options.heartbeatTimeoutMs));
   }
 
-  async function connect(): Promise<void> {
+  /** `auto` may move to long-poll from here. */
+  function mayDowngrade(): boolean {
+    return options.transport === 'auto' && status.transport !== 'long-poll' && order.includes('long-poll');
+  }
+
+  /**
+   * A stream got no response at all: one long-poll request finds out why. If a complete response
+   * gets through while the stream still shows nothing, something holds responses until they end
+   * (a gateway that buffers whole responses, headers included): that is the evidence to move.
+   * If the long-poll shows nothing either, the server is slow or down, and nothing is concluded.
+   */
+  function startProbe(): void {
+    if (probe || !sent || !mayDowngrade()) return;
+    const ctrl = (probe = new AbortController());
+    const done = () => {
+      if (probe === ctrl) probe = undefined;
+      ctrl.abort();
+    };
+    const request: TransportRequest = { ...sent, signal: ctrl.signal };
+    void loadTransport('long-poll').then((longPoll) =>
+      longPoll(request, {
+        response: (code, header) => {
+          const ok = classifyResponse(code, header('content-type')).action === 'open';
+          if (!ok) done();
+          return ok;
+        },
+        text() {},
+        event() {},
+        end() {
+          const proven = probe === ctrl && !gotResponse && !closed;
+          done();
+          if (proven) downgrade();
+        },
+        error: done,
+      }),
+    );
+  }
+
+  /** Moves to long-poll for a buffering proxy, when `auto` may; false when it may not. */
+  function downgrade(): boolean {
+    if (!mayDowngrade()) return false;
+    fallBack('long-poll', { code: 'buffered-stream', message: `A proxy holds back the stream from ${url}: switched to long-poll` }, true);
+    return true;
+  }
+
+  function fallBack(to: ResolvedTransport, error: StatusError, remember: boolean): void {
+    probe?.abort();
+    probe = undefined;
+    orderIndex = order.indexOf(to);
+    if (remember) rememberDowngrade(endpoint, to, error.message, DEFAULTS.downgradeTtlMs);
+    endRequest();
+    emit({ state: 'reconnecting', retryInMs: 0, transport: to, error, fallbackReason: error.message });
+    wait(0, connect);
+  }
+
+  function connect(): void {
     retryTimer = undefined;
     if (closed) return;
     const kind = order[orderIndex]!;
     if (status.transport !== kind) emit({ transport: kind });
     const abort = (controller = new AbortController());
-    gotResponse = gotBytes = false;
-    lastByteAt = Date.now();
-    armHeartbeat();
+    let granted = false;
+    const cancel = requestSlot(origin, maxConnections, (release) => {
+      granted = true;
+      cancelSlot = undefined;
+      if (abort.signal.aborted) return release();
+      releaseSlot = release;
+      if (status.error?.code === 'connection-limit') emit({ error: undefined });
+      void send(kind, abort);
+    });
+    if (granted) return;
+    cancelSlot = cancel;
+    emit({ error: { code: 'connection-limit', message: `Waiting for a free connection: ${maxConnections} upstreams to ${origin} are open (maxConnections)` } });
+  }
 
+  async function send(kind: ResolvedTransport, abort: AbortController): Promise<void> {
     let headers: HeadersInit;
     try {
       headers = { ...(await options.headers()) };
     } catch (error) {
-      if (!abort.signal.aborted) scheduleRetry(toStatusError(error, 'headers'));
+      if (!abort.signal.aborted) scheduleRetry(toStatusError(error, 'headers'), backoff());
       return;
     }
     let transport;
@@ -203,78 +306,91 @@ export function createConnection(options: ConnectionOptions): Connection {
     if (abort.signal.aborted) return;
     headers.Accept = 'text/event-stream';
     if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    gotResponse = gotBytes = gotEvents = false;
+    // The silence clock starts with the request: waiting for a slot or for headers is not silence.
+    sentAt = lastByteAt = Date.now();
+    armHeartbeat();
 
     // Every callback checks the signal: a transport may still report after we moved on.
     const live = () => !abort.signal.aborted;
+    const byte = () => {
+      gotBytes = true;
+      heldBack = 0;
+      lastByteAt = Date.now();
+    };
     const sink: TransportSink = {
-      response(code, contentType, retryAfter) {
+      response(code, header) {
         if (!live()) return false;
         gotResponse = true;
         lastByteAt = Date.now();
-        const verdict = classifyResponse(code, contentType);
+        const verdict = classifyResponse(code, header('content-type'));
         if (verdict.action === 'open') {
           unauthorizedInARow = 0;
           if (status.state !== 'open' || status.error) emit({ state: 'open', error: undefined });
           stableTimer ??= setTimeout(() => {
             if (status.attempt !== 0) emit({ attempt: 0 });
           }, stableAfterMs);
+          if ((options.prelude || header(PROTOCOL_HEADER)) && kind !== 'long-poll' && kind !== 'eventsource') armPrelude();
           return true;
         }
         const error = verdict.error.toJSON();
+        error.message += ` (${url})`;
         if (verdict.action === 'stop' || verdict.action === 'fatal') stop(error);
-        else if (verdict.action === 'auth' && ++unauthorizedInARow === 1) scheduleRetry(error, 0, 0);
-        else scheduleRetry(error, parseRetryAfter(retryAfter) ?? 0);
+        else if (verdict.action === 'auth' && ++unauthorizedInARow === 1) scheduleRetry(error, 0);
+        else scheduleRetry(error, backoff(parseRetryAfter(header('retry-after')) ?? 0));
         return false;
       },
       text(chunk) {
         if (!live()) return;
-        gotBytes = true;
-        silentTimeouts = 0;
-        lastByteAt = Date.now();
+        byte();
         parser.feed(chunk);
       },
       event(event) {
         if (!live()) return;
-        gotBytes = true;
-        silentTimeouts = 0;
-        lastByteAt = Date.now();
+        byte();
+        gotEvents = true;
         lastEventId = event.id;
         options.onEvent(event);
       },
       end(recycle) {
         if (!live()) return;
         if (recycle) {
-          // Long-poll answers and full XHR buffers are not failures: ask again at once.
+          // Long-poll answers and full XHR buffers are not failures. An answer with events is
+          // followed at once; an empty one (the server had nothing) no sooner than the floor.
+          const delay = gotEvents ? 0 : DEFAULTS.minRetryMs - (Date.now() - sentAt);
           endRequest(true);
-          void connect();
+          wait(delay, connect);
           return;
         }
-        // A clean end is how servers rotate connections (a deploy, a proxy timeout): no error.
-        scheduleRetry(undefined, 0, serverRetryMs);
+        // A clean end is how servers rotate connections (a deploy, a proxy timeout): no error. The
+        // server's `retry:` sets the wait, but never below the floor, and a stream that keeps
+        // ending before it was stable backs off as a failing one would.
+        const drawn = backoff();
+        const quick = status.attempt > 0;
+        const delay = serverRetryMs === undefined ? drawn : quick ? Math.max(serverRetryMs, drawn) : serverRetryMs;
+        scheduleRetry(undefined, Math.max(delay, DEFAULTS.minRetryMs));
       },
       error(error) {
         if (!live()) return;
         if (error instanceof RealtimeError && error.code === 'unsupported' && orderIndex + 1 < order.length) {
-          fallBack(order[orderIndex + 1]!, error.toJSON());
+          fallBack(order[orderIndex + 1]!, error.toJSON(), false);
           return;
         }
-        scheduleRetry(toStatusError(error, 'network'));
+        scheduleRetry(toStatusError(error, 'network'), backoff());
       },
     };
+    sent = {
+      url,
+      method: options.method,
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      headers,
+      withCredentials: options.withCredentials,
+      lastEventId,
+      signal: abort.signal,
+      eventTypes,
+    };
     try {
-      listen = transport(
-        {
-          url: options.url,
-          method: options.method,
-          ...(options.body !== undefined ? { body: options.body } : {}),
-          headers,
-          withCredentials: options.withCredentials,
-          lastEventId,
-          signal: abort.signal,
-          eventTypes,
-        },
-        sink,
-      ) || undefined;
+      listen = transport(sent, sink) || undefined;
     } catch (error) {
       // A constructor the platform lacks or refuses: the next transport may work.
       sink.error(new RealtimeError('unsupported', `${kind} failed to start: ${(error as Error)?.message ?? error}`));
@@ -304,22 +420,25 @@ export function createConnection(options: ConnectionOptions): Connection {
       if (closed || retryTimer === undefined || status.state !== 'reconnecting') return;
       clearTimeout(retryTimer);
       retryTimer = undefined;
-      void connect();
+      connect();
+    },
+    restart(change = {}) {
+      if (closed) return;
+      if (change.url !== undefined) url = change.url;
+      if (change.lastEventId !== undefined) lastEventId = change.lastEventId;
+      endRequest(true);
+      connect();
     },
     close() {
       if (closed) return;
       endRequest();
       closed = true;
+      probe?.abort();
       removeOnline();
       emit({ state: 'closed' });
     },
   };
   emit({});
-  void connect();
+  connect();
   return connection;
-}
-
-function endpointOf(url: string): string {
-  const { origin, pathname } = new URL(url);
-  return origin + pathname;
 }

@@ -1,22 +1,27 @@
 import { createConnection, type Connection, type ConnectionOptions } from '../engine/connection.js';
+import { DEFAULTS } from '../protocol/defaults.js';
+import { RealtimeError } from '../protocol/errors.js';
 import type { Frame, SubscribeRequest } from '../protocol/messages.js';
-import { streamKey, type ConnectionStatus, type StreamSpec, type TypeFilter } from '../protocol/stream.js';
+import { comparePositions, streamKey, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../protocol/types.js';
+import { createCatchUpRing, type CatchUpRing } from './catch-up-ring.js';
+import { createFlushTick } from './flush-tick.js';
 
-/** One party of the hub: a tab (through a port), a follower (through a channel) or the local client. */
+/** One party of the hub: a tab (through a port or a channel) or the page's own clients. */
 export interface HubEndpoint {
   /** Everything this endpoint's subscriptions got since the last flush, in order. One call per flush. */
   deliver(frames: Frame[]): void;
-  /** Asks this endpoint's headers provider for subscription `sub`. May reject (a dead tab). */
+  /** Asks this endpoint's headers provider for subscription `sub`. May reject, or never settle (a dead tab). */
   headers(sub: number): Promise<HeadersInit>;
 }
 
 /** The hub as one endpoint sees it. */
 export interface HubPeer {
   subscribe(request: SubscribeRequest): void;
-  setTypes(sub: number, types: TypeFilter): void;
-  unsubscribe(sub: number): void;
-  /** Drops every subscription of this endpoint. */
+  update(sub: number, filter: Filter): void;
+  /** `grace`: keep the upstream for {@link HubOptions.graceMs} in case the page comes back. */
+  unsubscribe(sub: number, grace: boolean): void;
+  /** Drops every subscription of this endpoint, with the grace period (its page is going away). */
   detach(): void;
 }
 
@@ -25,20 +30,24 @@ export interface Hub {
   attach(endpoint: HubEndpoint): HubPeer;
   /** Open upstreams and their subscriber counts, for diagnostics. */
   streams(): { key: string; subscribers: number; status: ConnectionStatus }[];
+  /** Closes every upstream at once and forgets every endpoint (a leader stepping down). */
+  close(): void;
 }
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
-  /** An upstream with no subscriber closes after this. @default 3000 */
+  /** An upstream whose last subscriber left with its page closes after this. @default DEFAULTS.graceMs */
   graceMs?: number;
-  /** Headers provider calls that take longer are given up (a tab that died mid-call). @default 10000 */
-  headersTimeoutMs?: number;
-  /** Runs a flush after the current task. @default setTimeout(fn, 0) */
+  /** Characters of recent events kept per stream for subscribers that come back behind it; 0 keeps none. @default DEFAULTS.catchUpChars */
+  catchUpChars?: number;
+  /** A headers provider that has not answered by then is not waited for alone: the next one is asked too. @default 1500 */
+  staggerMs?: number;
+  /** Runs a flush after the current task. @default a MessageChannel tick, not throttled in hidden tabs */
   schedule?: (flush: () => void) => void;
   /** @default createConnection */
   connect?: (options: ConnectionOptions) => Connection;
-  /** Recent events kept per stream for subscribers that join behind it. @default 512 */
-  catchUp?: number;
+  /** Names a new lineage of positions. @default a random id */
+  lineage?: () => string;
 }
 
 interface Peer {
@@ -53,124 +62,252 @@ interface Subscription {
   stream: Stream;
   all: boolean;
   types: ReadonlySet<string>;
-  dynamicHeaders: boolean;
+  provider: boolean;
+  /** Events routed to it since the last flush. */
+  pending: WireEvent[];
+  /** The position last sent to it: a flush that moved the stream tells it the new one. */
+  at?: Position;
+  /** It stands ahead of the stream (it resumed from further on): events up to here it already has. */
+  skipTo?: Position;
+  /** Like `skipTo` for a position that cannot be ordered against the stream: skip through this id. */
+  skipToId?: string;
 }
 
 interface Stream {
   key: string;
   spec: StreamSpec;
   subs: Set<Subscription>;
-  /** The last events routed, a ring: a subscriber that joins behind the stream catches up from it. */
-  recent: WireEvent[];
-  recentAt: number;
-  /** The id the upstream resumed from: the position just before the first recent event. */
-  startId: string;
+  /** Where the upstream stands: the last event id and the lineage count. Changed in place, copied at flush. */
+  pos: Position;
+  /** Ids are protocol cursors, which order themselves (a topic stream). */
+  cursors: boolean;
+  ring: CatchUpRing;
   connection?: Connection;
   status?: ConnectionStatus;
+  /** Moved since the last flush. */
+  dirty: boolean;
+  /** The subscription whose provider answered last: the likeliest to answer again. */
+  answered?: Subscription;
   closeTimer?: ReturnType<typeof setTimeout>;
 }
 
+/** How long a subscription that cannot be placed waits for its id before it is told of a gap. */
+const PLACE_BY_ID_EVENTS = 10_000;
+
 /**
- * Keeps one upstream connection per stream key and routes its events to the subscriptions that
- * listen to their type. Events are coalesced: each endpoint gets one `deliver` per flush (one
- * task), whatever the event rate, because per-event messages between tabs and a worker fall
- * behind at a few thousand events per second (shared/docs/field-notes.md).
+ * Keeps one upstream per stream key and routes its events to the subscriptions that listen to
+ * their type, **exactly once and in order**, wherever each subscription stands.
+ *
+ * The position of a stream belongs to its upstream, and every flush tells each subscription
+ * where the stream stands, also when none of its types went by; the tab keeps that position and
+ * resubscribes from it. A subscription that arrives (a new tab, a tab resubscribing after a worker
+ * restart or a leader takeover, a page back from the back/forward cache) is placed against the
+ * stream: at the same place it is live; ahead, it skips what it already has; a little behind, it
+ * catches up from the recent events the hub keeps; further behind, the upstream goes back to its
+ * position and the others skip what they already have.
+ *
+ * Events are coalesced: each endpoint gets one `deliver` per flush, whatever the event rate,
+ * because per-event messages between tabs and a worker fall behind at a few thousand events per
+ * second (shared/docs/field-notes.md).
  */
 export function createHub(options: HubOptions = {}): Hub {
-  const graceMs = options.graceMs ?? 3000;
-  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
-  const schedule = options.schedule ?? ((flush) => void setTimeout(flush, 0));
+  const graceMs = options.graceMs ?? DEFAULTS.graceMs;
+  const catchUpChars = options.catchUpChars ?? DEFAULTS.catchUpChars;
+  const staggerMs = options.staggerMs ?? 1500;
+  const tick = options.schedule ? undefined : createFlushTick();
+  const schedule = options.schedule ?? tick!.schedule;
   const connect = options.connect ?? createConnection;
-  const catchUp = options.catchUp ?? 512;
+  const lineage = options.lineage ?? (() => Math.random().toString(36).slice(2, 10));
   const streams = new Map<string, Stream>();
-  const dirty = new Set<Peer>();
+  const dirtyStreams: Stream[] = [];
+  const dirtyPeers = new Set<Peer>();
   let flushQueued = false;
+
+  function requestFlush(): void {
+    if (flushQueued) return;
+    flushQueued = true;
+    schedule(flush);
+  }
+
+  function markDirty(stream: Stream): void {
+    if (stream.dirty) return;
+    stream.dirty = true;
+    dirtyStreams.push(stream);
+    requestFlush();
+  }
 
   function flush(): void {
     flushQueued = false;
-    for (const peer of dirty) {
+    for (const stream of dirtyStreams) collect(stream);
+    dirtyStreams.length = 0;
+    for (const peer of dirtyPeers) {
       const frames = peer.frames;
       peer.frames = [];
       peer.endpoint.deliver(frames);
     }
-    dirty.clear();
+    dirtyPeers.clear();
   }
 
-  function markDirty(peer: Peer): void {
-    dirty.add(peer);
-    if (!flushQueued) {
-      flushQueued = true;
-      schedule(flush);
+  /** Moves what the stream's subscriptions got into their endpoints' frames, with the stream's position. */
+  function collect(stream: Stream): void {
+    stream.dirty = false;
+    let at: Position | undefined;
+    for (const s of stream.subs) {
+      // A subscription ahead of the stream stands where it was until the stream passes it.
+      if (s.skipTo || s.skipToId !== undefined) continue;
+      if (s.pending.length === 0 && s.at && s.at.n === stream.pos.n && s.at.id === stream.pos.id && s.at.l === stream.pos.l) continue;
+      s.at = at ??= { ...stream.pos };
+      push(s.peer, { kind: 'events', sub: s.sub, events: s.pending, at });
+      s.pending = [];
     }
   }
 
-  // The per-event path: one ring write, then one type check and one push per interested subscription.
-  function route(stream: Stream, event: WireEvent): void {
-    stream.recent[stream.recentAt++ % catchUp] = event;
-    for (const s of stream.subs) if (s.all || s.types.has(event.type)) queue(s, event);
+  /** Queues `frame` for the next flush (the caller makes sure one is coming). */
+  function push(peer: Peer, frame: Frame): void {
+    peer.frames.push(frame);
+    dirtyPeers.add(peer);
   }
 
-  function queue(s: Subscription, event: WireEvent): void {
-    const frames = s.peer.frames;
-    const last = frames[frames.length - 1];
-    if (last?.kind === 'events' && last.sub === s.sub) last.events.push(event);
-    else frames.push({ kind: 'events', sub: s.sub, events: [event] });
-    markDirty(s.peer);
+  // The per-event path: one position update, one ring write, then one check per subscription.
+  function route(stream: Stream, event: WireEvent): void {
+    const pos = stream.pos;
+    pos.id = event.id;
+    pos.n++;
+    stream.ring.push(event, pos.n);
+    for (const s of stream.subs) {
+      if ((s.skipTo || s.skipToId !== undefined) && skipping(s, event)) continue;
+      if (s.all || s.types.has(event.type)) s.pending.push(event);
+    }
+    markDirty(stream);
+  }
+
+  /** True while `event` is one a subscription ahead of the stream already has. */
+  function skipping(s: Subscription, event: WireEvent): boolean {
+    const stream = s.stream;
+    if (s.skipTo) {
+      if (comparePositions(stream.pos, s.skipTo, stream.cursors) <= 0) return true;
+      s.skipTo = undefined;
+      return false;
+    }
+    if (event.id === s.skipToId) {
+      s.skipToId = undefined;
+      return true;
+    }
+    if (stream.pos.n - (s.at?.n ?? 0) > PLACE_BY_ID_EVENTS) {
+      // Its id never came: the replay did not hold it. Say so rather than drop on.
+      s.skipToId = undefined;
+      gap(s, `The stream did not pass position ${event.id} again; events may be missing`);
+      return false;
+    }
+    return true;
+  }
+
+  function gap(s: Subscription, message: string): void {
+    const status = s.stream.status;
+    if (status) sendStatus(s, { ...status, error: { code: 'gap', message } });
+  }
+
+  /** Places a new subscription against its running stream (see {@link createHub}). */
+  function place(s: Subscription, position: Position): void {
+    const stream = s.stream;
+    // Count from here when waiting for an id (see skipping()).
+    s.at = { ...stream.pos };
+    if (position.id === '' && position.n === 0) {
+      // A new subscriber starts where the stream stands; tell it where that is.
+      s.at = undefined;
+      return markDirty(stream);
+    }
+    const order = comparePositions(position, stream.pos, stream.cursors);
+    if (order === 0) return;
+    if (order > 0) {
+      s.skipTo = position;
+      return;
+    }
+    const missed = order < 0 ? stream.ring.after(position, stream.cursors) : stream.ring.afterId(position.id)?.events;
+    if (missed) {
+      for (const event of missed) if (s.all || s.types.has(event.type)) s.pending.push(event);
+      s.at = undefined;
+      return markDirty(stream);
+    }
+    rewind(stream, s, position);
   }
 
   /**
-   * A subscriber that joins a running stream from an older id (tabs resubscribing after a worker
-   * restart or a leader takeover, while the new upstream already replays) gets what it missed,
-   * when its id is still among the recent events.
+   * A subscription stands further behind than the hub remembers: the upstream resumes from its
+   * position, and every other subscription skips what it already has.
    */
-  function catchUpFrom(s: Subscription, lastEventId: string): void {
-    const { recent, recentAt, startId } = s.stream;
-    const oldest = Math.max(0, recentAt - catchUp);
-    // Where the subscriber stands is where this upstream started: it missed everything routed.
-    let from = oldest === 0 && lastEventId === startId ? 0 : -1;
-    for (let i = recentAt - 1; i >= oldest; i--) {
-      if (recent[i % catchUp]!.id === lastEventId) {
-        from = i + 1;
-        break;
-      }
+  function rewind(stream: Stream, behind: Subscription, position: Position): void {
+    collect(stream);
+    const comparable = !Number.isNaN(comparePositions(position, stream.pos, stream.cursors));
+    for (const s of stream.subs) {
+      if (s === behind || s.skipTo || s.skipToId !== undefined) continue;
+      if (comparable) s.skipTo = { ...stream.pos };
+      else if (stream.pos.id !== '') s.skipToId = stream.pos.id;
     }
-    if (from < 0) return;
-    for (let i = from; i < recentAt; i++) {
-      const event = recent[i % catchUp]!;
-      if (s.all || s.types.has(event.type)) queue(s, event);
-    }
+    stream.pos = { ...position };
+    stream.ring.clear(stream.pos);
+    behind.at = undefined;
+    markDirty(stream);
+    stream.connection?.restart({ lastEventId: position.id });
   }
 
   function sendStatus(s: Subscription, status: ConnectionStatus): void {
-    s.peer.frames.push({ kind: 'status', sub: s.sub, status });
-    markDirty(s.peer);
+    push(s.peer, { kind: 'status', sub: s.sub, status });
+    requestFlush();
   }
 
-  /** Asks the subscribers' providers in turn: the first live tab answers. */
-  async function headersFor(stream: Stream): Promise<HeadersInit> {
-    if (!stream.spec.dynamicHeaders) return stream.spec.headers ?? {};
-    let lastError: unknown = new Error('No subscriber can provide headers');
-    for (const s of [...stream.subs]) {
-      if (!s.dynamicHeaders) continue;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        return await Promise.race([
-          s.peer.endpoint.headers(s.sub),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('The headers provider did not answer')), headersTimeoutMs);
-          }),
-        ]);
-      } catch (error) {
-        lastError = error;
-      } finally {
-        clearTimeout(timer);
+  /**
+   * Asks the subscribers' providers for headers, the one that answered last first. A provider
+   * that does not answer within `staggerMs` (a hung provider, a busy or frozen tab) is not waited
+   * for alone: the next one is asked too, and the first answer wins.
+   */
+  function headersFor(stream: Stream): Promise<HeadersInit> {
+    const candidates = [...stream.subs].filter((s) => s.provider);
+    if (candidates.length === 0) return Promise.resolve(stream.spec.headers ?? {});
+    const first = stream.answered;
+    if (first && candidates.includes(first)) candidates.unshift(...candidates.splice(candidates.indexOf(first), 1));
+    const timeoutMs = stream.spec.headersTimeoutMs;
+    return new Promise<HeadersInit>((resolve, reject) => {
+      let asked = 0;
+      let failed = 0;
+      let done = false;
+      let stagger: ReturnType<typeof setTimeout> | undefined;
+      const deadline = setTimeout(
+        () => finish(() => reject(new RealtimeError('headers', `The headers provider did not answer within ${timeoutMs} ms (headersTimeoutMs)`))),
+        timeoutMs,
+      );
+      function finish(settle: () => void): void {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        clearTimeout(stagger);
+        settle();
       }
-    }
-    throw lastError;
+      function askNext(): void {
+        if (done || asked >= candidates.length) return;
+        const s = candidates[asked++]!;
+        clearTimeout(stagger);
+        stagger = setTimeout(askNext, staggerMs);
+        s.peer.endpoint.headers(s.sub).then(
+          (headers) =>
+            finish(() => {
+              stream.answered = s;
+              resolve(headers);
+            }),
+          (error: unknown) => {
+            if (++failed === candidates.length) finish(() => reject(error));
+            else askNext();
+          },
+        );
+      }
+      askNext();
+    });
   }
 
-  function open(stream: Stream, lastEventId: string): void {
+  function open(stream: Stream, from: Position): void {
     const spec = stream.spec;
+    stream.pos = from.id === '' && from.n === 0 ? { id: '', n: 0, l: lineage() } : { ...from };
+    stream.ring.clear(stream.pos);
     stream.connection = connect({
       url: spec.url,
       transport: spec.transport,
@@ -180,15 +317,24 @@ export function createHub(options: HubOptions = {}): Hub {
       backoff: spec.backoff,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
       maxEventSize: spec.maxEventSize,
+      maxConnections: spec.maxConnections,
       headers: () => headersFor(stream),
-      customHeaders: spec.dynamicHeaders || Object.keys(spec.headers ?? {}).length > 0,
-      lastEventId,
+      customHeaders: [...stream.subs].some((s) => s.provider) || Object.keys(spec.headers ?? {}).length > 0,
+      lastEventId: stream.pos.id,
       eventTypes: typesOf(stream),
       onEvent: (event) => route(stream, event),
-      onStatus: (status) => {
+      onId(id) {
+        // An id-only block moves the stream without an event.
+        if (stream.pos.id === id) return;
+        stream.pos.id = id;
+        markDirty(stream);
+      },
+      onStatus(status) {
         stream.status = status;
         // A stream that closed for good is forgotten, so a later subscriber opens a fresh one.
         if (status.state === 'closed') forget(stream);
+        // Events routed before the change reach the tabs before it.
+        collect(stream);
         for (const s of stream.subs) sendStatus(s, status);
       },
     });
@@ -200,64 +346,78 @@ export function createHub(options: HubOptions = {}): Hub {
     return types;
   }
 
-  function release(s: Subscription): void {
+  function release(s: Subscription, grace: boolean): void {
     const stream = s.stream;
     stream.subs.delete(s);
     s.peer.subs.delete(s.sub);
+    if (stream.answered === s) stream.answered = undefined;
     if (stream.subs.size > 0) return;
-    // A reload leaves and comes back within the grace period: keep the upstream for it.
-    stream.closeTimer = setTimeout(() => {
-      forget(stream);
-      stream.connection?.close();
-    }, graceMs);
+    if (grace && graceMs > 0) {
+      // A reload leaves and comes back within the grace period: keep the upstream for it.
+      clearTimeout(stream.closeTimer);
+      stream.closeTimer = setTimeout(() => end(stream), graceMs);
+    } else {
+      end(stream);
+    }
+  }
+
+  function end(stream: Stream): void {
+    clearTimeout(stream.closeTimer);
+    forget(stream);
+    stream.connection?.close();
   }
 
   function forget(stream: Stream): void {
     if (streams.get(stream.key) === stream) streams.delete(stream.key);
   }
 
-  function applyTypes(s: Subscription, types: TypeFilter): void {
-    s.all = types.includes('*');
-    s.types = new Set(types.filter((t) => t !== '*'));
+  function applyFilter(s: Subscription, filter: Filter): void {
+    s.all = filter.types.includes('*');
+    s.types = new Set(filter.types.filter((t) => t !== '*'));
     for (const t of s.types) s.stream.connection?.listen(t);
   }
+
+  const peers = new Set<Peer>();
 
   return {
     attach(endpoint) {
       const peer: Peer = { endpoint, subs: new Map(), frames: [] };
+      peers.add(peer);
       return {
-        subscribe({ sub, spec, types, lastEventId }) {
+        subscribe({ sub, spec, filter, position, provider }) {
           if (peer.subs.has(sub)) return;
           const key = streamKey(spec);
           let stream = streams.get(key);
           if (!stream) {
-            stream = { key, spec, subs: new Set(), recent: [], recentAt: 0, startId: lastEventId };
+            const start = { ...position };
+            stream = { key, spec, subs: new Set(), pos: start, cursors: spec.topics, ring: createCatchUpRing(catchUpChars, start), dirty: false };
             streams.set(key, stream);
           }
           clearTimeout(stream.closeTimer);
-          const s: Subscription = { peer, sub, stream, all: false, types: new Set(), dynamicHeaders: spec.dynamicHeaders };
+          const s: Subscription = { peer, sub, stream, all: false, types: new Set(), provider, pending: [] };
           stream.subs.add(s);
           peer.subs.set(sub, s);
-          applyTypes(s, types);
-          if (stream.connection) {
-            if (stream.status) sendStatus(s, stream.status);
-            if (lastEventId) catchUpFrom(s, lastEventId);
-          } else {
-            open(stream, lastEventId);
+          applyFilter(s, filter);
+          if (!stream.connection) {
+            open(stream, position);
+            return markDirty(stream);
           }
+          if (stream.status) sendStatus(s, stream.status);
+          place(s, position);
         },
-        setTypes(sub, types) {
+        update(sub, filter) {
           const s = peer.subs.get(sub);
-          if (s) applyTypes(s, types);
+          if (s) applyFilter(s, filter);
         },
-        unsubscribe(sub) {
+        unsubscribe(sub, grace) {
           const s = peer.subs.get(sub);
-          if (s) release(s);
+          if (s) release(s, grace);
         },
         detach() {
-          for (const s of [...peer.subs.values()]) release(s);
-          dirty.delete(peer);
+          for (const s of [...peer.subs.values()]) release(s, true);
+          dirtyPeers.delete(peer);
           peer.frames = [];
+          peers.delete(peer);
         },
       };
     },
@@ -265,6 +425,17 @@ export function createHub(options: HubOptions = {}): Hub {
       return [...streams.values()]
         .filter((s) => s.status)
         .map((s) => ({ key: s.key, subscribers: s.subs.size, status: s.status! }));
+    },
+    close() {
+      for (const stream of [...streams.values()]) {
+        stream.subs.clear();
+        end(stream);
+      }
+      for (const peer of peers) peer.subs.clear();
+      peers.clear();
+      dirtyPeers.clear();
+      dirtyStreams.length = 0;
+      tick?.close();
     },
   };
 }

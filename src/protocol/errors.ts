@@ -14,8 +14,10 @@ import type { StatusError } from './types.js';
  * - `sharing-unavailable`: the asked-for sharing mode could not start.
  * - `protocol-mismatch`: the worker speaks another protocol version.
  * - `buffered-stream`: a proxy holds the stream back; the client moved to long-poll.
- * - `headers`: the headers provider threw.
+ * - `headers`: the headers provider threw, did not answer in time, or gave something that is not headers.
  * - `unsupported`: the transport cannot run on this platform; `auto` moved on to the next.
+ * - `gap`: the server could not replay from where the stream stood: events may be missing.
+ * - `connection-limit`: the stream waits for a free connection (see `maxConnections`).
  */
 export type RealtimeErrorCode =
   | 'network'
@@ -31,7 +33,9 @@ export type RealtimeErrorCode =
   | 'protocol-mismatch'
   | 'buffered-stream'
   | 'headers'
-  | 'unsupported';
+  | 'unsupported'
+  | 'gap'
+  | 'connection-limit';
 
 /** The one error class of ssemux. Crosses worker boundaries as a plain {@link StatusError}. */
 export class RealtimeError extends Error {
@@ -47,9 +51,7 @@ export class RealtimeError extends Error {
 
   /** The cloneable form: structured clone drops an Error's own fields. */
   toJSON(): StatusError {
-    return this.status === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, status: this.status };
+    return toStatusError(this);
   }
 }
 
@@ -64,12 +66,20 @@ export function isRealtimeError(value: unknown): value is RealtimeError {
   return v.name === 'RealtimeError' && typeof v.code === 'string' && typeof v.message === 'string';
 }
 
+/**
+ * The error as a client hands it out: plain data (it survives `postMessage` and JSON, which an
+ * `Error` does not) named so that {@link isRealtimeError} recognises it.
+ */
+export function namedError(error: StatusError): StatusError {
+  return error.name === 'RealtimeError' ? error : { name: 'RealtimeError', ...error };
+}
+
 /** A {@link StatusError} from anything thrown. */
 export function toStatusError(error: unknown, fallback: RealtimeErrorCode = 'network'): StatusError {
   if (isRealtimeError(error)) {
-    return error.status === undefined
-      ? { code: error.code, message: error.message }
-      : { code: error.code, message: error.message, status: error.status };
+    const out: StatusError = { name: 'RealtimeError', code: error.code, message: error.message };
+    if (error.status !== undefined) out.status = error.status;
+    return out;
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: fallback, message };

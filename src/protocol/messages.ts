@@ -1,17 +1,28 @@
-import type { ConnectionStatus, StreamSpec, TypeFilter } from './stream.js';
+import type { ConnectionStatus, Filter, Position, StreamSpec } from './stream.js';
 import type { HeadersInit, WireEvent } from './types.js';
 
-/**
- * Version of the tab-to-hub protocol. Bump it on any change to the shapes below: a tab that meets
- * a worker of another version (a worker that outlived a deploy) does not talk to it.
- */
-export const PROTOCOL_VERSION = 1;
+declare const __SSEMUX_VERSION__: string;
 
-/** Events for one subscription, in order. */
+/**
+ * Version of the tab-to-hub protocol. Bump it on any change to the shapes below. Together with the
+ * package version it names the worker, the locks and the channels ({@link NAMESPACE}), so a tab
+ * never talks to a hub of another release: two releases side by side run two hubs.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The package version, set by the build. */
+export const VERSION: string = typeof __SSEMUX_VERSION__ === 'string' ? __SSEMUX_VERSION__ : '0.0.0-dev';
+
+/** Prefix of every worker, lock and channel name of this release. */
+export const NAMESPACE = `ssemux@${VERSION}/${PROTOCOL_VERSION}`;
+
+/** Events for one subscription, in order, and where its stream stands after them. */
 export interface EventsFrame {
   kind: 'events';
   sub: number;
+  /** May be empty: the stream moved on with events of other types. */
   events: WireEvent[];
+  at: Position;
 }
 /** A status change of one subscription's stream. */
 export interface StatusFrame {
@@ -22,72 +33,62 @@ export interface StatusFrame {
 /** One item of a delivery; frames keep the order in which things happened. */
 export type Frame = EventsFrame | StatusFrame;
 
-/**
- * Hub to tab, on the data port: one message per tab per flush, never one per event.
- */
-export interface DeliverMessage {
-  v: typeof PROTOCOL_VERSION;
-  kind: 'deliver';
-  frames: Frame[];
-}
+/** Hub to tab, on the data channel: one message per tab per flush, never one per event. */
+export type DataMessage = { frames: Frame[] } | { ping: number };
 
 /** What a subscriber asks of the hub. */
 export interface SubscribeRequest {
   sub: number;
   spec: StreamSpec;
-  types: TypeFilter;
-  /** Resume point when the stream is opened by this subscriber (after a worker restart). */
-  lastEventId: string;
+  filter: Filter;
+  /** Where the subscriber stands: the hub resumes it from here, exactly. */
+  position: Position;
+  /** The subscriber owns a headers provider the hub may ask before an attempt. */
+  provider: boolean;
 }
 
-/** Answer to {@link HubControl.hello}. */
+/** Answer to {@link HubControl.attach}. */
 export interface Welcome {
   v: number;
   /** Name of a Web Lock the hub holds for its lifetime: granting it to a tab means the hub died. */
-  lifeLock: string;
+  lifeLock?: string;
+  /** Without Web Locks the hub pings the tab's data channel this often; silence means it died. */
+  pingMs?: number;
 }
 
 /**
- * Control plane exposed by the worker over Comlink, one instance per connected tab. Never on the
- * per-event path.
+ * Control plane exposed by a hub (in the SharedWorker, or in the leader tab) over Comlink, one
+ * instance per connected tab. Never on the per-event path. Calls need not be awaited: they are
+ * handled in the order sent, so a tab subscribes right after attaching, without a round trip.
  */
 export interface HubControl {
-  /** First call: checks the version and returns the hub's life lock, once the hub holds it. */
-  hello(version: number): Welcome | Promise<Welcome>;
   /**
-   * Registers the tab. `data` receives {@link DeliverMessage}s; `calls` exposes {@link TabControl}.
-   * `tabLock` is a Web Lock the tab holds for its lifetime: the hub waits on it to notice a dead tab.
+   * Registers the tab. `data` (SharedWorker) receives {@link DataMessage}s; a leader posts them
+   * on the tab's channel instead. Resolves once the hub holds its life lock.
    */
-  attach(tabLock: string, data: MessagePort, calls: MessagePort): void;
+  attach(data?: MessagePort): Welcome | Promise<Welcome>;
+  /** The tab now holds `tabLock` for its lifetime: the hub waits on it to notice a dead tab. */
+  watch(tabLock: string): void;
   subscribe(request: SubscribeRequest): void;
-  setTypes(sub: number, types: TypeFilter): void;
-  unsubscribe(sub: number): void;
-  /** The tab leaves (client closed or pagehide): drop all its subscriptions now. */
+  update(sub: number, filter: Filter): void;
+  /** `grace`: the page is going away and may come back (a reload); otherwise the stream may close now. */
+  unsubscribe(sub: number, grace: boolean): void;
+  /** The tab leaves (pagehide): drop all its subscriptions, with the grace period. */
   detach(): void;
+  /** The tab's answer to a ping, where there are no Web Locks to notice dead tabs. */
+  pong(): void;
 }
 
 /** What the hub may call on a tab, over Comlink: the tab-owned headers provider. */
 export interface TabControl {
+  /** Rejects when the subscription's credentials changed (it moves to its new stream itself). */
   headers(sub: number): Promise<HeadersInit>;
 }
 
-/** A frame of the leader's broadcast, addressed to one tab's subscription. */
-export type AddressedFrame = Frame & { tab: string };
+/** Leader election, on the group's channel. Everything else travels on per-tab channels. */
+export type GroupMessage =
+  | { v: typeof PROTOCOL_VERSION; kind: 'leader'; tab: string }
+  | { v: typeof PROTOCOL_VERSION; kind: 'who' };
 
-/**
- * Leader election over BroadcastChannel (no SharedWorker). Every tab of a credentials group hears
- * every message; `tab` says whose it is. The leader broadcasts one `deliver` per flush for all
- * followers, so every follower sees the same sequence.
- */
-export type LeaderMessage = { v: typeof PROTOCOL_VERSION } & LeaderBody;
-
-/** {@link LeaderMessage} without its version. */
-export type LeaderBody =
-  | { kind: 'leader'; tab: string }
-  | { kind: 'deliver'; frames: AddressedFrame[] }
-  | { kind: 'headers'; tab: string; sub: number; id: number }
-  | { kind: 'subscribe'; tab: string; request: SubscribeRequest }
-  | { kind: 'set-types'; tab: string; sub: number; types: TypeFilter }
-  | { kind: 'unsubscribe'; tab: string; sub: number }
-  | { kind: 'detach'; tab: string }
-  | { kind: 'headers-reply'; id: number; headers?: HeadersInit; error?: string };
+/** On a tab's own channel: from whom, and either a Comlink message or hub data. */
+export type InboxMessage = { from: string; c: unknown } | { from: string; d: DataMessage };

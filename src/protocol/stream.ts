@@ -1,11 +1,13 @@
 import type { HeadersInit, ResolvedTransport, RealtimeStatus, TransportKind } from './types.js';
+import { compareCursors } from './wire.js';
 
 /**
  * Everything the hub needs to open one upstream. Plain data: it crosses into the worker.
- * Streams with equal {@link streamKey} share one connection.
+ * Every field shapes the connection, so every field but `headers` is part of {@link streamKey}:
+ * clients share an upstream only when they would have opened the same one.
  */
 export interface StreamSpec {
-  /** Absolute URL. */
+  /** Absolute URL, without the topics (the hub adds the union of its subscribers'). */
   url: string;
   transport: TransportKind;
   withCredentials: boolean;
@@ -13,25 +15,50 @@ export interface StreamSpec {
   credentialsKey: string;
   backoff: { initialMs: number; maxMs: number; factor: number };
   heartbeatTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConnections: number;
   maxEventSize: number;
   method: 'GET' | 'POST';
   body?: string;
-  /** Fixed headers; when a provider exists the hub asks a subscriber for headers instead. */
+  /** A topic stream (the ssemux server protocol): subscribers name topics, the upstream carries their union. */
+  topics: boolean;
+  /** Fixed headers, used when no subscriber has a provider. Named by `credentialsKey`, so not in the key. */
   headers?: HeadersInit;
-  /** True when some subscriber owns a headers provider the hub must call before every attempt. */
-  dynamicHeaders: boolean;
 }
 
 /** Identity of a stream: two specs with the same key share one upstream. */
 export function streamKey(spec: StreamSpec): string {
-  return JSON.stringify([
-    spec.url,
-    spec.transport,
-    spec.withCredentials,
-    spec.credentialsKey,
-    spec.method,
-    spec.body ?? null,
-  ]);
+  const { headers: _headers, ...shape } = spec;
+  return JSON.stringify(Object.entries(shape).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * Where a subscriber stands in its stream. Plain data, held by the tab, so that it survives the
+ * hub: after a worker restart or a leader takeover the tab resubscribes from it.
+ *
+ * `id` is what the upstream resumes from (`Last-Event-ID`). Ids are opaque, so `n` and `l` order
+ * positions: `n` counts the events of the lineage `l`. A stream opened from nothing starts a
+ * lineage; one opened from a position continues that position's lineage, numbering the replayed
+ * events as the first upstream numbered them. On a topic stream ids are protocol cursors, which
+ * order themselves whatever the topics (a replay with other topics numbers differently).
+ */
+export interface Position {
+  id: string;
+  n: number;
+  l: string;
+}
+
+/** A subscriber that has seen nothing yet. */
+export const START: Position = { id: '', n: 0, l: '' };
+
+/**
+ * Orders two positions of one stream: negative when `a` is behind `b`, 0 at the same place,
+ * positive ahead; NaN when they cannot be placed against each other (other lineages, or ids that
+ * are not cursors on a topic stream).
+ */
+export function comparePositions(a: Position, b: Position, cursors: boolean): number {
+  if (cursors) return a.id === b.id ? 0 : compareCursors(a.id, b.id);
+  return a.l === b.l ? a.n - b.n : NaN;
 }
 
 /** Status as the engine knows it; the sharing mode is added by the client. */
@@ -40,7 +67,11 @@ export type ConnectionStatus = Omit<RealtimeStatus, 'sharing' | 'transport'> & {
 };
 
 /**
- * The types a subscriber listens to; `'*'` among them means every type. The other names still
- * matter then: the native EventSource reports only types someone named.
+ * What a subscriber listens to. `types`: event types, `'*'` among them meaning every type (the
+ * other names still matter then: the native EventSource reports only types someone named).
+ * `topics`: on a topic stream, the topics it receives.
  */
-export type TypeFilter = readonly string[];
+export interface Filter {
+  types: readonly string[];
+  topics?: readonly string[];
+}

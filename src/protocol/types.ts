@@ -19,10 +19,15 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 /** A map from event type to the type of its parsed data, e.g. `{ notification: { text: string } }`. */
 export type EventMap = Record<string, unknown>;
 
-/** Headers sent with every request, or an (async) provider called before every attempt. */
+/** Headers as the hub sends them: names to values. */
 export type HeadersInit = Record<string, string>;
-/** Called before every connection attempt; called again after a 401. */
-export type HeadersProvider = () => HeadersInit | Promise<HeadersInit>;
+/**
+ * What a headers option or provider may give: a plain object of strings, a `Headers` instance, or
+ * `[name, value]` pairs. Anything else is a `headers` error.
+ */
+export type HeadersLike = Record<string, string> | Headers | readonly (readonly [string, string])[];
+/** Called once before every connection attempt (and so again after a 401). */
+export type HeadersProvider = () => HeadersLike | Promise<HeadersLike>;
 
 /** How `msg.data` is made from the event text. */
 export type ParseOption = 'json' | 'text' | ((text: string, type: string) => unknown);
@@ -35,6 +40,8 @@ export interface WireEvent {
   data: string;
   /** The stream's last event id when this event fired. */
   id: string;
+  /** The event's topic, on a topic stream (see the server protocol). */
+  topic?: string;
 }
 
 /** What a listener receives. */
@@ -46,10 +53,14 @@ export interface RealtimeMessage<T = unknown, K extends string = string> {
   text: string;
   /** The id to resume after this event. */
   lastEventId: string;
+  /** The event's topic, when the client subscribed to topics. */
+  topic?: string;
 }
 
 /** Why a stream failed or degraded. See {@link RealtimeErrorCode}. */
 export interface StatusError {
+  /** `'RealtimeError'` on every error a client hands out, so {@link isRealtimeError} knows it. */
+  name?: string;
   code: import('./errors.js').RealtimeErrorCode;
   message: string;
   /** HTTP status, when the error came from a response. */
@@ -66,7 +77,10 @@ export interface RealtimeStatus {
   attempt: number;
   /** While `reconnecting`: the wait before the next attempt. */
   retryInMs?: number;
-  /** Id of the last event delivered; `''` before any. */
+  /**
+   * Where this client's stream stands: the id it resumes from. It moves with every event of the
+   * stream, also those of types this client does not listen to. `''` before any.
+   */
   lastEventId: string;
   /** The latest problem; kept while `closed`, cleared when a connection opens. */
   error?: StatusError;
@@ -94,13 +108,22 @@ export interface RealtimeClientOptions {
   sharing?: SharingMode;
   /** @default 'auto' */
   transport?: TransportKind;
-  /** Headers for every request, or a provider called before every attempt (and after a 401). */
-  headers?: HeadersInit | HeadersProvider;
+  /** Headers for every request, or a provider called once before every attempt (and after a 401). */
+  headers?: HeadersLike | HeadersProvider;
   /**
    * Names the credentials of this stream, so tabs with the same credentials share and tabs with
-   * different ones never do. When omitted it is derived from the first headers the provider returns.
+   * different ones never do. When omitted it is derived from every answer of the headers provider
+   * (all headers, and a bearer JWT by its claims minus `iat`, `exp`, `nbf`, `jti`).
    */
   credentialsKey?: string;
+  /** The headers provider must answer within this, or the attempt fails with code `headers`. @default 10000 */
+  headersTimeoutMs?: number;
+  /**
+   * Upstreams of ssemux open at once to one origin, over every stream of every tab; more wait for a
+   * slot. The browser allows 6 connections per host over HTTP/1.1: the default leaves the page 2.
+   * Raise it for an HTTP/2 server. @default 4
+   */
+  maxConnections?: number;
   /** Send cookies on cross-origin requests. @default false */
   withCredentials?: boolean;
   /** @default 'json' */

@@ -1,9 +1,13 @@
-import { createHub, type HubPeer } from '../hub/hub.js';
-import { PROTOCOL_VERSION, type AddressedFrame, type LeaderBody, type LeaderMessage, type SubscribeRequest } from '../protocol/messages.js';
-import type { HeadersInit } from '../protocol/types.js';
-import type { Link, LinkSubscriber } from './link.js';
-import { holdForever, randomId, webLocks, whenReleased } from './locks.js';
-import { createSubscriberTable } from './subscriber-table.js';
+import * as Comlink from 'comlink';
+import { createHub, type Hub } from '../hub/hub.js';
+import { RealtimeError } from '../protocol/errors.js';
+import { NAMESPACE, PROTOCOL_VERSION, type GroupMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
+import { createHubControl } from './hub-host.js';
+import { createInbox } from './inbox.js';
+import type { Link } from './link.js';
+import { localSession } from './local-link.js';
+import { holdLock, randomId, webLocks, whenReleased, type HeldLock } from './locks.js';
+import { createSessionLink, type Session } from './session-link.js';
 
 const groups = new Map<string, Link>();
 
@@ -13,9 +17,10 @@ export function canElectLeader(): boolean {
 }
 
 /**
- * The tab's link for one credentials group when SharedWorker is missing: the tabs elect a leader
- * with a Web Lock; the leader runs the hub and relays over BroadcastChannel. Groups are separate
- * per credentials identity, so users never share a leader.
+ * The tab's link for one credentials group when SharedWorker is missing: the tabs of the group
+ * elect a leader with a Web Lock; the leader runs the hub, and every other tab talks to it as it
+ * would to the worker (Comlink over its own channel). Groups are separate per credentials
+ * identity, so users never share a leader; names carry the release, so releases never mix.
  */
 export function leaderLink(group: string): Link {
   let link = groups.get(group);
@@ -23,165 +28,177 @@ export function leaderLink(group: string): Link {
   return link;
 }
 
+interface Leading {
+  hub: Hub;
+  /** Held while this tab leads: followers wait on it to notice that it stopped. */
+  life: HeldLock;
+  followers: Set<string>;
+}
+
+interface Following {
+  leader: string;
+  session: Session;
+  close(): void;
+}
+
 function createLeaderLink(group: string): Link {
   const locks = webLocks()!;
-  const tab = randomId();
-  const tabLock = `ssemux:tab:${tab}`;
-  const tabLockHeld = holdForever(locks, tabLock);
-  const table = createSubscriberTable();
-  const channel = new BroadcastChannel(`ssemux:${group}`);
-  /** Set while this tab leads: its own peer on the hub, and the followers' messages handler. */
-  let leader: { self: HubPeer; handle(message: LeaderMessage): void } | undefined;
+  const me = randomId();
+  const prefix = `${NAMESPACE}:${group}`;
+  const tabLockName = `${NAMESPACE}:tab:${me}`;
+  // Held for the page's life: the leader waits on it to notice this tab's death.
+  const tabLock = holdLock(locks, tabLockName);
+  const link = createSessionLink('leader', () => ask());
+  const tabControl: TabControl = { headers: (sub) => link.table.headers(sub) };
+  const groupChannel = new BroadcastChannel(`${prefix}:group`);
+  const inbox = createInbox(
+    prefix,
+    me,
+    (from, message) => {
+      if (following?.leader !== from) return;
+      if ('frames' in message) link.table.dispatch(message.frames);
+    },
+    (from) => {
+      if (leading) host(leading, from);
+    },
+  );
+  let candidacy: HeldLock | undefined;
+  let leading: Leading | undefined;
+  let following: Following | undefined;
 
-  const post = (body: LeaderBody) => channel.postMessage({ v: PROTOCOL_VERSION, ...body } satisfies LeaderMessage);
-  // A follower speaks only once it holds its tab lock: the leader waits on that lock to notice
-  // the tab's death, and would take a lock not yet held as a death at once.
-  const postAsFollower = (body: LeaderBody) => void tabLockHeld.then(() => post(body));
+  const post = (message: GroupMessage) => groupChannel.postMessage(message);
+  const ask = () => post({ v: PROTOCOL_VERSION, kind: 'who' });
+  const refused = () =>
+    link.fail(new RealtimeError('sharing-unavailable', 'Web Locks refuse this page (an opaque or sandboxed origin)').toJSON());
 
-  function request(sub: number, subscriber: LinkSubscriber): SubscribeRequest {
-    return { sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() };
-  }
-
-  function send(sub: number, subscriber: LinkSubscriber): void {
-    if (leader) leader.self.subscribe(request(sub, subscriber));
-    else postAsFollower({ kind: 'subscribe', tab, request: request(sub, subscriber) });
-  }
-
-  channel.onmessage = (event: MessageEvent<LeaderMessage>) => {
+  groupChannel.onmessage = (event: MessageEvent<GroupMessage>) => {
     const message = event.data;
     if (message?.v !== PROTOCOL_VERSION) return;
-    if (leader) return leader.handle(message);
-    switch (message.kind) {
-      case 'deliver': {
-        const mine = message.frames.filter((frame) => frame.tab === tab);
-        if (mine.length) table.dispatch(mine);
-        return;
-      }
-      case 'leader':
-        // A new leader knows nothing yet: tell it what this tab listens to and where it stands.
-        for (const [sub, subscriber] of table.entries()) send(sub, subscriber);
-        return;
-      case 'headers':
-        if (message.tab !== tab) return;
-        table.headers(message.sub).then(
-          (headers) => postAsFollower({ kind: 'headers-reply', id: message.id, headers }),
-          (error: unknown) => postAsFollower({ kind: 'headers-reply', id: message.id, error: String(error) }),
-        );
-        return;
+    if (message.kind === 'who') {
+      if (leading) post({ v: PROTOCOL_VERSION, kind: 'leader', tab: me });
+    } else if (!leading && following?.leader !== message.tab) {
+      follow(message.tab);
     }
   };
 
-  void tabLockHeld.then(() =>
-    locks.request(`ssemux:leader:${group}`, () => {
-      lead();
-      return new Promise<never>(() => {});
-    }),
-  );
+  /** Queues for leadership; the lock is granted to the next tab in line when the leader goes. */
+  function stand(): void {
+    const lock = (candidacy = holdLock(locks, `${prefix}:leader`));
+    void lock.held.then((held) => {
+      if (candidacy !== lock) return;
+      if (held) lead();
+      else refused();
+    });
+  }
 
   function lead(): void {
-    const hub = createHub();
-    const owners = new Map<number, { tab: string; sub: number }>();
-    const ids = new Map<string, number>();
-    const tabs = new Set<string>();
-    const replies = new Map<number, { resolve(h: HeadersInit): void; reject(e: Error): void }>();
-    let nextSub = 1;
-    let nextReply = 1;
-
-    const followers = hub.attach({
-      deliver(frames) {
-        const addressed: AddressedFrame[] = frames.map((frame) => ({ ...frame, ...owners.get(frame.sub)! }));
-        post({ kind: 'deliver', frames: addressed });
-      },
-      headers(hubSub) {
-        const owner = owners.get(hubSub);
-        if (!owner) return Promise.reject(new Error('No such subscription'));
-        const id = nextReply++;
-        return new Promise<HeadersInit>((resolve, reject) => {
-          replies.set(id, { resolve, reject });
-          post({ kind: 'headers', tab: owner.tab, sub: owner.sub, id });
-        });
-      },
+    following?.close();
+    following = undefined;
+    const life = holdLock(locks, `${prefix}:leading:${me}`);
+    const current: Leading = { hub: createHub(), life, followers: new Set() };
+    leading = current;
+    link.use(localSession(current.hub, link.table));
+    // Named to followers only once held, or one could take it first and think the leader gone.
+    void life.held.then((held) => {
+      if (held && leading === current) post({ v: PROTOCOL_VERSION, kind: 'leader', tab: me });
     });
-    const hubSubOf = (from: string, sub: number) => ids.get(`${from}\n${sub}`);
-    const drop = (from: string, sub: number) => {
-      const hubSub = hubSubOf(from, sub);
-      if (hubSub === undefined) return;
-      ids.delete(`${from}\n${sub}`);
-      owners.delete(hubSub);
-      followers.unsubscribe(hubSub);
-    };
-    const dropTab = (from: string) => {
-      for (const { tab: owner, sub } of [...owners.values()]) if (owner === from) drop(owner, sub);
-      tabs.delete(from);
-    };
+  }
 
-    leader = {
-      self: hub.attach({ deliver: table.dispatch, headers: table.headers }),
-      handle(message) {
-        switch (message.kind) {
-          case 'subscribe': {
-            const { tab: from, request: req } = message;
-            if (hubSubOf(from, req.sub) !== undefined) return;
-            if (!tabs.has(from)) {
-              tabs.add(from);
-              // The follower's own lock frees when its tab closes or crashes.
-              whenReleased(locks, `ssemux:tab:${from}`, () => dropTab(from));
-            }
-            const hubSub = nextSub++;
-            owners.set(hubSub, { tab: from, sub: req.sub });
-            ids.set(`${from}\n${req.sub}`, hubSub);
-            followers.subscribe({ ...req, sub: hubSub });
-            return;
-          }
-          case 'set-types': {
-            const hubSub = hubSubOf(message.tab, message.sub);
-            if (hubSub !== undefined) followers.setTypes(hubSub, message.types);
-            return;
-          }
-          case 'unsubscribe':
-            return drop(message.tab, message.sub);
-          case 'detach':
-            return dropTab(message.tab);
-          case 'headers-reply': {
-            const reply = replies.get(message.id);
-            replies.delete(message.id);
-            if (message.headers) reply?.resolve(message.headers);
-            else reply?.reject(new Error(message.error ?? 'No headers'));
-            return;
-          }
-        }
+  /** Serves follower `tab`: the same control a SharedWorker gives each tab. */
+  function host(current: Leading, tab: string): void {
+    if (current.followers.has(tab)) return;
+    current.followers.add(tab);
+    const endpoint = inbox.endpoint(tab);
+    const welcome: Promise<Welcome> = current.life.held.then(() => ({ v: PROTOCOL_VERSION, lifeLock: `${prefix}:leading:${me}` }));
+    const control = createHubControl(
+      current.hub,
+      welcome,
+      () => ({
+        post: (message) => inbox.send(tab, message),
+        tab: Comlink.wrap<TabControl>(endpoint),
+        close: () => inbox.forget(tab),
+      }),
+      () => current.followers.delete(tab),
+    );
+    Comlink.expose(control, endpoint);
+  }
+
+  function follow(leader: string): void {
+    following?.close();
+    const endpoint = inbox.endpoint(leader);
+    const control = Comlink.wrap<HubControl>(endpoint);
+    Comlink.expose(tabControl, endpoint);
+    const owned: (() => void)[] = [];
+    const quiet = () => {};
+    const current: Following = {
+      leader,
+      session: {
+        subscribe: (request) => void control.subscribe(request).catch(quiet),
+        update: (sub, filter) => void control.update(sub, filter).catch(quiet),
+        unsubscribe: (sub, grace) => void control.unsubscribe(sub, grace).catch(quiet),
+        detach: () => void control.detach().catch(quiet),
+      },
+      close() {
+        for (const end of owned.splice(0)) end();
+        inbox.forget(leader);
       },
     };
-    for (const [sub, subscriber] of table.entries()) leader.self.subscribe(request(sub, subscriber));
-    post({ kind: 'leader', tab });
+    following = current;
+    void control.attach().then((welcome) => {
+      if (following !== current || !welcome.lifeLock) return;
+      owned.push(
+        whenReleased(locks, welcome.lifeLock, () => {
+          if (following !== current) return;
+          // The leader is gone: the next tab in line takes over and announces itself.
+          current.close();
+          following = undefined;
+          link.lost();
+          ask();
+        }),
+      );
+    }, quiet);
+    // The leader may watch this tab's lock only once this tab holds it.
+    void tabLock.held.then((held) => {
+      if (held && following === current) void control.watch(tabLockName).catch(quiet);
+    });
+    link.use(current.session);
   }
+
+  /** Leaves the group for now: a page entering the back/forward cache must not lead or queue while frozen. */
+  function leave(): void {
+    candidacy?.release();
+    candidacy = undefined;
+    if (leading) {
+      const current = leading;
+      leading = undefined;
+      // Upstreams close now: the next leader opens them again from where the followers stand.
+      current.hub.close();
+      for (const tab of current.followers) inbox.forget(tab);
+      current.life.release();
+    }
+    if (following) {
+      following.session.detach();
+      following.close();
+      following = undefined;
+    }
+    link.lost();
+  }
+
+  void tabLock.held.then((held) => {
+    if (!held) return refused();
+    stand();
+    ask();
+  });
 
   const g = globalThis as unknown as EventTarget;
   if (typeof g.addEventListener === 'function') {
-    g.addEventListener('pagehide', () => {
-      if (!leader) postAsFollower({ kind: 'detach', tab });
-    });
+    g.addEventListener('pagehide', leave);
     g.addEventListener('pageshow', (event) => {
-      if ((event as PageTransitionEvent).persisted && !leader) for (const [sub, subscriber] of table.entries()) send(sub, subscriber);
+      if (!(event as PageTransitionEvent).persisted || candidacy) return;
+      stand();
+      ask();
     });
   }
 
-  return {
-    sharing: 'leader',
-    subscribe(subscriber) {
-      const sub = table.add(subscriber);
-      send(sub, subscriber);
-      return {
-        setTypes(types) {
-          if (leader) leader.self.setTypes(sub, types);
-          else postAsFollower({ kind: 'set-types', tab, sub, types });
-        },
-        close() {
-          table.remove(sub);
-          if (leader) leader.self.unsubscribe(sub);
-          else postAsFollower({ kind: 'unsubscribe', tab, sub });
-        },
-      };
-    },
-  };
+  return link.link;
 }

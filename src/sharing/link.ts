@@ -1,19 +1,16 @@
-import type { ConnectionStatus, StreamSpec, TypeFilter } from '../protocol/stream.js';
+import type { ConnectionStatus, Filter, Position, StreamSpec } from '../protocol/stream.js';
 import type { HeadersInit, ResolvedSharing, StatusError, WireEvent } from '../protocol/types.js';
 
 /** A client's stream as a link needs it. */
 export interface LinkSubscriber {
   spec: StreamSpec;
-  types(): TypeFilter;
-  /**
-   * Where to resume: the id of the last event the client got. Links call it at every
-   * (re)subscription, and the client then drops events it already delivered, which a new
-   * upstream that resumed from an older id replays.
-   */
-  resumeFrom(): string;
-  /** The client's headers provider, when it has one. */
+  filter(): Filter;
+  /** Where the client stands. Links resubscribe from it whenever they reach a new hub. */
+  position(): Position;
+  /** The client's headers provider, when it has one. Rejects when its credentials changed. */
   headers?: () => Promise<HeadersInit>;
-  onEvents(events: WireEvent[]): void;
+  /** Events of its filter, then where the stream stands after them. */
+  onEvents(events: WireEvent[], at: Position): void;
   onStatus(status: ConnectionStatus): void;
   /** The link cannot serve this subscriber any more; the client moves to the next link. */
   onLost(error: StatusError): void;
@@ -21,7 +18,8 @@ export interface LinkSubscriber {
 
 /** A live subscription on a link. */
 export interface LinkSubscription {
-  setTypes(types: TypeFilter): void;
+  update(filter: Filter): void;
+  /** The client is done: the stream may close at once when no one else uses it. */
   close(): void;
 }
 

@@ -1,33 +1,31 @@
 import { createHub, type Hub } from '../hub/hub.js';
 import type { Link } from './link.js';
-import { createSubscriberTable } from './subscriber-table.js';
+import { createSessionLink, type Session } from './session-link.js';
+import type { SubscriberTable } from './subscriber-table.js';
 
 let shared: Link | undefined;
 
 /**
- * The tab runs the hub itself (`sharing: 'none'`): no sharing across tabs, but two clients of
- * one tab with the same stream still share one connection.
+ * The tab runs the hub itself (`sharing: 'none'`): no sharing across tabs, but two clients of one
+ * tab with the same stream still share one connection. Nothing comes back to such a hub after a
+ * reload, so it keeps no grace period and no catch-up memory.
  */
 export function localLink(): Link {
-  return (shared ??= createLocalLink(createHub()));
+  if (!shared) {
+    const link = createSessionLink('none', () => {});
+    link.use(localSession(createHub({ graceMs: 0, catchUpChars: 0 }), link.table));
+    shared = link.link;
+  }
+  return shared;
 }
 
-/** A link to a hub in this same realm; exported for the leader, which runs one for its followers. */
-export function createLocalLink(hub: Hub, sharing: Link['sharing'] = 'none'): Link {
-  const table = createSubscriberTable();
+/** A session on a hub of this realm, delivering to `table`. */
+export function localSession(hub: Hub, table: SubscriberTable): Session {
   const peer = hub.attach({ deliver: table.dispatch, headers: table.headers });
   return {
-    sharing,
-    subscribe(subscriber) {
-      const sub = table.add(subscriber);
-      peer.subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() });
-      return {
-        setTypes: (types) => peer.setTypes(sub, types),
-        close() {
-          table.remove(sub);
-          peer.unsubscribe(sub);
-        },
-      };
-    },
+    subscribe: peer.subscribe,
+    update: peer.update,
+    unsubscribe: peer.unsubscribe,
+    detach: peer.detach,
   };
 }

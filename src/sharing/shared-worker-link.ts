@@ -1,14 +1,17 @@
 import * as Comlink from 'comlink';
-import { RealtimeError, toStatusError } from '../protocol/errors.js';
-import { PROTOCOL_VERSION, type DeliverMessage, type HubControl, type TabControl } from '../protocol/messages.js';
-import type { Link, LinkSubscriber } from './link.js';
-import { holdForever, randomId, webLocks, whenReleased } from './locks.js';
-import { createSubscriberTable } from './subscriber-table.js';
+import { RealtimeError } from '../protocol/errors.js';
+import { NAMESPACE, PROTOCOL_VERSION, type DataMessage, type HubControl, type TabControl } from '../protocol/messages.js';
+import type { Link } from './link.js';
+import { holdLock, randomId, webLocks, whenReleased } from './locks.js';
+import { createSessionLink, type Session } from './session-link.js';
 
-/** Worker name; the version is in it so a tab of a new deploy never joins an old worker. */
-export const WORKER_NAME = `ssemux@v${PROTOCOL_VERSION}`;
-/** A worker that has not answered `hello` by then is taken as failed (a busy machine starts one slowly). */
-const HELLO_TIMEOUT_MS = 10_000;
+/**
+ * Worker name: the release and the protocol are in it, so a tab never joins a worker of another
+ * release (one that outlived a deploy); releases side by side each run their own.
+ */
+export const WORKER_NAME = NAMESPACE;
+/** A worker that has not answered `attach` by then is taken as failed (a busy machine starts one slowly). */
+const ATTACH_TIMEOUT_MS = 10_000;
 /** More worker deaths than this within {@link RESTART_WINDOW_MS} and the link gives up. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 30_000;
@@ -22,140 +25,123 @@ export function sharedWorkerLink(workerUrl: string): Link {
   return link;
 }
 
-interface Session {
+/** One connection to a worker, with everything it holds open. */
+interface WorkerSession extends Session {
   control: Comlink.Remote<HubControl>;
+  /** Ends what this connection holds: ports, lock waits, timers. */
   close(): void;
 }
 
 function createSharedWorkerLink(workerUrl: string): Link {
-  const table = createSubscriberTable();
   const locks = webLocks();
-  const tabLock = `ssemux:tab:${randomId()}`;
-  // Held for the tab's life, so the worker notices a tab that dies without a word.
-  const tabLockHeld = locks ? holdForever(locks, tabLock) : Promise.resolve();
-  const tabControl: TabControl = { headers: (sub) => table.headers(sub) };
-  let session: Promise<Session> | undefined;
-  let broken: RealtimeError | undefined;
+  const tabLock = `${NAMESPACE}:tab:${randomId()}`;
+  // Held for the page's life, so the worker notices a tab that dies without a word.
+  const tabLockHeld = locks ? holdLock(locks, tabLock).held : Promise.resolve(false);
+  const tabControl: TabControl = { headers: (sub) => shared.table.headers(sub) };
+  const shared = createSessionLink('shared-worker', () => void (current ?? connect()));
   const deaths: number[] = [];
+  let current: WorkerSession | undefined;
 
-  async function open(): Promise<Session> {
-    if (typeof SharedWorker !== 'function') throw new RealtimeError('sharing-unavailable', 'SharedWorker is not available here');
-    const worker = new SharedWorker(workerUrl, { name: WORKER_NAME });
-    const control = Comlink.wrap<HubControl>(worker.port);
-    const failed = new Promise<never>((_, reject) => {
-      worker.onerror = () => reject(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} failed to start`));
-      setTimeout(() => reject(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} did not answer`)), HELLO_TIMEOUT_MS);
-    });
-    failed.catch(() => {});
-    let welcome;
+  function connect(): WorkerSession | undefined {
+    let worker: SharedWorker;
     try {
-      welcome = await Promise.race([control.hello(PROTOCOL_VERSION), failed]);
+      worker = new SharedWorker(workerUrl, { name: WORKER_NAME });
     } catch (error) {
-      worker.port.close();
-      throw error instanceof RealtimeError ? error : new RealtimeError('protocol-mismatch', `The SharedWorker does not speak protocol ${PROTOCOL_VERSION}`);
+      shared.fail(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} cannot start: ${(error as Error)?.message ?? error}`).toJSON());
+      return undefined;
     }
-    if (welcome?.v !== PROTOCOL_VERSION) {
-      worker.port.close();
-      throw new RealtimeError('protocol-mismatch', `The SharedWorker speaks protocol ${String(welcome?.v)}, this tab ${PROTOCOL_VERSION}`);
-    }
+    const port = worker.port;
+    const control = Comlink.wrap<HubControl>(port);
+    Comlink.expose(tabControl, port);
     const data = new MessageChannel();
-    const calls = new MessageChannel();
-    data.port1.onmessage = (event: MessageEvent<DeliverMessage>) => {
-      const message = event.data;
-      if (message?.v === PROTOCOL_VERSION && message.kind === 'deliver') table.dispatch(message.frames);
-    };
-    Comlink.expose(tabControl, calls.port1);
-    await tabLockHeld;
-    await control.attach(tabLock, Comlink.transfer(data.port2, [data.port2]), Comlink.transfer(calls.port2, [calls.port2]));
-    const current: Session = {
+    const owned: (() => void)[] = [];
+    const quiet = () => {};
+    const session: WorkerSession = {
       control,
+      subscribe: (request) => void control.subscribe(request).catch(quiet),
+      update: (sub, filter) => void control.update(sub, filter).catch(quiet),
+      unsubscribe: (sub, grace) => void control.unsubscribe(sub, grace).catch(quiet),
+      detach: () => void control.detach().catch(quiet),
       close() {
+        for (const end of owned.splice(0)) end();
         data.port1.close();
-        calls.port1.close();
-        control[Comlink.releaseProxy]();
-        worker.port.close();
+        port.close();
       },
     };
-    if (locks && welcome.lifeLock) whenReleased(locks, welcome.lifeLock, () => void workerDied(current));
-    return current;
-  }
+    current = session;
 
-  /** The worker was terminated (Safari does this when its creating tab closes): start another, resubscribe. */
-  async function workerDied(dead: Session): Promise<void> {
-    if (!session || (await session.catch(() => undefined)) !== dead) return;
-    dead.close();
-    const now = Date.now();
-    deaths.push(now);
-    while (deaths[0]! < now - RESTART_WINDOW_MS) deaths.shift();
-    if (deaths.length > MAX_RESTARTS) return fail(new RealtimeError('sharing-unavailable', 'The SharedWorker keeps dying'));
-    session = undefined;
-    for (const [sub, subscriber] of table.entries()) void send(sub, subscriber);
-  }
-
-  function fail(error: RealtimeError): void {
-    broken = error;
-    session = undefined;
-    const lost = [...table.entries()];
-    for (const [sub] of lost) table.remove(sub);
-    for (const [, subscriber] of lost) subscriber.onLost(error.toJSON());
-  }
-
-  function connected(): Promise<Session> {
-    if (!session) {
-      session = open();
-      session.catch((error: unknown) => {
-        fail(error instanceof RealtimeError ? error : new RealtimeError('sharing-unavailable', toStatusError(error).message));
-      });
-    }
+    const failed = (error: RealtimeError) => {
+      if (current !== session) return;
+      session.close();
+      current = undefined;
+      shared.fail(error.toJSON());
+    };
+    let pingWatch: ReturnType<typeof setTimeout> | undefined;
+    owned.push(() => clearTimeout(pingWatch));
+    const watchPings = (everyMs: number) => {
+      clearTimeout(pingWatch);
+      pingWatch = setTimeout(() => died(session), everyMs * 3);
+    };
+    data.port1.onmessage = (event: MessageEvent<DataMessage>) => {
+      const message = event.data;
+      if ('frames' in message) return shared.table.dispatch(message.frames);
+      void control.pong().catch(quiet);
+      watchPings(message.ping);
+    };
+    const answer = setTimeout(() => failed(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} did not answer`)), ATTACH_TIMEOUT_MS);
+    owned.push(() => clearTimeout(answer));
+    worker.onerror = () => failed(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} failed to start`));
+    control.attach(Comlink.transfer(data.port2, [data.port2])).then(
+      (welcome) => {
+        clearTimeout(answer);
+        if (welcome?.v !== PROTOCOL_VERSION) {
+          return failed(new RealtimeError('protocol-mismatch', `The SharedWorker speaks protocol ${String(welcome?.v)}, this tab ${PROTOCOL_VERSION}`));
+        }
+        if (current !== session) return;
+        if (welcome.lifeLock && locks) owned.push(whenReleased(locks, welcome.lifeLock, () => died(session)));
+        if (welcome.pingMs) watchPings(welcome.pingMs);
+      },
+      () => failed(new RealtimeError('protocol-mismatch', `The SharedWorker at ${workerUrl} does not speak protocol ${PROTOCOL_VERSION}`)),
+    );
+    void tabLockHeld.then((held) => {
+      if (held && current === session) void control.watch(tabLock).catch(quiet);
+    });
+    // Subscriptions follow attach on the same port, so the worker handles them after it: no
+    // round trip before the first event.
+    shared.use(session);
     return session;
   }
 
-  /** (Re)subscribes; a failure to connect is handled once, by connected(), for every subscriber. */
-  async function send(sub: number, subscriber: LinkSubscriber): Promise<void> {
-    const current = await connected().catch(() => undefined);
-    if (!current || table.get(sub) !== subscriber) return;
-    await current.control
-      .subscribe({ sub, spec: subscriber.spec, types: subscriber.types(), lastEventId: subscriber.resumeFrom() })
-      .catch(() => {});
+  /** The worker was terminated (Safari does this when its creating tab closes): start another, resubscribe. */
+  function died(dead: WorkerSession): void {
+    if (current !== dead) return;
+    dead.close();
+    current = undefined;
+    const now = Date.now();
+    deaths.push(now);
+    while (deaths[0]! < now - RESTART_WINDOW_MS) deaths.shift();
+    if (deaths.length > MAX_RESTARTS) return shared.fail(new RealtimeError('sharing-unavailable', 'The SharedWorker keeps dying').toJSON());
+    shared.lost();
+    connect();
   }
 
-  // pagehide is the fast path for a closing tab; a page restored from the back-forward cache
-  // attaches again with a fresh session.
+  // pagehide is the fast path for a closing tab, and a page entering the back/forward cache must
+  // not hold the worker's deliveries while frozen; a restored page attaches again and resumes
+  // from where each of its subscribers stands.
   const g = globalThis as unknown as EventTarget;
   if (typeof g.addEventListener === 'function') {
     g.addEventListener('pagehide', () => {
-      const current = session;
-      session = undefined;
-      void current?.then((s) => {
-        void s.control.detach();
-        s.close();
-      }, () => {});
+      const session = current;
+      if (!session) return;
+      current = undefined;
+      session.detach();
+      session.close();
+      shared.lost();
     });
     g.addEventListener('pageshow', (event) => {
-      if (!(event as PageTransitionEvent).persisted || broken) return;
-      for (const [sub, subscriber] of table.entries()) void send(sub, subscriber);
+      if ((event as PageTransitionEvent).persisted && !current && shared.table.size > 0) connect();
     });
   }
 
-  return {
-    sharing: 'shared-worker',
-    subscribe(subscriber) {
-      if (broken) {
-        const error = broken.toJSON();
-        queueMicrotask(() => subscriber.onLost(error));
-        return { setTypes() {}, close() {} };
-      }
-      const sub = table.add(subscriber);
-      void send(sub, subscriber);
-      return {
-        setTypes(types) {
-          void session?.then((s) => s.control.setTypes(sub, types)).catch(() => {});
-        },
-        close() {
-          table.remove(sub);
-          void session?.then((s) => s.control.unsubscribe(sub)).catch(() => {});
-        },
-      };
-    },
-  };
+  return shared.link;
 }

@@ -187,6 +187,8 @@ test('the worker asks a live tab for headers before every attempt, and another t
           workerUrl: '/dist/ssemux-worker.js',
           sharing: 'shared-worker',
           backoff: { initialMs: 100, maxMs: 500 },
+          // Named explicitly, so no start-up call: every call counted here is the worker asking.
+          credentialsKey: 'carol',
           headers: async () => {
             w.providerCalls++;
             const res = await fetch('/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"carol"}' });

@@ -254,8 +254,9 @@ describe('createRealtimeClient: lifecycle', () => {
     await until(() => requests.length === 1 && c.status.state === 'reconnecting', 'reconnecting');
     await vi.advanceTimersByTimeAsync(100);
     await until(() => c.status.state === 'open', 'open');
-    // Call 1 names the credentials; then one fresh call before each attempt.
-    expect(requests.map((r) => r.headers.get('authorization'))).toEqual(['Bearer token-2', 'Bearer token-3']);
+    // Call 1 names the credentials and serves the first request; one fresh call before each later attempt.
+    expect(requests.map((r) => r.headers.get('authorization'))).toEqual(['Bearer token-1', 'Bearer token-2']);
+    expect(n).toBe(2);
   });
 
   it('two clients of one tab with the same stream share one request', async () => {

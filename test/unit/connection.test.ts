@@ -1,6 +1,8 @@
 import { http, HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConnection, LONG_POLL_TIMEOUT_MS, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
+import { downgradeOf, endpointOf } from '../../src/engine/downgrades.js';
+import { DEFAULTS, MAX_TIMER_MS } from '../../src/protocol/defaults.js';
 import type { ConnectionStatus } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
 import { settle, until } from '../support/fake-time.js';
@@ -50,6 +52,8 @@ beforeEach(() => {
   requests.length = 0;
 });
 afterEach(async () => {
+  // A downgrade is remembered for the endpoint: let it expire, as time would, between tests.
+  expect(downgradeOf(endpointOf(URL_), Date.now() + DEFAULTS.downgradeTtlMs)).toBeUndefined();
   for (const c of connections.splice(0)) c.close();
   await settle(2);
   const live = requests.filter((r) => r.live).length;
@@ -521,14 +525,20 @@ describe('createConnection: long-poll', () => {
     expect(c.last()).toMatchObject({ state: 'open', transport: 'long-poll', attempt: 0 });
   });
 
-  it('an empty poll is followed at once by the next one', async () => {
+  it('an empty answer is followed no sooner than minRetryMs after its poll began; an answer with events at once', async () => {
     serve((req, i) => {
       const r = req.stream(i === 1 ? 'id: 7\ndata: z\n\n' : '');
       if (i < 2) req.end();
       return r;
     });
     const c = open({ transport: 'long-poll', lastEventId: '6' });
-    await until(() => requests.length === 3, 'polls');
+    await until(() => requests.length === 1, 'first poll');
+    await settle();
+    // The server answered at once with nothing: asking again at once would be a hot loop.
+    await advance(DEFAULTS.minRetryMs - 10);
+    expect(requests).toHaveLength(1);
+    await advance(10);
+    await until(() => requests.length === 3, 'second and third polls');
     expect(requests.map((r) => r.headers.get('last-event-id'))).toEqual(['6', '6', '7']);
     expect(c.events.map((e) => e.data)).toEqual(['z']);
     expect(c.states()).not.toContain('reconnecting');
@@ -596,5 +606,151 @@ describe('createConnection: buffering proxies', () => {
       expect(c.last()).toMatchObject({ state: 'reconnecting', transport: 'fetch', error: { code: 'heartbeat-timeout' } });
       await advance(c.last().retryInMs!);
     }
+  });
+});
+
+describe('createConnection: floors, clamps and the silence clock', () => {
+  it('retry: 0 and a clean end at once: a few requests in 5 s, not a hot loop', async () => {
+    serve((req) => {
+      const r = req.stream('retry: 0\n\n');
+      req.end();
+      return r;
+    });
+    open();
+    await advance(5000);
+    // t = 0, 1000 (the floor), 2000 and 4000 (backing off as a failing stream would).
+    expect(requests).toHaveLength(4);
+  });
+
+  it('Retry-After: 3000000 waits as long as a timer can, instead of overflowing into an immediate retry', async () => {
+    serve((req, i) => (i === 0 ? new HttpResponse(null, { status: 503, headers: { 'retry-after': '3000000' } }) : req.stream()));
+    const c = open();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last().retryInMs).toBe(MAX_TIMER_MS);
+    await advance(60 * 60 * 1000);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('retry: 2147483648 is clamped too', async () => {
+    serve((req, i) => {
+      const r = req.stream(i === 0 ? 'retry: 2147483648\n\n' : '');
+      if (i === 0) req.end();
+      return r;
+    });
+    const c = open();
+    await until(() => c.last().state === 'reconnecting', 'reconnecting');
+    expect(c.last().retryInMs).toBe(MAX_TIMER_MS);
+    await advance(60 * 60 * 1000);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('a headers provider slower than heartbeatTimeoutMs is not silence: the clock starts when the request is sent', async () => {
+    serve((req) => req.stream(': hi\n\n'));
+    const c = open({
+      transport: 'auto',
+      heartbeatTimeoutMs: 1000,
+      headers: () => new Promise((resolve) => setTimeout(() => resolve({ A: '1' }), 2500)),
+    });
+    await advance(2500);
+    await until(() => c.last().state === 'open', 'open');
+    expect(c.statuses.map((s) => s.error?.code).filter(Boolean)).toEqual([]);
+    expect(c.last().transport).toBe('fetch');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('restart() sends a new request at once, from the position it is given', async () => {
+    serve((req) => req.stream());
+    const c = open({ lastEventId: '5' });
+    await until(() => requests.length === 1, 'first request');
+    c.connection.restart({ lastEventId: '2' });
+    await until(() => requests.length === 2, 'second request');
+    expect(requests.map((r) => r.headers.get('last-event-id'))).toEqual(['5', '2']);
+    expect(requests[0]!.signal.aborted).toBe(true);
+  });
+});
+
+describe('createConnection: downgrades only on evidence', () => {
+  it('no response at all, and a long-poll gets none either: a slow server, not a proxy; no downgrade', async () => {
+    serve(() => new Promise<Response>(() => {}));
+    const c = open({ transport: 'auto', heartbeatTimeoutMs: 1000 });
+    for (let i = 0; i < 3; i++) await advance(c.last().retryInMs ?? 1000);
+    expect(c.statuses.map((s) => s.error?.code)).toContain('heartbeat-timeout');
+    expect(c.statuses.every((s) => s.transport === 'fetch')).toBe(true);
+    expect(downgradeOf(endpointOf(URL_))).toBeUndefined();
+  });
+
+  it('no response at all, while a long-poll gets a complete answer through: responses are held until complete; long-poll', async () => {
+    serve((req) => {
+      if (req.url.searchParams.get('transport') !== 'long-poll') return new Promise<Response>(() => {});
+      // A complete answer gets through the proxy; once the client has the event, the poll is held.
+      if (req.headers.get('last-event-id')) return req.stream();
+      const r = req.stream('id: 1\ndata: through\n\n');
+      req.end();
+      return r;
+    });
+    const c = open({ transport: 'auto', heartbeatTimeoutMs: 1000 });
+    await advance(1000);
+    await until(() => c.last().transport === 'long-poll', 'long-poll');
+    expect(c.statuses.map((x) => x.error?.code)).toContain('buffered-stream');
+    expect(c.last().fallbackReason).toMatch(/long-poll/);
+    await until(() => c.events.length > 0, 'an event by long-poll');
+    expect(c.events[0]).toEqual({ type: 'message', data: 'through', id: '1' });
+  });
+
+  it('a server that promises a prelude (ssemux header) and sends no byte: long-poll within preludeTimeoutMs, not two heartbeat windows', async () => {
+    serve((req) => {
+      if (req.url.searchParams.get('transport') === 'long-poll') return req.stream();
+      return new HttpResponse(new ReadableStream(), { headers: { 'content-type': 'text/event-stream', ssemux: '1' } });
+    });
+    const c = open({ transport: 'auto', heartbeatTimeoutMs: 45_000 });
+    await until(() => c.last().state === 'open', 'open');
+    await advance(DEFAULTS.preludeTimeoutMs - 1);
+    expect(c.last().transport).toBe('fetch');
+    await advance(1);
+    await until(() => c.last().transport === 'long-poll', 'long-poll');
+    expect(c.last().fallbackReason).toMatch(/long-poll/);
+  });
+
+  it('a remembered downgrade expires: after downgradeTtlMs a new stream of the endpoint tries fetch again', async () => {
+    serve((req) => {
+      if (req.url.searchParams.get('transport') === 'long-poll') return req.stream();
+      return new HttpResponse(new ReadableStream(), { headers: { 'content-type': 'text/event-stream', ssemux: '1' } });
+    });
+    const c = open({ transport: 'auto' });
+    await until(() => c.last().state === 'open', 'open');
+    await advance(DEFAULTS.preludeTimeoutMs);
+    await until(() => c.last().transport === 'long-poll', 'long-poll');
+    c.connection.close();
+    expect(open({ transport: 'auto' }).last().transport).toBe('long-poll');
+    vi.setSystemTime(Date.now() + DEFAULTS.downgradeTtlMs);
+    expect(open({ transport: 'auto' }).last().transport).toBe('fetch');
+  });
+});
+
+describe('createConnection: the per-origin cap', () => {
+  it('past maxConnections a stream waits for a slot, says so, and opens when one frees', async () => {
+    serve((req) => req.stream());
+    const a = open({ maxConnections: 2 });
+    open({ maxConnections: 2 });
+    await until(() => requests.length === 2, 'two requests');
+    const c = open({ maxConnections: 2 });
+    await settle();
+    expect(requests).toHaveLength(2);
+    expect(c.last()).toMatchObject({ state: 'connecting', error: { code: 'connection-limit', message: expect.stringMatching(/maxConnections/) } });
+    a.connection.close();
+    await until(() => requests.length === 3, 'third request');
+    await until(() => c.last().state === 'open', 'open');
+    expect(c.last().error).toBeUndefined();
+  });
+
+  it('a stream with a larger limit is not held behind one that waits on a smaller one', async () => {
+    serve((req) => req.stream());
+    open({ maxConnections: 1 });
+    await until(() => requests.length === 1, 'one request');
+    const small = open({ maxConnections: 1 });
+    const large = open({ maxConnections: 5 });
+    await until(() => requests.length === 2, 'the large one');
+    expect(small.last().error?.code).toBe('connection-limit');
+    expect(large.last().error).toBeUndefined();
   });
 });

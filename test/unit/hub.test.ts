@@ -1,41 +1,46 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
 import { createHub, type HubEndpoint, type HubOptions } from '../../src/hub/hub.js';
-import type { Frame } from '../../src/protocol/messages.js';
-import type { ConnectionStatus, StreamSpec } from '../../src/protocol/stream.js';
+import type { Frame, SubscribeRequest } from '../../src/protocol/messages.js';
+import { START, type ConnectionStatus, type Position, type StreamSpec } from '../../src/protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../../src/protocol/types.js';
 
 interface FakeConnection {
   options: ConnectionOptions;
   closed: boolean;
   listened: string[];
-  status(state: ConnectionStatus['state'], extra?: Partial<ConnectionStatus>): ConnectionStatus;
-  event(type: string, data: string, id?: string): WireEvent;
+  restarts: { url?: string; lastEventId?: string }[];
+  status(state: ConnectionStatus['state'], extra?: Partial<ConnectionStatus>): void;
+  /** The server sends an event with an id (its type and data named after the id by default). */
+  event(id: string, type?: string, data?: string): void;
+  /** An id-only block: the stream moves without an event. */
+  idOnly(id: string): void;
 }
 
 function status(state: ConnectionStatus['state'], extra: Partial<ConnectionStatus> = {}): ConnectionStatus {
   return { state, transport: 'fetch', attempt: 0, lastEventId: '', ...extra };
 }
 
-function setup(options: Omit<HubOptions, 'connect' | 'schedule'> = {}) {
+function setup(options: Omit<HubOptions, 'connect' | 'schedule' | 'lineage'> = {}) {
   const made: FakeConnection[] = [];
   const queue: (() => void)[] = [];
-  const schedule = vi.fn((flush: () => void) => void queue.push(flush));
   const connect = vi.fn((opts: ConnectionOptions): Connection => {
     let current = status('connecting', { lastEventId: opts.lastEventId });
     const fake: FakeConnection = {
       options: opts,
       closed: false,
       listened: [],
+      restarts: [],
       status(state, extra = {}) {
         current = status(state, extra);
         opts.onStatus(current);
-        return current;
       },
-      event(type, data, id = '') {
-        const e = { type, data, id };
-        opts.onEvent(e);
-        return e;
+      event(id, type = 'message', data = `d${id}`) {
+        opts.onId?.(id);
+        opts.onEvent({ type, data, id });
+      },
+      idOnly(id) {
+        opts.onId?.(id);
       },
     };
     made.push(fake);
@@ -47,6 +52,7 @@ function setup(options: Omit<HubOptions, 'connect' | 'schedule'> = {}) {
       },
       listen: (type) => void fake.listened.push(type),
       reconnectNow: () => {},
+      restart: (change = {}) => void fake.restarts.push(change),
       close() {
         if (fake.closed) return;
         fake.closed = true;
@@ -54,19 +60,26 @@ function setup(options: Omit<HubOptions, 'connect' | 'schedule'> = {}) {
       },
     };
   });
-  const hub = createHub({ ...options, connect, schedule });
+  let lineages = 0;
+  const hub = createHub({ ...options, connect, schedule: (f) => void queue.push(f), lineage: () => `L${++lineages}` });
   const flush = () => {
     for (const f of queue.splice(0)) f();
   };
-  return { hub, made, connect, schedule, flush, pending: () => queue.length };
+  return { hub, made, connect, flush };
 }
 
+/** A tab: its deliveries, and the positions its subscriptions hold, as the tab side keeps them. */
 function endpoint(headers?: (sub: number) => Promise<HeadersInit>) {
   const deliveries: Frame[][] = [];
-  const ep: HubEndpoint & { deliveries: Frame[][]; headersCalls: number[] } = {
+  const positions = new Map<number, Position>();
+  const ep: HubEndpoint & { deliveries: Frame[][]; positions: Map<number, Position>; headersCalls: number[] } = {
     deliveries,
+    positions,
     headersCalls: [],
-    deliver: (frames) => void deliveries.push(frames),
+    deliver(frames) {
+      deliveries.push(frames);
+      for (const f of frames) if (f.kind === 'events') positions.set(f.sub, f.at);
+    },
     headers(sub) {
       ep.headersCalls.push(sub);
       return headers ? headers(sub) : Promise.resolve({});
@@ -75,13 +88,15 @@ function endpoint(headers?: (sub: number) => Promise<HeadersInit>) {
   return ep;
 }
 
-/** Events delivered to `sub` in all deliveries, in order. */
-function eventsOf(ep: { deliveries: Frame[][] }, sub: number): WireEvent[] {
-  return ep.deliveries.flat().flatMap((f) => (f.kind === 'events' && f.sub === sub ? f.events : []));
-}
-function statesOf(ep: { deliveries: Frame[][] }, sub: number): string[] {
-  return ep.deliveries.flat().flatMap((f) => (f.kind === 'status' && f.sub === sub ? [f.status.state] : []));
-}
+type Ep = ReturnType<typeof endpoint>;
+
+/** Ids delivered to `sub`, in order. */
+const idsOf = (ep: Ep, sub = 1): string[] =>
+  ep.deliveries.flat().flatMap((f) => (f.kind === 'events' && f.sub === sub ? f.events.map((e) => e.id) : []));
+const eventsOf = (ep: Ep, sub = 1): WireEvent[] =>
+  ep.deliveries.flat().flatMap((f) => (f.kind === 'events' && f.sub === sub ? f.events : []));
+const statesOf = (ep: Ep, sub = 1): string[] =>
+  ep.deliveries.flat().flatMap((f) => (f.kind === 'status' && f.sub === sub ? [f.status.state] : []));
 
 function spec(over: Partial<StreamSpec> = {}): StreamSpec {
   return {
@@ -91,11 +106,17 @@ function spec(over: Partial<StreamSpec> = {}): StreamSpec {
     credentialsKey: '',
     backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 },
     heartbeatTimeoutMs: 45_000,
+    headersTimeoutMs: 10_000,
+    maxConnections: 4,
     maxEventSize: 1024 * 1024,
     method: 'GET',
-    dynamicHeaders: false,
+    topics: false,
     ...over,
   };
+}
+
+function req(over: Partial<SubscribeRequest> = {}): SubscribeRequest {
+  return { sub: 1, spec: spec(), filter: { types: ['*'] }, position: START, provider: false, ...over };
 }
 
 beforeEach(() => {
@@ -110,375 +131,385 @@ describe('createHub: sharing', () => {
     const { hub, made, connect, flush } = setup();
     const a = endpoint();
     const b = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    hub.attach(b).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    hub.attach(a).subscribe(req());
+    hub.attach(b).subscribe(req());
     expect(connect).toHaveBeenCalledTimes(1);
-    made[0]!.event('message', 'hello', '1');
+    made[0]!.event('1');
     flush();
-    expect(eventsOf(a, 1)).toEqual([{ type: 'message', data: 'hello', id: '1' }]);
-    expect(eventsOf(b, 1)).toEqual([{ type: 'message', data: 'hello', id: '1' }]);
-    expect(hub.streams()).toHaveLength(1);
+    expect(eventsOf(a)).toEqual([{ type: 'message', data: 'd1', id: '1' }]);
+    expect(idsOf(b)).toEqual(['1']);
     expect(hub.streams()[0]!.subscribers).toBe(2);
   });
 
-  it('passes the spec and the first subscriber resume point to the connection', () => {
+  it('every option that shapes the connection is part of the key: other options, another upstream', () => {
+    const { hub, connect } = setup();
+    hub.attach(endpoint()).subscribe(req());
+    hub.attach(endpoint()).subscribe(req({ spec: spec({ heartbeatTimeoutMs: 5000 }) }));
+    hub.attach(endpoint()).subscribe(req({ spec: spec({ backoff: { initialMs: 1, maxMs: 2, factor: 2 } }) }));
+    hub.attach(endpoint()).subscribe(req({ spec: spec({ maxEventSize: 10 }) }));
+    hub.attach(endpoint()).subscribe(req({ spec: spec({ credentialsKey: 'bob' }) }));
+    hub.attach(endpoint()).subscribe(req({ spec: spec({ method: 'POST', body: 'x' }) }));
+    expect(connect).toHaveBeenCalledTimes(6);
+    expect(connect.mock.calls[1]![0].heartbeatTimeoutMs).toBe(5000);
+    expect(connect.mock.calls[3]![0].maxEventSize).toBe(10);
+  });
+
+  it('passes the spec and the first subscriber position to the connection', () => {
     const { hub, made } = setup();
-    hub.attach(endpoint()).subscribe({ sub: 3, spec: spec({ heartbeatTimeoutMs: 1234, maxEventSize: 99 }), types: ['a', 'b'], lastEventId: '42' });
+    hub.attach(endpoint()).subscribe(req({ sub: 3, spec: spec({ maxConnections: 2 }), filter: { types: ['a', 'b'] }, position: { id: '42', n: 7, l: 'old' } }));
     const o = made[0]!.options;
-    expect(o).toMatchObject({ url: 'http://127.0.0.1:9/stream', transport: 'fetch', lastEventId: '42', heartbeatTimeoutMs: 1234, maxEventSize: 99, method: 'GET' });
+    expect(o).toMatchObject({ url: 'http://127.0.0.1:9/stream', lastEventId: '42', maxConnections: 2, method: 'GET' });
     expect([...(o.eventTypes ?? [])].sort()).toEqual(['a', 'b']);
     expect(o.customHeaders).toBe(false);
   });
 
-  it('different credentialsKey → two connections, and events never cross', () => {
-    const { hub, made, connect, flush } = setup();
+  it('different credentials → two connections, and events never cross', () => {
+    const { hub, made, flush } = setup();
     const a = endpoint();
     const b = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec({ credentialsKey: 'jwt:alice' }), types: ['*'], lastEventId: '' });
-    hub.attach(b).subscribe({ sub: 1, spec: spec({ credentialsKey: 'jwt:bob' }), types: ['*'], lastEventId: '' });
-    expect(connect).toHaveBeenCalledTimes(2);
-    made[0]!.event('message', 'for alice');
-    made[1]!.event('message', 'for bob');
+    hub.attach(a).subscribe(req({ spec: spec({ credentialsKey: 'alice' }) }));
+    hub.attach(b).subscribe(req({ spec: spec({ credentialsKey: 'bob' }) }));
+    made[0]!.event('1', 'message', 'for alice');
+    made[1]!.event('2', 'message', 'for bob');
     flush();
-    expect(eventsOf(a, 1).map((e) => e.data)).toEqual(['for alice']);
-    expect(eventsOf(b, 1).map((e) => e.data)).toEqual(['for bob']);
-  });
-
-  it('a different url or method opens another connection', () => {
-    const { hub, connect } = setup();
-    const peer = hub.attach(endpoint());
-    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    peer.subscribe({ sub: 2, spec: spec({ url: 'http://127.0.0.1:9/other' }), types: ['*'], lastEventId: '' });
-    peer.subscribe({ sub: 3, spec: spec({ method: 'POST', body: '{}' }), types: ['*'], lastEventId: '' });
-    peer.subscribe({ sub: 4, spec: spec(), types: ['*'], lastEventId: '' });
-    expect(connect).toHaveBeenCalledTimes(3);
+    expect(idsOf(a)).toEqual(['1']);
+    expect(idsOf(b)).toEqual(['2']);
   });
 });
 
-describe('createHub: routing', () => {
-  it("'*' gets every event, ['a'] gets only a", () => {
+describe('createHub: routing and batching', () => {
+  it("'*' gets every event, ['rare'] only its type, and an event typed '*' is one event", () => {
     const { hub, made, flush } = setup();
     const all = endpoint();
-    const onlyA = endpoint();
-    hub.attach(all).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    hub.attach(onlyA).subscribe({ sub: 7, spec: spec(), types: ['a'], lastEventId: '' });
-    made[0]!.event('a', '1');
-    made[0]!.event('b', '2');
-    made[0]!.event('message', '3');
-    made[0]!.event('a', '4');
+    const rare = endpoint();
+    hub.attach(all).subscribe(req());
+    hub.attach(rare).subscribe(req({ filter: { types: ['rare'] } }));
+    made[0]!.event('1', 'common');
+    made[0]!.event('2', 'rare');
+    made[0]!.event('3', '*');
     flush();
-    expect(eventsOf(all, 1).map((e) => e.data)).toEqual(['1', '2', '3', '4']);
-    expect(eventsOf(onlyA, 7).map((e) => `${e.type}:${e.data}`)).toEqual(['a:1', 'a:4']);
+    expect(idsOf(all)).toEqual(['1', '2', '3']);
+    expect(idsOf(rare)).toEqual(['2']);
   });
 
-  it("'*' among named types still means every type; the names reach the connection", () => {
+  it('update changes the routing and tells the connection about new types', () => {
     const { hub, made, flush } = setup();
-    const ep = endpoint();
-    hub.attach(ep).subscribe({ sub: 1, spec: spec(), types: ['*', 'a'], lastEventId: '' });
-    expect([...(made[0]!.options.eventTypes ?? [])]).toEqual(['a']);
-    made[0]!.event('a', '1');
-    made[0]!.event('z', '2');
-    flush();
-    expect(eventsOf(ep, 1).map((e) => e.data)).toEqual(['1', '2']);
-  });
-
-  it('setTypes changes the routing and tells the connection about new types', () => {
-    const { hub, made, flush } = setup();
-    const ep = endpoint();
-    const peer = hub.attach(ep);
-    peer.subscribe({ sub: 1, spec: spec(), types: ['a'], lastEventId: '' });
-    made[0]!.event('b', 'dropped');
-    peer.setTypes(1, ['a', 'b']);
-    expect(made[0]!.listened).toContain('b');
-    made[0]!.event('b', 'kept');
-    peer.setTypes(1, []);
-    made[0]!.event('a', 'dropped too');
-    flush();
-    expect(eventsOf(ep, 1).map((e) => e.data)).toEqual(['kept']);
-  });
-});
-
-describe('createHub: batching', () => {
-  it('many events → one deliver per endpoint per flush, frames in order', () => {
-    const { hub, made, flush, schedule } = setup();
     const a = endpoint();
-    const b = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    hub.attach(b).subscribe({ sub: 2, spec: spec(), types: ['*'], lastEventId: '' });
+    const peer = hub.attach(a);
+    peer.subscribe(req({ filter: { types: ['x'] } }));
+    made[0]!.event('1', 'y');
+    peer.update(1, { types: ['y'] });
+    made[0]!.event('2', 'y');
     flush();
-    a.deliveries.length = b.deliveries.length = 0;
-    schedule.mockClear();
-    for (let i = 1; i <= 500; i++) made[0]!.event('message', `e${i}`, String(i));
-    expect(a.deliveries).toHaveLength(0);
-    expect(schedule).toHaveBeenCalledTimes(1);
-    flush();
-    expect(a.deliveries).toHaveLength(1);
-    expect(b.deliveries).toHaveLength(1);
-    expect(a.deliveries[0]).toHaveLength(1);
-    expect(a.deliveries[0]![0]).toMatchObject({ kind: 'events', sub: 1 });
-    expect(eventsOf(a, 1).map((e) => e.id)).toEqual(Array.from({ length: 500 }, (_, i) => String(i + 1)));
-    expect(eventsOf(b, 2).map((e) => e.id)).toEqual(Array.from({ length: 500 }, (_, i) => String(i + 1)));
-    // Nothing new: no empty delivery on a later flush.
-    flush();
-    expect(a.deliveries).toHaveLength(1);
+    expect(idsOf(a)).toEqual(['2']);
+    expect(made[0]!.listened).toContain('y');
   });
 
-  it('status frames are interleaved with events in the order things happened', () => {
+  it('many events → one deliver per endpoint per flush, in order, with the position after them', () => {
     const { hub, made, flush } = setup();
-    const ep = endpoint();
-    hub.attach(ep).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
+    const a = endpoint();
+    const peer = hub.attach(a);
+    peer.subscribe(req());
+    peer.subscribe(req({ sub: 2, filter: { types: ['b'] } }));
     flush();
-    ep.deliveries.length = 0;
-    const c = made[0]!;
-    c.event('message', 'x1', '1');
-    c.event('message', 'x2', '2');
-    c.status('reconnecting', { attempt: 1, retryInMs: 500 });
-    c.status('open', { attempt: 1 });
-    c.event('message', 'x3', '3');
+    a.deliveries.length = 0;
+    for (let i = 1; i <= 100; i++) made[0]!.event(String(i), i % 2 ? 'a' : 'b');
     flush();
-    expect(ep.deliveries).toHaveLength(1);
-    const frames = ep.deliveries[0]!;
-    expect(frames.map((f) => (f.kind === 'events' ? f.events.map((e) => e.data).join(',') : f.status.state))).toEqual([
-      'x1,x2',
-      'reconnecting',
-      'open',
-      'x3',
-    ]);
-    expect(frames[1]).toMatchObject({ kind: 'status', sub: 1, status: { state: 'reconnecting', attempt: 1, retryInMs: 500 } });
+    expect(a.deliveries).toHaveLength(1);
+    expect(idsOf(a, 1)).toHaveLength(100);
+    expect(idsOf(a, 2)).toEqual(Array.from({ length: 50 }, (_, i) => String((i + 1) * 2)));
+    expect(a.positions.get(1)).toEqual({ id: '100', n: 100, l: 'L1' });
+    expect(a.positions.get(2)).toEqual({ id: '100', n: 100, l: 'L1' });
   });
 
-  it('two subscriptions of one endpoint still get a single deliver per flush', () => {
+  it('status frames come after the events routed before the change', () => {
     const { hub, made, flush } = setup();
-    const ep = endpoint();
-    const peer = hub.attach(ep);
-    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    peer.subscribe({ sub: 2, spec: spec(), types: ['b'], lastEventId: '' });
+    const a = endpoint();
+    hub.attach(a).subscribe(req());
+    made[0]!.status('open');
+    made[0]!.event('1');
+    made[0]!.status('reconnecting');
+    made[0]!.event('2');
     flush();
-    ep.deliveries.length = 0;
-    made[0]!.event('a', '1');
-    made[0]!.event('b', '2');
-    made[0]!.event('b', '3');
-    flush();
-    expect(ep.deliveries).toHaveLength(1);
-    expect(eventsOf(ep, 1).map((e) => e.data)).toEqual(['1', '2', '3']);
-    expect(eventsOf(ep, 2).map((e) => e.data)).toEqual(['2', '3']);
+    const kinds = a.deliveries.flat().map((f) => (f.kind === 'status' ? f.status.state : f.events.map((e) => e.id).join()));
+    expect(kinds.filter((k) => k !== '')).toEqual(['connecting', 'open', '1', 'reconnecting', '2']);
   });
 });
 
-describe('createHub: status', () => {
-  it('a late subscriber gets the current status at once, the others no duplicate', () => {
+describe('createHub: the position belongs to the stream', () => {
+  it('a subscriber whose types never go by still learns where the stream stands, at every flush that moved it', () => {
     const { hub, made, flush } = setup();
-    const first = endpoint();
-    hub.attach(first).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    made[0]!.status('open', { lastEventId: '9' });
+    const rare = endpoint();
+    hub.attach(rare).subscribe(req({ filter: { types: ['rare'] } }));
     flush();
-    expect(statesOf(first, 1)).toEqual(['connecting', 'open']);
+    made[0]!.event('1', 'common');
+    made[0]!.event('2', 'common');
+    flush();
+    expect(idsOf(rare)).toEqual([]);
+    expect(rare.positions.get(1)).toEqual({ id: '2', n: 2, l: 'L1' });
+    made[0]!.idOnly('3');
+    flush();
+    expect(rare.positions.get(1)).toEqual({ id: '3', n: 2, l: 'L1' });
+    // A flush that did not move the stream sends nothing.
+    const before = rare.deliveries.length;
+    flush();
+    made[0]!.status('open');
+    flush();
+    expect(rare.deliveries.length).toBe(before + 1);
+  });
+
+  it('the issue 8 scenario: after a hub restart, tabs with mixed filters resume with nothing doubled or lost', () => {
+    // First hub: a rare tab and two '*' tabs; 1 rare and 3,000 common events.
+    const first = setup();
+    const tabs = { rare: endpoint(), all1: endpoint(), all2: endpoint() };
+    first.hub.attach(tabs.rare).subscribe(req({ filter: { types: ['rare'] } }));
+    first.hub.attach(tabs.all1).subscribe(req());
+    first.hub.attach(tabs.all2).subscribe(req());
+    let id = 0;
+    first.made[0]!.event(String(++id), 'rare');
+    for (let i = 0; i < 3000; i++) first.made[0]!.event(String(++id), 'common');
+    first.flush();
+    // The hub dies. A new one starts; the rare tab resubscribes first.
+    const second = setup();
+    for (const [name, tab] of Object.entries(tabs)) {
+      second.hub.attach(tab).subscribe(req({ filter: { types: name === 'rare' ? ['rare'] : ['*'] }, position: tab.positions.get(1)! }));
+    }
+    expect(second.connect).toHaveBeenCalledTimes(1);
+    expect(second.made[0]!.options.lastEventId).toBe('3001');
+    // The new upstream resumes after 3001 and the stream goes on.
+    for (let i = 0; i < 10; i++) second.made[0]!.event(String(++id), i === 5 ? 'rare' : 'common');
+    second.flush();
+    const expected = Array.from({ length: id }, (_, i) => String(i + 1));
+    expect(idsOf(tabs.all1)).toEqual(expected);
+    expect(idsOf(tabs.all2)).toEqual(expected);
+    expect(idsOf(tabs.rare)).toEqual(['1', '3007']);
+  });
+
+  it('a subscriber ahead of the stream skips what it already has, then goes on', () => {
+    const { hub, made, flush } = setup();
+    const behind = endpoint();
+    const ahead = endpoint();
+    hub.attach(behind).subscribe(req({ position: { id: '10', n: 10, l: 'X' } }));
+    hub.attach(ahead).subscribe(req({ position: { id: '12', n: 12, l: 'X' } }));
+    for (let i = 11; i <= 14; i++) made[0]!.event(String(i));
+    flush();
+    expect(idsOf(behind)).toEqual(['11', '12', '13', '14']);
+    expect(idsOf(ahead)).toEqual(['13', '14']);
+    expect(ahead.positions.get(1)).toEqual({ id: '14', n: 14, l: 'X' });
+  });
+
+  it('a subscriber a little behind catches up from the events the hub keeps, of its types only', () => {
+    const { hub, made, flush } = setup();
+    hub.attach(endpoint()).subscribe(req());
+    for (let i = 1; i <= 6; i++) made[0]!.event(String(i), i % 2 ? 'odd' : 'even');
+    flush();
     const late = endpoint();
-    hub.attach(late).subscribe({ sub: 5, spec: spec(), types: ['*'], lastEventId: '' });
+    hub.attach(late).subscribe(req({ filter: { types: ['even'] }, position: { id: '3', n: 3, l: 'L1' } }));
+    made[0]!.event('7', 'even');
     flush();
-    expect(late.deliveries).toEqual([[{ kind: 'status', sub: 5, status: status('open', { lastEventId: '9' }) }]]);
-    expect(statesOf(first, 1)).toEqual(['connecting', 'open']);
+    expect(idsOf(late)).toEqual(['4', '6', '7']);
+    expect(late.positions.get(1)).toEqual({ id: '7', n: 7, l: 'L1' });
   });
 
-  it('a stream that reports closed is forgotten: a new subscriber opens a fresh connection', () => {
-    const { hub, made, connect, flush } = setup();
+  it('a subscriber further behind than the hub remembers: the upstream goes back, the others skip what they have', () => {
+    const { hub, made, flush } = setup({ catchUpChars: 200 });
+    const live = endpoint();
+    hub.attach(live).subscribe(req());
+    for (let i = 1; i <= 20; i++) made[0]!.event(String(i));
+    flush();
+    const back = endpoint();
+    hub.attach(back).subscribe(req({ position: { id: '2', n: 2, l: 'L1' } }));
+    expect(made[0]!.restarts).toEqual([{ lastEventId: '2' }]);
+    // The upstream replays 3..20, then new events come.
+    for (let i = 3; i <= 22; i++) made[0]!.event(String(i));
+    flush();
+    const all = Array.from({ length: 22 }, (_, i) => String(i + 1));
+    expect(idsOf(live)).toEqual(all);
+    expect(idsOf(back)).toEqual(all.slice(2));
+    expect(live.positions.get(1)).toEqual(back.positions.get(1));
+  });
+
+  it('a position of another lineage found among the recent ids catches up after it; one not found rewinds by id', () => {
+    const { hub, made, flush } = setup();
+    const live = endpoint();
+    hub.attach(live).subscribe(req());
+    for (let i = 1; i <= 5; i++) made[0]!.event(String(i));
+    flush();
+    const known = endpoint();
+    hub.attach(known).subscribe(req({ position: { id: '3', n: 99, l: 'other' } }));
+    flush();
+    expect(idsOf(known)).toEqual(['4', '5']);
+    const unknown = endpoint();
+    hub.attach(unknown).subscribe(req({ position: { id: 'older', n: 40, l: 'other' } }));
+    expect(made[0]!.restarts).toEqual([{ lastEventId: 'older' }]);
+    // The replay passes the ids the others already have; they skip through the id they stood at.
+    for (const i of ['x', '1', '2', '3', '4', '5', '6']) made[0]!.event(i);
+    flush();
+    expect(idsOf(live)).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(idsOf(known)).toEqual(['4', '5', '6']);
+    expect(idsOf(unknown)).toEqual(['x', '1', '2', '3', '4', '5', '6']);
+  });
+
+  it('a new subscriber starts where the stream stands and is told where that is', () => {
+    const { hub, made, flush } = setup();
+    hub.attach(endpoint()).subscribe(req());
+    made[0]!.event('1');
+    flush();
+    const late = endpoint();
+    hub.attach(late).subscribe(req({ filter: { types: ['other'] } }));
+    flush();
+    expect(idsOf(late)).toEqual([]);
+    expect(late.positions.get(1)).toEqual({ id: '1', n: 1, l: 'L1' });
+  });
+
+  it('on a topic stream, positions are protocol cursors, ordered whatever the lineage', () => {
+    const { hub, made, flush } = setup();
     const a = endpoint();
-    hub.attach(a).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    made[0]!.status('closed', { error: { code: 'http', message: 'Server answered 404', status: 404 } });
-    flush();
-    expect(a.deliveries.flat().at(-1)).toMatchObject({ kind: 'status', status: { state: 'closed', error: { status: 404 } } });
-    expect(hub.streams()).toHaveLength(0);
+    hub.attach(a).subscribe(req({ spec: spec({ topics: true }), position: { id: '5-0', n: 1, l: 'p' } }));
     const b = endpoint();
-    hub.attach(b).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    expect(connect).toHaveBeenCalledTimes(2);
-    made[1]!.status('open');
-    made[1]!.event('message', 'fresh');
+    hub.attach(b).subscribe(req({ spec: spec({ topics: true }), position: { id: '7-0', n: 900, l: 'q' } }));
+    for (const c of ['6-0', '7-0', '8-0']) made[0]!.event(c);
     flush();
-    expect(eventsOf(b, 1).map((e) => e.data)).toEqual(['fresh']);
-    expect(statesOf(b, 1)).toEqual(['connecting', 'open']);
-    expect(statesOf(b, 1)).not.toContain('closed');
+    expect(idsOf(a)).toEqual(['6-0', '7-0', '8-0']);
+    expect(idsOf(b)).toEqual(['8-0']);
   });
 });
 
-describe('createHub: grace period', () => {
-  it('closes the connection only graceMs after the last subscriber left', async () => {
+describe('createHub: catch-up memory', () => {
+  it('is bounded by characters, not events: large events do not pile up', () => {
+    const { hub, made, flush } = setup({ catchUpChars: 3000 });
+    hub.attach(endpoint()).subscribe(req());
+    for (let i = 1; i <= 10; i++) made[0]!.event(String(i), 'message', 'x'.repeat(1000));
+    flush();
+    // Only the last two fit: a subscriber at 7 is beyond it, one at 8 is not.
+    const at8 = endpoint();
+    hub.attach(at8).subscribe(req({ position: { id: '8', n: 8, l: 'L1' } }));
+    flush();
+    expect(idsOf(at8)).toEqual(['9', '10']);
+    hub.attach(endpoint()).subscribe(req({ position: { id: '7', n: 7, l: 'L1' } }));
+    expect(made[0]!.restarts).toEqual([{ lastEventId: '7' }]);
+  });
+
+  it('keeps nothing when told to, and nothing across an event without an id', () => {
+    const { hub, made, flush } = setup();
+    hub.attach(endpoint()).subscribe(req());
+    made[0]!.event('1');
+    made[0]!.event('');
+    made[0]!.event('');
+    flush();
+    hub.attach(endpoint()).subscribe(req({ position: { id: '1', n: 1, l: 'L1' } }));
+    expect(made[0]!.restarts).toEqual([{ lastEventId: '1' }]);
+  });
+});
+
+describe('createHub: lifecycle', () => {
+  it('close() with no subscriber left closes the upstream at once; a page leaving keeps it for graceMs', () => {
     const { hub, made } = setup({ graceMs: 3000 });
     const a = hub.attach(endpoint());
-    const b = hub.attach(endpoint());
-    a.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    b.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    a.unsubscribe(1);
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(made[0]!.closed).toBe(false);
-    b.unsubscribe(1);
-    await vi.advanceTimersByTimeAsync(2999);
-    expect(made[0]!.closed).toBe(false);
-    await vi.advanceTimersByTimeAsync(1);
+    a.subscribe(req());
+    a.unsubscribe(1, false);
     expect(made[0]!.closed).toBe(true);
-    expect(hub.streams()).toHaveLength(0);
+    const b = hub.attach(endpoint());
+    b.subscribe(req());
+    b.detach();
+    expect(made[1]!.closed).toBe(false);
+    vi.advanceTimersByTime(2999);
+    expect(made[1]!.closed).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(made[1]!.closed).toBe(true);
   });
 
-  it('a resubscribe within the grace keeps the same connection', async () => {
-    const { hub, made, connect, flush } = setup({ graceMs: 3000 });
-    const first = hub.attach(endpoint());
-    first.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    made[0]!.status('open');
-    first.detach();
-    await vi.advanceTimersByTimeAsync(2000);
-    const again = endpoint();
-    hub.attach(again).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    await vi.advanceTimersByTimeAsync(10_000);
+  it('a subscriber that comes back within the grace keeps the same upstream', () => {
+    const { hub, made, connect } = setup();
+    const a = hub.attach(endpoint());
+    a.subscribe(req());
+    a.detach();
+    vi.advanceTimersByTime(1000);
+    hub.attach(endpoint()).subscribe(req());
+    vi.advanceTimersByTime(5000);
     expect(connect).toHaveBeenCalledTimes(1);
     expect(made[0]!.closed).toBe(false);
-    made[0]!.event('message', 'still here');
-    flush();
-    expect(statesOf(again, 1)).toEqual(['open']);
-    expect(eventsOf(again, 1).map((e) => e.data)).toEqual(['still here']);
   });
 
-  it('after the grace a new subscriber opens a new connection', async () => {
-    const { hub, made, connect } = setup({ graceMs: 1000 });
-    const peer = hub.attach(endpoint());
-    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    peer.unsubscribe(1);
-    await vi.advanceTimersByTimeAsync(1000);
+  it('graceMs 0 (sharing none) never waits', () => {
+    const { hub, made } = setup({ graceMs: 0 });
+    const a = hub.attach(endpoint());
+    a.subscribe(req());
+    a.detach();
     expect(made[0]!.closed).toBe(true);
-    peer.subscribe({ sub: 2, spec: spec(), types: ['*'], lastEventId: '5' });
+  });
+
+  it('a late subscriber gets the current status at once; a stream closed for good is forgotten', () => {
+    const { hub, made, connect, flush } = setup();
+    const a = endpoint();
+    hub.attach(a).subscribe(req());
+    made[0]!.status('open');
+    const b = endpoint();
+    hub.attach(b).subscribe(req());
+    flush();
+    expect(statesOf(b)).toEqual(['open']);
+    made[0]!.status('closed');
+    hub.attach(endpoint()).subscribe(req());
     expect(connect).toHaveBeenCalledTimes(2);
-    expect(made[1]!.options.lastEventId).toBe('5');
-    expect(made[1]!.closed).toBe(false);
   });
 
-  it('detach stops deliveries to that endpoint at once', () => {
-    const { hub, made, flush } = setup();
-    const gone = endpoint();
-    const stays = endpoint();
-    const peer = hub.attach(gone);
-    peer.subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    hub.attach(stays).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    made[0]!.event('message', 'before');
-    peer.detach();
-    made[0]!.event('message', 'after');
-    flush();
-    expect(gone.deliveries).toEqual([]);
-    expect(eventsOf(stays, 1).map((e) => e.data)).toEqual(['before', 'after']);
+  it('close() ends every upstream at once', () => {
+    const { hub, made } = setup();
+    hub.attach(endpoint()).subscribe(req());
+    hub.attach(endpoint()).subscribe(req({ spec: spec({ credentialsKey: 'b' }) }));
+    hub.close();
+    expect(made.map((m) => m.closed)).toEqual([true, true]);
   });
 });
 
-describe('createHub: headers provider', () => {
-  it('fixed headers are handed to the connection as they are', async () => {
+describe('createHub: headers providers', () => {
+  const headersOf = async (made: FakeConnection) => made.options.headers();
+
+  it('fixed headers are used when no subscriber has a provider', async () => {
     const { hub, made } = setup();
-    const ep = endpoint();
-    hub.attach(ep).subscribe({ sub: 1, spec: spec({ headers: { 'X-Key': 'k' } }), types: ['*'], lastEventId: '' });
-    expect(made[0]!.options.customHeaders).toBe(true);
-    await expect(made[0]!.options.headers()).resolves.toEqual({ 'X-Key': 'k' });
-    expect(ep.headersCalls).toEqual([]);
+    hub.attach(endpoint()).subscribe(req({ spec: { ...spec(), headers: { A: '1' } } }));
+    expect(await headersOf(made[0]!)).toEqual({ A: '1' });
   });
 
-  it("asks a subscriber's endpoint for its headers, every time", async () => {
+  it('asks the subscriber that answered last first', async () => {
     const { hub, made } = setup();
-    let n = 0;
-    const ep = endpoint(async () => ({ Authorization: `Bearer ${++n}` }));
-    hub.attach(ep).subscribe({ sub: 4, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    expect(made[0]!.options.customHeaders).toBe(true);
-    await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer 1' });
-    await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer 2' });
-    expect(ep.headersCalls).toEqual([4, 4]);
+    const a = endpoint(async () => ({ who: 'a' }));
+    const b = endpoint(async () => ({ who: 'b' }));
+    hub.attach(a).subscribe(req({ provider: true }));
+    hub.attach(b).subscribe(req({ provider: true }));
+    expect(await headersOf(made[0]!)).toEqual({ who: 'a' });
+    a.headers = () => Promise.reject(new Error('moved'));
+    expect(await headersOf(made[0]!)).toEqual({ who: 'b' });
+    a.headers = async () => ({ who: 'a' });
+    expect(await headersOf(made[0]!)).toEqual({ who: 'b' });
   });
 
-  it('moves to another subscriber when the first endpoint rejects', async () => {
-    const { hub, made } = setup();
-    const dead = endpoint(() => Promise.reject(new Error('tab is gone')));
-    const alive = endpoint(async () => ({ Authorization: 'Bearer alive' }));
-    hub.attach(dead).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    hub.attach(alive).subscribe({ sub: 2, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer alive' });
-    expect(dead.headersCalls).toEqual([1]);
-    expect(alive.headersCalls).toEqual([2]);
-  });
-
-  it('moves to another subscriber when the first never answers (headersTimeoutMs)', async () => {
-    const { hub, made } = setup({ headersTimeoutMs: 2000 });
-    const stuck = endpoint(() => new Promise<HeadersInit>(() => {}));
-    const alive = endpoint(async () => ({ Authorization: 'Bearer alive' }));
-    hub.attach(stuck).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    hub.attach(alive).subscribe({ sub: 2, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    let result: HeadersInit | undefined;
-    void Promise.resolve(made[0]!.options.headers()).then((h) => (result = h));
-    await vi.advanceTimersByTimeAsync(1999);
-    expect(result).toBeUndefined();
-    expect(alive.headersCalls).toEqual([]);
+  it('a provider that hangs is not waited for alone: after staggerMs the next is asked, and the first answer wins', async () => {
+    const { hub, made } = setup({ staggerMs: 1500 });
+    const hung = endpoint(() => new Promise(() => {}));
+    const ok = endpoint(async () => ({ who: 'ok' }));
+    hub.attach(hung).subscribe(req({ provider: true }));
+    hub.attach(ok).subscribe(req({ provider: true }));
+    const answer = headersOf(made[0]!);
+    await vi.advanceTimersByTimeAsync(1499);
+    expect(ok.headersCalls).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(result).toEqual({ Authorization: 'Bearer alive' });
+    expect(await answer).toEqual({ who: 'ok' });
   });
 
-  it('skips subscribers without a provider and rejects when no provider answers', async () => {
-    const { hub, made } = setup({ headersTimeoutMs: 1000 });
-    const plain = endpoint();
-    const failing = endpoint(() => Promise.reject(new Error('no token')));
-    hub.attach(failing).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    hub.attach(plain).subscribe({ sub: 2, spec: spec({ dynamicHeaders: false }), types: ['*'], lastEventId: '' });
-    await expect(made[0]!.options.headers()).rejects.toThrow('no token');
-    expect(plain.headersCalls).toEqual([]);
-  });
-
-  it('a provider of a subscriber that left is not asked', async () => {
+  it('no answer within headersTimeoutMs is a headers error', async () => {
     const { hub, made } = setup();
-    const left = endpoint(async () => ({ Authorization: 'Bearer left' }));
-    const stays = endpoint(async () => ({ Authorization: 'Bearer stays' }));
-    const peer = hub.attach(left);
-    peer.subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    hub.attach(stays).subscribe({ sub: 1, spec: spec({ dynamicHeaders: true }), types: ['*'], lastEventId: '' });
-    peer.unsubscribe(1);
-    await expect(made[0]!.options.headers()).resolves.toEqual({ Authorization: 'Bearer stays' });
-    expect(left.headersCalls).toEqual([]);
-  });
-});
-
-describe('createHub: catch-up', () => {
-  it('a subscriber that joins behind the stream gets what it missed after its id, of its types', () => {
-    const { hub, made, flush } = setup();
-    const first = endpoint();
-    hub.attach(first).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    const c = made[0]!;
-    c.event('a', '1', '1');
-    c.event('b', '2', '2');
-    c.event('a', '3', '3');
-    c.event('a', '4', '4');
-    flush();
-    const late = endpoint();
-    hub.attach(late).subscribe({ sub: 7, spec: spec(), types: ['a'], lastEventId: '2' });
-    flush();
-    expect(eventsOf(late, 7).map((e) => e.id)).toEqual(['3', '4']);
-    c.event('a', '5', '5');
-    flush();
-    expect(eventsOf(late, 7).map((e) => e.id)).toEqual(['3', '4', '5']);
-    expect(made).toHaveLength(1);
+    hub.attach(endpoint(() => new Promise(() => {}))).subscribe(req({ provider: true, spec: spec({ headersTimeoutMs: 2000 }) }));
+    const answer = headersOf(made[0]!);
+    const check = expect(answer).rejects.toMatchObject({ code: 'headers', message: expect.stringMatching(/2000 ms/) });
+    await vi.advanceTimersByTimeAsync(2000);
+    await check;
   });
 
-  it('a subscriber standing where the upstream resumed from gets everything it routed', () => {
-    const { hub, made, flush } = setup();
-    // A new leader resumes from 12; a follower that also stood at 12 rejoins a moment later.
-    hub.attach(endpoint()).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '12' });
-    made[0]!.event('message', 'x', '13');
-    made[0]!.event('message', 'y', '14');
-    flush();
-    const follower = endpoint();
-    hub.attach(follower).subscribe({ sub: 2, spec: spec(), types: ['*'], lastEventId: '12' });
-    flush();
-    expect(eventsOf(follower, 2).map((e) => e.id)).toEqual(['13', '14']);
-  });
-
-  it('an id that is the newest, unknown or too old brings nothing extra', () => {
-    const { hub, made, flush } = setup({ catchUp: 2 });
-    hub.attach(endpoint()).subscribe({ sub: 1, spec: spec(), types: ['*'], lastEventId: '' });
-    for (const id of ['1', '2', '3']) made[0]!.event('message', id, id);
-    flush();
-    for (const [sub, lastEventId] of [[2, '3'], [3, 'nope'], [4, '1']] as const) {
-      const ep = endpoint();
-      hub.attach(ep).subscribe({ sub, spec: spec(), types: ['*'], lastEventId });
-      flush();
-      expect(eventsOf(ep, sub)).toEqual([]);
-    }
+  it('when every provider rejects, the last error is the answer', async () => {
+    const { hub, made } = setup();
+    hub.attach(endpoint(() => Promise.reject(new Error('one')))).subscribe(req({ provider: true }));
+    hub.attach(endpoint(() => Promise.reject(new Error('two')))).subscribe(req({ provider: true }));
+    await expect(headersOf(made[0]!)).rejects.toThrow('two');
   });
 });

@@ -1,3 +1,4 @@
+import { LAST_EVENT_ID_PARAM } from '../../protocol/wire.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Transport } from './transport.js';
  */
 export const eventSourceTransport: Transport = (request, sink) => {
   const url = new URL(request.url);
-  if (request.lastEventId) url.searchParams.set('lastEventId', request.lastEventId);
+  if (request.lastEventId) url.searchParams.set(LAST_EVENT_ID_PARAM, request.lastEventId);
   const source = new EventSource(url.href, { withCredentials: request.withCredentials });
   const onMessage = (e: MessageEvent<string>) => {
     sink.event({ type: e.type, data: e.data, id: e.lastEventId });
@@ -21,7 +22,7 @@ export const eventSourceTransport: Transport = (request, sink) => {
   for (const type of request.eventTypes) if (type !== 'message') listen(type);
   source.onopen = () => {
     // The platform has checked status 200 and the content type by now.
-    sink.response(200, 'text/event-stream', null);
+    sink.response(200, (name) => (name === 'content-type' ? 'text/event-stream' : null));
   };
   source.onerror = () => {
     source.close();

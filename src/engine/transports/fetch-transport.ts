@@ -15,7 +15,7 @@ export const fetchTransport: Transport = (request, sink) => {
       cache: 'no-store',
       signal: request.signal,
     });
-    if (!sink.response(response.status, response.headers.get('content-type'), response.headers.get('retry-after'))) {
+    if (!sink.response(response.status, (name) => response.headers.get(name))) {
       void response.body?.cancel().catch(() => {});
       return;
     }

@@ -20,8 +20,8 @@ export interface TransportRequest {
  * the signal aborts.
  */
 export interface TransportSink {
-  /** Status line and headers arrived. Returns false when the body should not be read. */
-  response(status: number, contentType: string | null, retryAfter: string | null): boolean;
+  /** Status line and headers arrived; `header` reads one. Returns false when the body should not be read. */
+  response(status: number, header: (name: string) => string | null): boolean;
   /** Decoded body text (UTF-8, one BOM stripped per response). */
   text(chunk: string): void;
   /** An event parsed by the platform (native EventSource only). */

@@ -34,7 +34,7 @@ export const xhrTransport: Transport = (request, sink) => {
     if (xhr.readyState < XMLHttpRequest.HEADERS_RECEIVED || opened || finished) return;
     opened = true;
     if (xhr.status === 0) return; // a network error: onerror follows
-    if (!sink.response(xhr.status, xhr.getResponseHeader('content-type'), xhr.getResponseHeader('retry-after'))) {
+    if (!sink.response(xhr.status, (name) => xhr.getResponseHeader(name))) {
       finished = true;
       xhr.abort();
     }

@@ -1,0 +1,85 @@
+import { comparePositions, type Position } from '../protocol/stream.js';
+import type { WireEvent } from '../protocol/types.js';
+
+/** Per-entry bookkeeping, in characters, added to an event's own length. */
+const OVERHEAD = 32;
+
+/**
+ * The recent events of one stream, bounded by characters (not count: a few large events must
+ * not hold megabytes), so that a subscriber that comes back a little behind (a page restored from
+ * the back/forward cache, a tab whose last delivery a dying hub never sent) catches up without
+ * a new request. It covers the positions after {@link CatchUpRing.from}; an event without an id
+ * clears it, since nothing could resume there anyway.
+ */
+export interface CatchUpRing {
+  /** The position just before the oldest event kept: the ring covers everything after it. */
+  readonly from: Position;
+  /** Hot path: remembers `event`, the `n`th of the lineage (see {@link Position}). */
+  push(event: WireEvent, n: number): void;
+  /** Forgets everything; the ring covers what comes after `at`. */
+  clear(at: Position): void;
+  /** The events after `position`, oldest first, or undefined when the ring does not reach back to it. */
+  after(position: Position, cursors: boolean): WireEvent[] | undefined;
+  /** The events after the one whose id is `id` (the newest such), or undefined. */
+  afterId(id: string): { events: WireEvent[]; at: Position } | undefined;
+}
+
+interface Entry {
+  event: WireEvent;
+  n: number;
+  size: number;
+}
+
+/** See {@link CatchUpRing}. `maxChars` 0 keeps nothing (a hub that no one comes back to). */
+export function createCatchUpRing(maxChars: number, start: Position): CatchUpRing {
+  let entries: Entry[] = [];
+  let head = 0;
+  let chars = 0;
+  let from = { ...start };
+  const at = (e: Entry): Position => ({ id: e.event.id, n: e.n, l: from.l });
+  const tail = (i: number) => entries.slice(i).map((e) => e.event);
+
+  function clear(position: Position): void {
+    if (chars > 0) {
+      entries = [];
+      head = chars = 0;
+    }
+    // A copy: the stream moves its own position in place.
+    from = { ...position };
+  }
+
+  return {
+    get from() {
+      return from;
+    },
+    push(event, n) {
+      if (maxChars <= 0 || event.id === '') return clear({ id: event.id, n, l: from.l });
+      const size = event.data.length + event.type.length + event.id.length + OVERHEAD;
+      entries.push({ event, n, size });
+      chars += size;
+      while (chars > maxChars && head < entries.length) {
+        const old = entries[head++]!;
+        chars -= old.size;
+        from = at(old);
+      }
+      // Drop the evicted prefix now and then, not at every eviction.
+      if (head > 1024 && head * 2 > entries.length) {
+        entries = entries.slice(head);
+        head = 0;
+      }
+    },
+    clear,
+    after(position, cursors) {
+      if (!(comparePositions(position, from, cursors) >= 0)) return undefined;
+      let i = entries.length;
+      while (i > head && comparePositions(at(entries[i - 1]!), position, cursors) > 0) i--;
+      return tail(i);
+    },
+    afterId(id) {
+      for (let i = entries.length - 1; i >= head; i--) {
+        if (entries[i]!.event.id === id) return { events: tail(i + 1), at: at(entries[entries.length - 1]!) };
+      }
+      return undefined;
+    },
+  };
+}

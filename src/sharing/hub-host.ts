@@ -1,0 +1,81 @@
+import * as Comlink from 'comlink';
+import type { Hub, HubPeer } from '../hub/hub.js';
+import type { DataMessage, HubControl, TabControl, Welcome } from '../protocol/messages.js';
+import type { HeadersInit } from '../protocol/types.js';
+import { webLocks, whenReleased } from './locks.js';
+
+/** How the hub reaches one tab: data one way, the tab's control the other. */
+export interface TabChannel {
+  post(message: DataMessage): void;
+  tab: Comlink.Remote<TabControl>;
+  /** Frees the ports or channels; the tab is gone or left. */
+  close(): void;
+}
+
+/** Without Web Locks, the hub pings each tab this often and lets a tab go after three silent pings. */
+export const PING_MS = 5_000;
+
+/**
+ * The hub's side of one tab ({@link HubControl}), for the SharedWorker and the leader alike.
+ * `open` makes the tab's channel from what `attach` was given; `gone` runs once the tab has left
+ * or died and everything of it was let go.
+ */
+export function createHubControl(
+  hub: Hub,
+  welcome: Promise<Welcome>,
+  open: (data?: MessagePort) => TabChannel,
+  gone: () => void = () => {},
+): HubControl {
+  let peer: HubPeer | undefined;
+  let release: (() => void) | undefined;
+  /** What this tab's connection holds open: a lock wait, a ping timer. Ended on release. */
+  const owned: (() => void)[] = [];
+  let missed = 0;
+
+  return {
+    attach(data) {
+      if (peer) return welcome;
+      const channel = open(data);
+      // A call to a tab that died never settles in Comlink: settle those ourselves on release.
+      const pending = new Set<(error: Error) => void>();
+      peer = hub.attach({
+        deliver: (frames) => channel.post({ frames }),
+        headers: (sub) =>
+          new Promise<HeadersInit>((resolve, reject) => {
+            pending.add(reject);
+            channel.tab.headers(sub).then(resolve, reject).finally(() => pending.delete(reject));
+          }),
+      });
+      if (!webLocks()) {
+        // Nothing else tells a dead tab here (plain-http origins have no Web Locks).
+        const timer = setInterval(() => {
+          if (++missed > 3) release?.();
+          else channel.post({ ping: PING_MS });
+        }, PING_MS);
+        owned.push(() => clearInterval(timer));
+      }
+      release = () => {
+        const current = peer;
+        peer = release = undefined;
+        current?.detach();
+        for (const end of owned.splice(0)) end();
+        for (const reject of pending) reject(new Error('The tab is gone'));
+        channel.tab[Comlink.releaseProxy]();
+        channel.close();
+        gone();
+      };
+      return welcome;
+    },
+    watch(tabLock) {
+      const locks = webLocks();
+      if (locks && release) owned.push(whenReleased(locks, tabLock, () => release?.()));
+    },
+    subscribe: (request) => peer?.subscribe(request),
+    update: (sub, filter) => peer?.update(sub, filter),
+    unsubscribe: (sub, grace) => peer?.unsubscribe(sub, grace),
+    detach: () => release?.(),
+    pong() {
+      missed = 0;
+    },
+  };
+}
