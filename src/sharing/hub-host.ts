@@ -46,14 +46,14 @@ export function createHubControl(
             channel.tab.headers(sub).then(resolve, reject).finally(() => pending.delete(reject));
           }),
       });
-      if (!webLocks()) {
-        // Nothing else tells a dead tab here (plain-http origins have no Web Locks).
+      void welcome.then(({ pingMs }) => {
+        if (!pingMs || !release) return;
         const timer = setInterval(() => {
           if (++missed > 3) release?.();
-          else channel.post({ ping: PING_MS });
-        }, PING_MS);
+          else channel.post({ ping: pingMs });
+        }, pingMs);
         owned.push(() => clearInterval(timer));
-      }
+      });
       release = () => {
         const current = peer;
         peer = release = undefined;

@@ -22,7 +22,7 @@ export function createInbox(
   prefix: string,
   me: string,
   onData: (from: string, message: DataMessage) => void,
-  onStranger: (from: string) => void = () => {},
+  onStranger: (from: string, message: unknown) => void = () => {},
 ): Inbox {
   const name = (tab: string) => `${prefix}:inbox:${tab}`;
   const inbox = new BroadcastChannel(name(me));
@@ -39,7 +39,7 @@ export function createInbox(
     const message = event.data;
     if (typeof message?.from !== 'string') return;
     if ('d' in message) return onData(message.from, message.d);
-    if (!listeners.has(message.from)) onStranger(message.from);
+    if (!listeners.has(message.from)) onStranger(message.from, message.c);
     const forwarded = { data: message.c } as MessageEvent;
     for (const listener of listeners.get(message.from) ?? []) {
       if (typeof listener === 'function') listener(forwarded);
@@ -50,7 +50,10 @@ export function createInbox(
   return {
     endpoint(peer) {
       return {
-        postMessage: (message: unknown) => out(peer).postMessage({ from: me, c: message } satisfies InboxMessage),
+        postMessage: (message: unknown) => {
+          // Comlink answers after the call that forgot the peer: that must not reopen a channel to it.
+          if (listeners.has(peer)) out(peer).postMessage({ from: me, c: message } satisfies InboxMessage);
+        },
         addEventListener(_type: string, listener: EventListenerOrEventListenerObject) {
           let set = listeners.get(peer);
           if (!set) listeners.set(peer, (set = new Set()));

@@ -33,6 +33,8 @@ interface Leading {
   /** Held while this tab leads: followers wait on it to notice that it stopped. */
   life: HeldLock;
   followers: Set<string>;
+  /** Each follower's control, to let it go when this tab steps down. */
+  controls: Map<string, HubControl>;
 }
 
 interface Following {
@@ -58,8 +60,9 @@ function createLeaderLink(group: string): Link {
       if (following?.leader !== from) return;
       if ('frames' in message) link.table.dispatch(message.frames);
     },
-    (from) => {
-      if (leading) host(leading, from);
+    (from, message) => {
+      // Only an attach starts a follower: a late message of a tab already let go must not bring it back.
+      if (leading && (message as { path?: string[] } | undefined)?.path?.[0] === 'attach') host(leading, from);
     },
   );
   let candidacy: HeldLock | undefined;
@@ -95,7 +98,7 @@ function createLeaderLink(group: string): Link {
     following?.close();
     following = undefined;
     const life = holdLock(locks, `${prefix}:leading:${me}`);
-    const current: Leading = { hub: createHub(), life, followers: new Set() };
+    const current: Leading = { hub: createHub(), life, followers: new Set(), controls: new Map() };
     leading = current;
     link.use(localSession(current.hub, link.table));
     // Named to followers only once held, or one could take it first and think the leader gone.
@@ -118,8 +121,12 @@ function createLeaderLink(group: string): Link {
         tab: Comlink.wrap<TabControl>(endpoint),
         close: () => inbox.forget(tab),
       }),
-      () => current.followers.delete(tab),
+      () => {
+        current.followers.delete(tab);
+        current.controls.delete(tab);
+      },
     );
+    current.controls.set(tab, control);
     Comlink.expose(control, endpoint);
   }
 
@@ -173,6 +180,7 @@ function createLeaderLink(group: string): Link {
       leading = undefined;
       // Upstreams close now: the next leader opens them again from where the followers stand.
       current.hub.close();
+      for (const control of [...current.controls.values()]) void control.detach();
       for (const tab of current.followers) inbox.forget(tab);
       current.life.release();
     }

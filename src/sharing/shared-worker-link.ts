@@ -72,6 +72,7 @@ function createSharedWorkerLink(workerUrl: string): Link {
 
     const failed = (error: RealtimeError) => {
       if (current !== session) return;
+      session.detach();
       session.close();
       current = undefined;
       shared.fail(error.toJSON());

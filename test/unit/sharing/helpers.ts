@@ -1,0 +1,340 @@
+/**
+ * Helpers of the sharing tests: a fake SSE server behind the hub's `connect`, subscribers that
+ * record what a client would see, tabs as fresh module graphs, and a hub that records what it is
+ * asked.
+ */
+import { vi } from 'vitest';
+import type { Connection, ConnectionOptions } from '../../../src/engine/connection.js';
+import type { Hub, HubEndpoint } from '../../../src/hub/hub.js';
+import type { SubscribeRequest } from '../../../src/protocol/messages.js';
+import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../../../src/protocol/stream.js';
+import type { HeadersInit, StatusError, WireEvent } from '../../../src/protocol/types.js';
+import type { LinkSubscriber, LinkSubscription } from '../../../src/sharing/link.js';
+import type { FakePlatform } from '../../support/fake-platform.js';
+
+/** Timers the tests fake: message ports, channels, microtasks and setImmediate stay real. */
+export const FAKE_TIMERS = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] } as const satisfies Parameters<
+  typeof vi.useFakeTimers
+>[0];
+
+export const URL_A = 'https://example.test/events';
+export const WORKER_URL = 'https://example.test/ssemux-worker.js';
+
+export function spec(over: Partial<StreamSpec> = {}): StreamSpec {
+  return {
+    url: URL_A,
+    transport: 'fetch',
+    withCredentials: false,
+    credentialsKey: '',
+    backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 },
+    heartbeatTimeoutMs: 45_000,
+    headersTimeoutMs: 10_000,
+    maxConnections: 4,
+    maxEventSize: 1024 * 1024,
+    method: 'GET',
+    topics: false,
+    ...over,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+/** One upstream request as the fake server sees it. */
+export interface Upstream {
+  options: ConnectionOptions;
+  /** The agent (worker, leader tab) whose hub opened it. */
+  agent: string;
+  /** Where it resumed from (`Last-Event-ID`). */
+  lastEventId: string;
+  /** `restart()` calls (a hub rewinding it). */
+  restarts: { url?: string; lastEventId?: string }[];
+  /** Ids it sent, in order. */
+  sent: string[];
+  /** Closed by its hub. */
+  closed: boolean;
+  /** Its hub's realm died (the request went with it). */
+  dropped: boolean;
+  /** The response came: it sends events. */
+  opened: boolean;
+  readonly live: boolean;
+  /** Asks for headers, as the connection does before an attempt. */
+  headers(): Promise<HeadersInit>;
+}
+
+/**
+ * An SSE server with one event log: an upstream opens (asynchronously) and replays what came
+ * after its `Last-Event-ID`, then gets every event published while it is live. Each event's id
+ * is its number in the log. `connect` stands in for `createConnection`.
+ */
+export function createFakeServer(platform?: FakePlatform) {
+  const log: WireEvent[] = [];
+  const upstreams: Upstream[] = [];
+
+  function send(up: Upstream, event: WireEvent): void {
+    up.sent.push(event.id);
+    up.options.onId?.(event.id);
+    up.options.onEvent({ ...event });
+  }
+
+  function replay(up: Upstream, from: string): void {
+    if (!up.live) return;
+    const start = from === '' ? 0 : log.findIndex((e) => e.id === from) + 1;
+    for (const event of log.slice(start)) send(up, event);
+  }
+
+  const server = {
+    log,
+    upstreams,
+    /** Upstreams that are neither closed nor dropped. */
+    live(): Upstream[] {
+      return upstreams.filter((u) => u.live);
+    },
+    connect(options: ConnectionOptions): Connection {
+      let status: ConnectionStatus = { state: 'connecting', transport: 'fetch', attempt: 0, lastEventId: options.lastEventId };
+      const up: Upstream = {
+        options,
+        agent: platform?.agent() ?? 'page',
+        lastEventId: options.lastEventId,
+        restarts: [],
+        sent: [],
+        closed: false,
+        dropped: false,
+        opened: false,
+        get live() {
+          return !up.closed && !up.dropped;
+        },
+        headers: () => Promise.resolve(options.headers()),
+      };
+      upstreams.push(up);
+      const emit = (patch: Partial<ConnectionStatus>) => {
+        status = { ...status, lastEventId: up.sent.at(-1) ?? options.lastEventId, ...patch };
+        options.onStatus(status);
+      };
+      // Like createConnection: the first status before it returns, the response later.
+      emit({});
+      queueMicrotask(() => {
+        if (!up.live) return;
+        up.opened = true;
+        emit({ state: 'open' });
+        replay(up, options.lastEventId);
+      });
+      return {
+        get status() {
+          return status;
+        },
+        listen() {},
+        reconnectNow() {},
+        restart(change = {}) {
+          up.restarts.push(change);
+          const from = change.lastEventId ?? up.sent.at(-1) ?? options.lastEventId;
+          queueMicrotask(() => replay(up, from));
+        },
+        close() {
+          if (up.closed) return;
+          up.closed = true;
+          if (!up.dropped) emit({ state: 'closed' });
+        },
+      };
+    },
+    /** The server sends one event to every live upstream; returns its id. */
+    publish(type = 'message', data?: string): string {
+      const id = String(log.length + 1);
+      const event: WireEvent = { type, data: data ?? `d${id}`, id };
+      log.push(event);
+      for (const up of upstreams) {
+        if (up.live && up.opened) send(up, event);
+      }
+      return id;
+    },
+    /** Ids of the log, first to last. */
+    ids(from = 1, to = log.length): string[] {
+      return log.slice(from - 1, to).map((e) => e.id);
+    },
+  };
+  platform?.onTerminate((agent) => {
+    for (const up of upstreams) if (up.agent === agent) up.dropped = true;
+  });
+  return server;
+}
+
+export type FakeServer = ReturnType<typeof createFakeServer>;
+
+// ---------------------------------------------------------------------------------------------
+// Subscribers
+
+/** A subscriber as the client is one: it keeps the position of every delivery and resubscribes from it. */
+export interface Recorder extends LinkSubscriber {
+  types: string[];
+  events: WireEvent[];
+  statuses: ConnectionStatus[];
+  lost: StatusError[];
+  at: Position;
+  /** The positions it got, in order. */
+  positions: Position[];
+  readonly ids: string[];
+  readonly state: ConnectionStatus['state'] | undefined;
+  headersCalls: number;
+  subscription?: LinkSubscription;
+}
+
+export function recorder(
+  options: { spec?: StreamSpec; types?: string[]; headers?: () => Promise<HeadersInit> } = {},
+): Recorder {
+  const r: Recorder = {
+    spec: options.spec ?? spec(),
+    types: options.types ?? ['*'],
+    events: [],
+    statuses: [],
+    lost: [],
+    at: START,
+    positions: [],
+    headersCalls: 0,
+    get ids() {
+      return r.events.map((e) => e.id);
+    },
+    get state() {
+      return r.statuses.at(-1)?.state;
+    },
+    filter: (): Filter => ({ types: r.types }),
+    position: () => r.at,
+    onEvents(events, at) {
+      r.events.push(...events);
+      r.at = at;
+      r.positions.push(at);
+    },
+    onStatus(status) {
+      r.statuses.push(status);
+    },
+    onLost(error) {
+      r.lost.push(error);
+    },
+  };
+  if (options.headers) {
+    const provider = options.headers;
+    r.headers = () => {
+      r.headersCalls++;
+      return provider();
+    };
+  }
+  return r;
+}
+
+/** States a subscriber went through, repeats collapsed. */
+export function states(r: Recorder): string[] {
+  return r.statuses.map((s) => s.state).filter((s, i, all) => i === 0 || all[i - 1] !== s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hubs
+
+/** What a hub was asked, by whom. */
+export type HubCall =
+  | { kind: 'attach'; peer: number }
+  | { kind: 'subscribe'; peer: number; request: SubscribeRequest }
+  | { kind: 'update'; peer: number; sub: number; filter: Filter }
+  | { kind: 'unsubscribe'; peer: number; sub: number; grace: boolean }
+  | { kind: 'detach'; peer: number };
+
+/** `hub`, recording every call of every endpoint into `calls` (peers numbered from 1); `onCall` sees each as it comes. */
+export function recordingHub(hub: Hub, calls: HubCall[], onCall: (call: HubCall) => void = () => {}): Hub {
+  let peers = 0;
+  const record = (call: HubCall) => {
+    calls.push(call);
+    onCall(call);
+  };
+  return {
+    streams: () => hub.streams(),
+    close: () => hub.close(),
+    attach(endpoint: HubEndpoint) {
+      const peer = ++peers;
+      record({ kind: 'attach', peer });
+      const inner = hub.attach(endpoint);
+      return {
+        subscribe(request) {
+          record({ kind: 'subscribe', peer, request: structuredClone(request) });
+          inner.subscribe(request);
+        },
+        update(sub, filter) {
+          record({ kind: 'update', peer, sub, filter });
+          inner.update(sub, filter);
+        },
+        unsubscribe(sub, grace) {
+          record({ kind: 'unsubscribe', peer, sub, grace });
+          inner.unsubscribe(sub, grace);
+        },
+        detach() {
+          record({ kind: 'detach', peer });
+          inner.detach();
+        },
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tabs
+
+type SharedWorkerLinkModule = typeof import('../../../src/sharing/shared-worker-link.js');
+type LeaderLinkModule = typeof import('../../../src/sharing/leader-link.js');
+type LocalLinkModule = typeof import('../../../src/sharing/local-link.js');
+
+/**
+ * A tab: its own copy of the sharing modules (a fresh module graph, so its own link caches and
+ * its own Comlink), running as its own agent of the platform.
+ */
+export interface Tab {
+  agent: string;
+  sw: SharedWorkerLinkModule;
+  leader: LeaderLinkModule;
+  local: LocalLinkModule;
+  /** Runs `fn` in this tab. */
+  run<T>(fn: () => T): T;
+  /** Subscribes `r` through the link `pick` chooses, in this tab. */
+  subscribe(r: Recorder, pick: (tab: Tab) => { subscribe(s: LinkSubscriber): LinkSubscription }): Recorder;
+}
+
+/**
+ * Opens tab `agent`: loads the link modules afresh. `release` loads them as another release of
+ * the library would be (its VERSION, and so its NAMESPACE, differ).
+ */
+export async function openTab(platform: FakePlatform, agent: string, options: { release?: string } = {}): Promise<Tab> {
+  vi.resetModules();
+  const { release } = options;
+  if (release !== undefined) {
+    vi.doMock('../../../src/protocol/messages.js', async (original) => {
+      const m = await original<typeof import('../../../src/protocol/messages.js')>();
+      return { ...m, VERSION: release, NAMESPACE: `ssemux@${release}/${m.PROTOCOL_VERSION}` };
+    });
+  }
+  let modules: [SharedWorkerLinkModule, LeaderLinkModule, LocalLinkModule];
+  try {
+    modules = await Promise.all([
+      import('../../../src/sharing/shared-worker-link.js'),
+      import('../../../src/sharing/leader-link.js'),
+      import('../../../src/sharing/local-link.js'),
+    ]);
+  } finally {
+    if (release !== undefined) vi.doUnmock('../../../src/protocol/messages.js');
+  }
+  const [sw, leader, local] = modules;
+  const tab: Tab = {
+    agent,
+    sw,
+    leader,
+    local,
+    run: (fn) => platform.within(agent, fn),
+    subscribe(r, pick) {
+      r.subscription = tab.run(() => pick(tab).subscribe(r));
+      return r;
+    },
+  };
+  return tab;
+}
+
+/** Opens tabs one after the other, each its own agent and module graph. */
+export async function openTabs<const Agents extends readonly string[]>(platform: FakePlatform, ...agents: Agents): Promise<{ -readonly [K in keyof Agents]: Tab }> {
+  const opened: Tab[] = [];
+  for (const agent of agents) opened.push(await openTab(platform, agent));
+  return opened as { -readonly [K in keyof Agents]: Tab };
+}
