@@ -32,9 +32,13 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
  * @typedef {object} Sessions
  * @property {(user: string) => string} login  Mint a new token for `user`.
  * @property {(token: string) => boolean} revoke  Forget a token; whether it was issued and not yet revoked.
- * @property {(req: IncomingMessage) => string | null} userFor
- *   The user a request acts as, or null. A Bearer token wins over the cookie.
+ * @property {(req: IncomingMessage) => { user: string, token: string } | null} identify
+ *   Who a request acts as, with the token it used, or null. A Bearer token wins over the cookie;
+ *   a malformed cookie counts as none (answer it with {@link hasMalformedCookie} first).
  */
+
+/** The `session` cookie is not valid percent-encoding: a client error, not a server one. */
+export class MalformedCookieError extends Error {}
 
 /**
  * @param {string | undefined} header
@@ -43,9 +47,28 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 function readCookie(header, name) {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      throw new MalformedCookieError(`malformed ${name} cookie`);
+    }
   }
   return null;
+}
+
+/**
+ * True when the request's session cookie cannot be decoded (e.g. `session=%E0%A4%A`).
+ * @param {IncomingMessage} req
+ */
+export function hasMalformedCookie(req) {
+  try {
+    readCookie(req.headers.cookie, SESSION_COOKIE);
+    return false;
+  } catch (error) {
+    if (error instanceof MalformedCookieError) return true;
+    throw error;
+  }
 }
 
 /** @param {string} token */
@@ -101,11 +124,19 @@ export function createSessions() {
       return issued.delete(token);
     },
 
-    userFor(req) {
+    identify(req) {
       const auth = req.headers.authorization ?? '';
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
-      const token = bearer ?? readCookie(req.headers.cookie, SESSION_COOKIE);
-      return token ? verify(token) : null;
+      let token = bearer ?? null;
+      if (!token) {
+        try {
+          token = readCookie(req.headers.cookie, SESSION_COOKIE);
+        } catch {
+          return null;
+        }
+      }
+      const user = token ? verify(token) : null;
+      return user && token ? { user, token } : null;
     },
   };
 }

@@ -1,38 +1,40 @@
 // @ts-check
 /**
  * `POST /publish/burst`: publish `count` events at `rate` events/s for benchmarks. A short
- * interval timer emits however many events are due at each tick, so high rates do not need one
- * timer per event. Each event's data is `{ seq, t }` (t = server send time, for latency).
+ * interval timer publishes however many events are due at each tick (the next tick waits for
+ * them), so high rates do not need one timer per event. Each event's data is `{ seq, t }`
+ * (t = server send time, for latency).
  */
 
-/** @typedef {import('./event-log.js').PublishInput} PublishInput */
-/** @typedef {import('./event-log.js').StoredEvent} StoredEvent */
-
 export const BURST_TICK_MS = 2;
+/** Bounds of one burst: it must not be a way to fill the server's memory or CPU for good. */
+export const MAX_BURST_COUNT = 200_000;
+export const MAX_BURST_RATE = 100_000;
 
 /**
  * @typedef {object} BurstStatus
- * @property {string} stream
+ * @property {string} topic
  * @property {string} type
  * @property {number} count
  * @property {number} rate
  * @property {number} sent
- * @property {number | null} firstId
- * @property {number | null} lastId
+ * @property {string | null} firstId   cursor of the first event
+ * @property {string | null} lastId    cursor of the last event published so far
  * @property {boolean} done
+ * @property {string | null} error     why the burst stopped early
  * @property {number} startedAt   ms since epoch
  * @property {number | null} finishedAt
  */
 
 /**
- * @param {(input: PublishInput) => StoredEvent} publish
- * @param {{ count: number, rate: number, type?: string, stream?: string }} options
+ * @param {(input: { topic: string, type: string, data: string }) => Promise<string>} publish
+ * @param {{ count: number, rate: number, type?: string, topic?: string }} options
  * @returns {{ status: BurstStatus, stop: () => void }}
  */
-export function startBurst(publish, { count, rate, type = 'bench', stream = 'main' }) {
+export function startBurst(publish, { count, rate, type = 'bench', topic = 'main' }) {
   /** @type {BurstStatus} */
   const status = {
-    stream,
+    topic,
     type,
     count,
     rate,
@@ -40,9 +42,11 @@ export function startBurst(publish, { count, rate, type = 'bench', stream = 'mai
     firstId: null,
     lastId: null,
     done: false,
+    error: null,
     startedAt: Date.now(),
     finishedAt: null,
   };
+  let busy = false;
 
   const finish = () => {
     clearInterval(timer);
@@ -52,19 +56,29 @@ export function startBurst(publish, { count, rate, type = 'bench', stream = 'mai
     }
   };
 
-  const tick = () => {
+  const tick = async () => {
+    if (busy || status.done) return;
+    busy = true;
     const elapsed = Date.now() - status.startedAt;
     const due = Math.min(count, 1 + Math.floor((elapsed * rate) / 1000));
-    while (status.sent < due) {
-      const event = publish({ stream, type, data: JSON.stringify({ seq: status.sent, t: Date.now() }) });
-      status.firstId ??= event.id;
-      status.lastId = event.id;
-      status.sent++;
+    /** @type {Promise<string>[]} */
+    const batch = [];
+    // Appended in call order, so seq follows cursor order.
+    for (; status.sent < due; status.sent++) batch.push(publish({ topic, type, data: JSON.stringify({ seq: status.sent, t: Date.now() }) }));
+    try {
+      const ids = await Promise.all(batch);
+      status.firstId ??= ids[0] ?? null;
+      status.lastId = ids.at(-1) ?? status.lastId;
+      if (status.sent >= count) finish();
+    } catch (error) {
+      status.error = String(error);
+      finish();
+    } finally {
+      busy = false;
     }
-    if (status.sent >= count) finish();
   };
 
   const timer = setInterval(tick, BURST_TICK_MS);
-  tick(); // the first event goes out at once
+  void tick(); // the first event goes out at once
   return { status, stop: finish };
 }

@@ -1,25 +1,41 @@
 // @ts-check
 /**
  * The HTTP controls around the event stream: publishing, bursts, presence pings, /stats, fault
- * injection, login/revoke, and the demo's job and "ask" triggers.
+ * injection, login/revoke, and the demo's job and "ask" triggers. Every one that changes state
+ * is same-site only and reads JSON only (see same-site.js).
  */
 import express from 'express';
 import { cookieFor } from './auth.js';
+import { MAX_BURST_COUNT, MAX_BURST_RATE } from './burst.js';
 import { parseFault } from './faults.js';
+import { requireKey, sameSite } from './same-site.js';
 
 /** @typedef {import('express').Request} Request */
 /** @typedef {import('express').Response} Response */
 
 /**
+ * @typedef {object} PublishInput
+ * @property {string} [topic]   default: the default topic
+ * @property {string} [stream]  legacy name of `topic`
+ * @property {string} [type]
+ * @property {unknown} [data]
+ * @property {string} [user]
+ */
+
+/**
  * @typedef {object} ControlState
- * @property {(input: import('./event-log.js').PublishInput) => import('./event-log.js').StoredEvent} publish
- * @property {() => object} stats
- * @property {(options: { count: number, rate: number, type?: string, stream?: string }) => void} startBurst
+ * @property {(input: PublishInput) => Promise<string>} publish  resolves with the cursor
+ * @property {() => Promise<object>} stats
+ * @property {(options: { count: number, rate: number, type?: string, topic?: string }) => boolean} startBurst
+ *   false while another burst runs
  * @property {import('./presence.js').Presence} presence
  * @property {import('./faults.js').FaultQueue} faults
  * @property {import('./open-streams.js').OpenStreams} open
+ * @property {(topic: string | null) => number} endStreams  end open streams cleanly (of `topic`)
  * @property {import('./auth.js').Sessions} sessions
+ * @property {(token: string) => number} endStreamsOf  end the streams opened with `token`
  * @property {import('./demo-emitters.js').DemoFeatures} demo
+ * @property {string | undefined} publishKey
  */
 
 /** @param {Request} req @returns {Record<string, unknown>} */
@@ -34,39 +50,47 @@ const badRequest = (res, error) => void res.status(400).json({ error });
 /** @param {ControlState} state */
 export function createControlRouter(state) {
   const router = express.Router();
+  const json = sameSite({ body: 'json' });
+  const publishKey = requireKey(state.publishKey);
 
-  router.post('/publish', (req, res) => {
-    const { type, data, user, stream } = body(req);
-    const event = state.publish({
-      type: optionalString(type),
-      data,
-      user: optionalString(user),
-      stream: optionalString(stream),
-    });
-    res.json({ id: event.id });
+  router.post('/publish', json, publishKey, async (req, res) => {
+    const { type, data, user, topic, stream } = body(req);
+    try {
+      const id = await state.publish({
+        topic: optionalString(topic) ?? optionalString(stream),
+        type: optionalString(type),
+        data,
+        user: optionalString(user),
+      });
+      res.json({ id });
+    } catch (error) {
+      if (error instanceof TypeError) return badRequest(res, error.message);
+      throw error;
+    }
   });
 
-  router.post('/publish/burst', (req, res) => {
-    const { count, rate, type, stream } = body(req);
+  router.post('/publish/burst', json, publishKey, (req, res) => {
+    const { count, rate, type, topic, stream } = body(req);
     const n = Number(count);
     const r = Number(rate);
-    if (!Number.isInteger(n) || n < 1 || n > 1_000_000) return badRequest(res, 'count must be 1..1000000');
-    if (!(r > 0)) return badRequest(res, 'rate must be > 0 (events per second)');
-    state.startBurst({ count: n, rate: r, type: optionalString(type), stream: optionalString(stream) });
+    if (!Number.isInteger(n) || n < 1 || n > MAX_BURST_COUNT) return badRequest(res, `count must be 1..${MAX_BURST_COUNT}`);
+    if (!(r > 0 && r <= MAX_BURST_RATE)) return badRequest(res, `rate must be in (0, ${MAX_BURST_RATE}] events per second`);
+    const started = state.startBurst({ count: n, rate: r, type: optionalString(type), topic: optionalString(topic) ?? optionalString(stream) });
+    if (!started) return void res.status(409).json({ error: 'a burst is already running' });
     res.status(202).json({ started: true });
   });
 
-  router.get('/stats', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json(state.stats());
+  router.get('/stats', async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json(await state.stats());
   });
 
-  // sendBeacon() posts text/plain, so accept a JSON text body too.
-  router.post('/presence', express.text({ type: 'text/plain' }), (req, res) => {
+  // sendBeacon() posts text/plain, so a JSON text body is taken too (same-site only).
+  router.post('/presence', sameSite({ body: 'json-or-beacon' }), express.text({ type: 'text/plain' }), (req, res) => {
     /** @type {Record<string, unknown>} */
     let payload = body(req);
     if (typeof req.body === 'string') {
       try {
-        payload = JSON.parse(req.body);
+        payload = JSON.parse(req.body) ?? {};
       } catch {
         return badRequest(res, 'body must be JSON');
       }
@@ -78,7 +102,7 @@ export function createControlRouter(state) {
     res.status(204).end();
   });
 
-  router.post('/faults', (req, res) => {
+  router.post('/faults', json, (req, res) => {
     const raw = body(req);
     const parsed = parseFault(raw);
     if ('error' in parsed) return badRequest(res, parsed.error);
@@ -88,36 +112,37 @@ export function createControlRouter(state) {
     res.json({ queued });
   });
 
-  router.delete('/faults', (_req, res) => {
+  router.delete('/faults', sameSite(), (_req, res) => {
     res.json({ cleared: state.faults.clear() });
   });
 
-  router.post('/faults/drop-all', (req, res) => {
+  router.post('/faults/drop-all', json, (req, res) => {
     res.json({ dropped: state.open.dropAll(optionalString(body(req).stream) ?? null) });
   });
 
-  router.post('/faults/restart', (req, res) => {
-    res.json({ ended: state.open.endAll(optionalString(body(req).stream) ?? null) });
+  router.post('/faults/restart', json, (req, res) => {
+    res.json({ ended: state.endStreams(optionalString(body(req).stream) ?? null) });
   });
 
-  router.post('/login', (req, res) => {
+  router.post('/login', json, (req, res) => {
     const user = optionalString(body(req).user);
     if (!user) return badRequest(res, 'user is required');
     const token = state.sessions.login(user);
     res.set('Set-Cookie', cookieFor(token)).json({ token });
   });
 
-  router.post('/revoke', (req, res) => {
+  router.post('/revoke', json, (req, res) => {
     const token = optionalString(body(req).token);
     if (!token) return badRequest(res, 'token is required');
-    res.json({ revoked: state.sessions.revoke(token) });
+    const revoked = state.sessions.revoke(token);
+    res.json({ revoked, ended: revoked ? state.endStreamsOf(token) : 0 });
   });
 
-  router.post('/jobs', (_req, res) => {
+  router.post('/jobs', sameSite(), (_req, res) => {
     res.json({ jobId: state.demo.startJob() });
   });
 
-  router.post('/ask', (req, res) => {
+  router.post('/ask', json, (req, res) => {
     res.json({ answerId: state.demo.startAnswer(String(body(req).prompt ?? '')) });
   });
 

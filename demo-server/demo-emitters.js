@@ -1,15 +1,12 @@
 // @ts-check
 /**
- * What the demo page shows, all on stream `main` and broadcast: a `tick` every second, a
+ * What the demo page shows, all on the default topic and broadcast: a `tick` every second, a
  * `notification` every ~8 s, live `stats` every second, plus on request a progressing job
  * (`job-progress`) and a token-by-token "AI" answer (`answer-token`). No external service.
  */
 
-/** @typedef {import('./event-log.js').PublishInput} PublishInput */
-/** @typedef {(input: PublishInput) => unknown} Publish */
+/** @typedef {(input: { type: string, data: unknown }) => Promise<unknown>} Publish */
 /** @typedef {{ openStreams: number, tabs: number, connections: number, eventsSent: number }} LiveStats */
-
-const STREAM = 'main';
 
 const NOTIFICATIONS = /** @type {const} */ ([
   { title: 'Deploy finished', body: 'Version 2.4.1 is live in every region.', level: 'success' },
@@ -54,11 +51,12 @@ function cannedAnswer(prompt) {
  */
 
 /**
- * @param {Publish} publish
- * @param {() => LiveStats} getStats
+ * @param {Publish} publish  publishes on the default topic
+ * @param {() => Promise<LiveStats>} getStats
+ * @param {(error: unknown) => void} onError  a publish that failed (the store is down)
  * @returns {DemoFeatures}
  */
-export function createDemoFeatures(publish, getStats) {
+export function createDemoFeatures(publish, getStats, onError) {
   /** @type {Set<NodeJS.Timeout>} */
   const timers = new Set();
   let jobs = 0;
@@ -66,7 +64,7 @@ export function createDemoFeatures(publish, getStats) {
 
   /** @param {string} type @param {unknown} data */
   const emit = (type, data) => {
-    publish({ stream: STREAM, type, data });
+    publish({ type, data }).catch(onError);
   };
 
   /**
@@ -91,8 +89,7 @@ export function createDemoFeatures(publish, getStats) {
       let next = 0;
       every(8000, () => emit('notification', NOTIFICATIONS[next++ % NOTIFICATIONS.length]));
       every(1000, () => {
-        const { openStreams, tabs, connections, eventsSent } = getStats();
-        emit('stats', { openStreams, tabs, connections, eventsSent });
+        getStats().then(({ openStreams, tabs, connections, eventsSent }) => emit('stats', { openStreams, tabs, connections, eventsSent }), onError);
       });
     },
 

@@ -1,39 +1,13 @@
 // @ts-check
 /**
- * `GET /events`: authenticates, finds the resume point and the fault (if any), then hands over
- * to the SSE stream or the long-poll answer.
+ * `GET|POST /events`: ssemux/server's handler, with the demo's additions around it: the legacy
+ * `stream=<name>` parameter (one topic, as a plain connection), injected faults, and tracking of
+ * open responses for the fault controls.
  */
-import { answerWithFault, parseFault } from './faults.js';
-import { serveLongPoll } from './long-poll.js';
-import { serveSse } from './sse-stream.js';
+import { answerWithFault, applyStreamFault, parseFault } from './faults.js';
 
 /** @typedef {import('express').Request} Request */
 /** @typedef {import('express').Response} Response */
-
-/**
- * @typedef {object} Counters
- * @property {number} connections     /events requests accepted (past auth)
- * @property {number} eventsPublished
- * @property {number} eventsSent      events written to clients (replays included)
- */
-
-/**
- * @typedef {object} EventsContext
- * @property {import('./event-log.js').EventLog} log
- * @property {import('./auth.js').Sessions | null} sessions  null when auth is off
- * @property {import('./faults.js').FaultQueue} faults
- * @property {import('./open-streams.js').OpenStreams} open
- * @property {Counters} counters
- * @property {{ heartbeatMs: number, retryMs: number, longPollMs: number }} timing
- */
-
-/**
- * @typedef {object} EventsRequest
- * @property {string} stream
- * @property {import('./event-log.js').Viewer} viewer
- * @property {number | null} resumeId  null = live only (long-poll: from now)
- * @property {import('./faults.js').Fault | null} fault
- */
 
 /**
  * First value of a query parameter, as a string.
@@ -47,49 +21,55 @@ export function queryParam(req, name) {
 }
 
 /**
- * The `Last-Event-ID` header, else the `lastEventId` query parameter (a native EventSource
- * cannot set headers). Our ids are integers; anything else means "no resume point".
- * @param {Request} req
+ * Topics of a plain connection: the legacy `stream=<name>`, else the default topic.
+ * @param {import('node:http').IncomingMessage} req
+ * @param {string} defaultTopic
  */
-export function resumePoint(req) {
-  const header = req.get('last-event-id');
-  const raw = (header ? header : queryParam(req, 'lastEventId') ?? '').trim();
-  return /^\d+$/.test(raw) ? Number(raw) : null;
+export function plainTopics(req, defaultTopic) {
+  const stream = new URL(req.url ?? '/', 'http://localhost').searchParams.get('stream');
+  return [stream || defaultTopic];
 }
 
-/** @param {EventsContext} ctx */
-export function createEventsHandler(ctx) {
+/**
+ * The topics a request asks for, as far as the demo needs them to scope faults: `topic=` in the
+ * query, `topics` in a JSON body, else the plain connection's.
+ * @param {Request} req
+ * @param {string} defaultTopic
+ * @returns {string[]}
+ */
+function requestedTopics(req, defaultTopic) {
+  const named = new URL(req.url, 'http://localhost').searchParams.getAll('topic');
+  const body = /** @type {{ topics?: unknown } | undefined} */ (req.body);
+  if (Array.isArray(body?.topics)) named.push(...body.topics.filter((topic) => typeof topic === 'string'));
+  return named.length > 0 ? named : plainTopics(req, defaultTopic);
+}
+
+/**
+ * @typedef {object} EventsOptions
+ * @property {import('ssemux/server').RealtimeServer<any>} realtime
+ * @property {import('./faults.js').FaultQueue} faults
+ * @property {import('./open-streams.js').OpenStreams} open
+ * @property {(req: Request) => boolean} authenticated  false: the library will answer 401
+ * @property {string} defaultTopic
+ */
+
+/** @param {EventsOptions} options */
+export function createEventsHandler({ realtime, faults, open, authenticated, defaultTopic }) {
   /** @param {Request} req @param {Response} res */
   return (req, res) => {
-    const stream = queryParam(req, 'stream') || 'main';
-
-    let viewer = null;
-    if (ctx.sessions) {
-      viewer = ctx.sessions.userFor(req);
-      if (viewer === null) {
-        res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
-        return;
-      }
-    }
-
+    const topics = requestedTopics(req, defaultTopic);
     let fault = null;
     if (queryParam(req, 'fault')) {
       const parsed = parseFault(/** @type {Record<string, unknown>} */ (req.query));
-      if ('error' in parsed) {
-        res.status(400).json({ error: parsed.error });
-        return;
-      }
+      if ('error' in parsed) return void res.status(400).json({ error: parsed.error });
       fault = parsed.fault;
-    } else {
-      fault = ctx.faults.take(stream);
+    } else if (authenticated(req)) {
+      // A request that will get 401 must not use up a queued fault.
+      fault = faults.take(topics);
     }
-
-    ctx.counters.connections++;
     if (fault && answerWithFault(res, fault)) return;
-
-    /** @type {EventsRequest} */
-    const request = { stream, viewer, resumeId: resumePoint(req), fault };
-    if (queryParam(req, 'transport') === 'long-poll') serveLongPoll(ctx, res, request);
-    else serveSse(ctx, res, request);
+    if (fault) applyStreamFault(res, fault);
+    open.track(res, topics);
+    return realtime.handler(req, res);
   };
 }

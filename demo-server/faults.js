@@ -2,7 +2,9 @@
 /**
  * Faults injected into `/events` responses, for tests and the demo's fault buttons. A fault comes
  * from the `fault=` query parameters of one request, or from a queue filled by `POST /faults`
- * that the next matching requests consume.
+ * that the next matching requests consume. They are applied around ssemux/server's handler, not
+ * inside it: `status` and `content-type` answer instead of it, `drop` and `stall` wrap the
+ * response it writes to.
  *
  * - `drop`: send `after` events (replayed + live), then destroy the socket.
  * - `stall`: send headers, then nothing at all until the client leaves.
@@ -60,7 +62,7 @@ export function parseFault(raw) {
 /**
  * @typedef {object} QueuedFault
  * @property {Fault} fault
- * @property {string | null} stream  null = any stream
+ * @property {string | null} stream  a topic the request must carry; null = any request
  * @property {number} remaining      requests still to be hit
  */
 
@@ -68,8 +70,8 @@ export function parseFault(raw) {
  * @typedef {object} FaultQueue
  * @property {(fault: Fault, scope?: { stream?: string | null, times?: number }) => number} add
  *   Queue `fault` for the next `times` requests (on `stream`, or any); returns the queue length.
- * @property {(stream: string) => Fault | null} take
- *   The first queued fault for a request on `stream`, used up by one.
+ * @property {(topics: readonly string[]) => Fault | null} take
+ *   The first queued fault for a request carrying `topics`, used up by one.
  * @property {() => number} clear  Empty the queue; returns how many entries it held.
  * @property {number} size  Entries in the queue.
  */
@@ -85,8 +87,8 @@ export function createFaultQueue() {
       return queue.length;
     },
 
-    take(stream) {
-      const index = queue.findIndex((q) => q.stream === null || q.stream === stream);
+    take(topics) {
+      const index = queue.findIndex((q) => q.stream === null || topics.includes(q.stream));
       const entry = queue[index];
       if (!entry) return null;
       if (--entry.remaining === 0) queue.splice(index, 1);
@@ -126,4 +128,54 @@ export function answerWithFault(res, fault) {
     return true;
   }
   return false;
+}
+
+/**
+ * Makes a streaming response misbehave while the library writes it: `stall` lets the headers
+ * out and swallows every byte of body; `drop` lets `after` events through (replayed and live,
+ * control events not counted) and then destroys the socket, so the client sees a network error
+ * rather than a clean end.
+ * @param {ServerResponse} res
+ * @param {Fault} fault
+ */
+export function applyStreamFault(res, fault) {
+  const target = /** @type {{ write: (chunk: unknown, ...rest: unknown[]) => boolean, end: (...args: unknown[]) => unknown }} */ (
+    /** @type {unknown} */ (res)
+  );
+  if (fault.kind === 'stall') {
+    target.write = () => true;
+    return;
+  }
+  if (fault.kind !== 'drop') return;
+  const write = res.write.bind(res);
+  let seen = 0;
+  let unterminated = ''; // the written text after the last blank line
+  let cut = false;
+  /** @param {string} text the last bytes to let through */
+  const cutAfter = (text) => {
+    cut = true;
+    // A clean end of the body must not overtake the cut.
+    target.end = () => res;
+    const socket = res.socket;
+    // The callback runs once these bytes (and the headers before them) are handed to the socket.
+    if (text) write(text, () => socket?.destroy());
+    else socket?.write('', () => socket.destroy());
+  };
+  target.write = (chunk, ...rest) => {
+    if (cut) return false;
+    if (fault.after === 0) return cutAfter(''), false;
+    const text = String(chunk);
+    const all = unterminated + text;
+    let from = 0;
+    for (let end = all.indexOf('\n\n'); end !== -1; end = all.indexOf('\n\n', from)) {
+      const block = all.slice(from, end);
+      from = end + 2;
+      if (/^data:/m.test(block) && !/^event: ssemux:/m.test(block) && ++seen >= fault.after) {
+        cutAfter(text.slice(0, from - unterminated.length));
+        return false;
+      }
+    }
+    unterminated = all.slice(from);
+    return write(/** @type {string} */ (chunk), .../** @type {[]} */ (rest));
+  };
 }

@@ -1,50 +1,54 @@
 // @ts-check
 /**
- * The ssemux reference server: named SSE streams with replay, long-poll, per-user events, fault
- * injection and the demo's emitters. `createDemoServer()` starts it and returns its handle.
+ * The ssemux demo server: ssemux/server's realtime endpoint inside an Express app, as an app
+ * would use it, plus what the demo page and the tests need around it: publishing over HTTP,
+ * per-user events, fault injection and the demo's emitters. `createDemoServer()` starts it and
+ * returns its handle.
  */
 import http from 'node:http';
 import express from 'express';
-import { createSessions } from './auth.js';
+import { createRealtimeServer, memoryStore } from 'ssemux/server';
+import { createSessions, hasMalformedCookie } from './auth.js';
 import { startBurst } from './burst.js';
 import { createControlRouter } from './control-routes.js';
 import { createDemoFeatures } from './demo-emitters.js';
-import { attachToLog, createEventLog } from './event-log.js';
-import { createEventsHandler } from './events-route.js';
+import { createEventsHandler, plainTopics } from './events-route.js';
 import { createFaultQueue } from './faults.js';
 import { createOpenStreams } from './open-streams.js';
 import { createPresence } from './presence.js';
 
-export { createEventLog };
-/** @typedef {import('./event-log.js').EventLog} EventLog */
+/** @typedef {import('ssemux/server').EventStore} EventStore */
 
 /**
  * @typedef {object} DemoServerOptions
  * @property {number} [port]         0 = a random free port. Default 8080.
  * @property {string} [host]         Default '127.0.0.1'.
- * @property {boolean} [auth]        Require a token or session cookie on /events. Default false.
+ * @property {boolean} [auth]        Require a token or session cookie on /events. Default false
+ *   (everyone is anonymous, and events published for a user reach no one).
  * @property {number} [heartbeatMs]  Comment heartbeat interval. Default 15000.
  * @property {number} [retryMs]      Sent as `retry:`. Default 1000.
- * @property {number} [bufferSize]   Ring buffer length for replay. Default 5000. Ignored with `eventLog`.
- * @property {EventLog} [eventLog]   An existing log (from `createEventLog()`) to use instead of a new
- *   one: its ids and history survive this server, so a server started later with the same log
- *   resumes clients as if backed by durable storage. Closing the server leaves the log usable.
+ * @property {number} [bufferSize]   Events the default memory store keeps. Default 5000. Ignored with `store`.
+ * @property {EventStore} [store]    The log (`memoryStore()`, `redisStore()` from ssemux/server). One
+ *   passed in outlives this server: a server started later on it resumes clients as if backed by
+ *   durable storage, and `close()` leaves it open. Default: a memory store of `bufferSize`.
  * @property {number} [longPollMs]   How long a long-poll is held. Default 25000.
+ * @property {string} [publishKey]   When set, `POST /publish` and `/publish/burst` need
+ *   `Authorization: Bearer <publishKey>`. Default: none.
  * @property {{ prefix: string, dir: string }[]} [staticDirs] Served with express.static.
  * @property {boolean} [demo]        Start the tick/notification/stats feeds. Default false.
  */
 
 /**
  * @typedef {object} DemoServerStats
- * @property {number} openStreams   open SSE responses + held long-polls, all streams
+ * @property {number} openStreams   open SSE responses + held long-polls, all topics
  * @property {number} openSse
  * @property {number} openLongPoll
- * @property {number} connections   /events requests accepted (past auth), ever
- * @property {number} eventsPublished
+ * @property {number} connections   /events requests answered 200, ever
+ * @property {number} eventsPublished  through this server
  * @property {number} eventsSent    events written to clients, replays included
- * @property {Record<string, { open: number }>} perStream
+ * @property {Record<string, { open: number }>} perStream  open responses per topic (the default topic always listed)
  * @property {number} tabs          distinct tabs that pinged /presence in the last 10 s
- * @property {number} latestId
+ * @property {string} latestId      cursor of the newest event of the log
  * @property {import('./burst.js').BurstStatus | null} burst  the latest burst
  */
 
@@ -53,10 +57,13 @@ export { createEventLog };
  * @property {string} url
  * @property {number} port
  * @property {http.Server} server
- * @property {(input: import('./event-log.js').PublishInput) => import('./event-log.js').StoredEvent} publish
- * @property {() => DemoServerStats} stats
+ * @property {EventStore} store
+ * @property {(input: import('./control-routes.js').PublishInput) => Promise<string>} publish  resolves with the cursor
+ * @property {() => Promise<DemoServerStats>} stats
  * @property {() => Promise<void>} close
  */
+
+const DEFAULT_TOPIC = 'main';
 
 const DEFAULTS = {
   port: 8080,
@@ -66,6 +73,8 @@ const DEFAULTS = {
   retryMs: 1_000,
   bufferSize: 5_000,
   longPollMs: 25_000,
+  /** @type {string | undefined} */
+  publishKey: undefined,
   /** @type {{ prefix: string, dir: string }[]} */
   staticDirs: [],
   demo: false,
@@ -78,72 +87,88 @@ const DEFAULTS = {
 export async function createDemoServer(options = {}) {
   /** @type {typeof DEFAULTS} */
   const config = { ...DEFAULTS };
-  const { eventLog, ...rest } = options;
+  const { store: givenStore, ...rest } = options;
   for (const [key, value] of Object.entries(rest)) {
     if (value !== undefined) Object.assign(config, { [key]: value });
   }
+  const store = givenStore ?? memoryStore({ maxEvents: config.bufferSize });
+  const sessions = createSessions();
+  /** @param {import('node:http').IncomingMessage} req */
+  const identify = (req) => (config.auth ? sessions.identify(req) : null);
 
-  // This server's view of the (possibly shared) log: closing it ends only this server's subscriptions.
-  const { log, detach: detachFromLog } = attachToLog(eventLog ?? createEventLog(config.bufferSize));
+  const realtime = createRealtimeServer({
+    store,
+    heartbeatMs: config.heartbeatMs,
+    retryMs: config.retryMs,
+    longPollMs: config.longPollMs,
+    defaultTopic: DEFAULT_TOPIC,
+    // `?stream=<name>`: the reference server's old way of naming one stream.
+    defaultTopics: (req) => plainTopics(req, DEFAULT_TOPIC),
+    ...(config.auth ? { authenticate: identify } : {}),
+  });
   const open = createOpenStreams();
   const faults = createFaultQueue();
-  const sessions = createSessions();
   const presence = createPresence();
-  const counters = { connections: 0, eventsPublished: 0, eventsSent: 0 };
-  /** @type {Set<ReturnType<typeof startBurst>>} */
-  const bursts = new Set();
-  /** @type {import('./burst.js').BurstStatus | null} */
-  let lastBurst = null;
+  let eventsPublished = 0;
+  /** @type {ReturnType<typeof startBurst> | null} */
+  let burst = null;
 
-  /** @param {import('./event-log.js').PublishInput} input */
-  const publish = (input) => {
-    counters.eventsPublished++;
-    return log.append(input);
+  /** @param {import('./control-routes.js').PublishInput} input */
+  const publish = async ({ topic, stream, type, data, user }) => {
+    const cursor = await realtime.publish({ topic: topic ?? stream, type, data, user });
+    eventsPublished++;
+    return cursor;
   };
 
-  /** @returns {DemoServerStats} */
-  const stats = () => {
+  /** @returns {Promise<DemoServerStats>} */
+  const stats = async () => {
+    const now = realtime.stats();
     /** @type {Record<string, { open: number }>} */
-    const perStream = { main: { open: 0 } };
-    for (const name of log.bufferedStreams()) perStream[name] = { open: 0 };
-    for (const [name, n] of open.perStream()) perStream[name] = { open: n };
+    const perStream = { [DEFAULT_TOPIC]: { open: 0 } };
+    for (const [topic, n] of Object.entries(now.perTopic)) perStream[topic] = { open: n };
     return {
-      openStreams: open.count(),
-      openSse: open.count('sse'),
-      openLongPoll: open.count('long-poll'),
-      connections: counters.connections,
-      eventsPublished: counters.eventsPublished,
-      eventsSent: counters.eventsSent,
+      openStreams: now.openStreams,
+      openSse: now.openSse,
+      openLongPoll: now.openLongPoll,
+      connections: now.connections,
+      eventsPublished,
+      eventsSent: now.eventsSent,
       perStream,
       tabs: presence.count(),
-      latestId: log.latestId,
-      burst: lastBurst && { ...lastBurst },
+      latestId: await store.head(),
+      burst: burst && { ...burst.status },
     };
   };
 
-  const demo = createDemoFeatures(publish, stats);
+  const demo = createDemoFeatures((event) => publish(event), stats, (error) => console.error('demo feed:', error));
 
   const app = express();
   app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    if (hasMalformedCookie(req)) return void res.status(400).json({ error: 'malformed session cookie' });
+    next();
+  });
   app.use(express.json({ limit: '1mb' }));
-  const events = createEventsHandler({ log, sessions: config.auth ? sessions : null, faults, open, counters, timing: config });
+  const events = createEventsHandler({ realtime, faults, open, authenticated: (req) => !config.auth || identify(req) !== null, defaultTopic: DEFAULT_TOPIC });
   app.get('/events', events);
-  app.post('/events', events); // clients configured with method: 'POST' (the body is ignored)
+  app.post('/events', events);
   app.use(
     createControlRouter({
       publish,
       stats,
       startBurst: (burstOptions) => {
-        for (const old of bursts) if (old.status.done) bursts.delete(old);
-        const burst = startBurst(publish, burstOptions);
-        lastBurst = burst.status;
-        bursts.add(burst);
+        if (burst && !burst.status.done) return false;
+        burst = startBurst(publish, burstOptions);
+        return true;
       },
       presence,
       faults,
       open,
+      endStreams: (topic) => realtime.disconnect(topic === null ? () => true : { topic }),
       sessions,
+      endStreamsOf: (token) => realtime.disconnect((identity) => /** @type {{ token?: string }} */ (identity).token === token),
       demo,
+      publishKey: config.publishKey,
     }),
   );
   for (const { prefix, dir } of config.staticDirs) app.use(prefix, express.static(dir));
@@ -153,7 +178,7 @@ export async function createDemoServer(options = {}) {
   await new Promise((resolve, reject) => {
     /** @param {Error} error */
     const onError = (error) => {
-      detachFromLog();
+      void realtime.close();
       reject(error);
     };
     server.once('error', onError);
@@ -168,18 +193,21 @@ export async function createDemoServer(options = {}) {
 
   if (config.demo) demo.startFeeds();
 
-  let closing = /** @type {Promise<void> | null} */ (null);
+  /** @type {Promise<void> | null} */
+  let closing = null;
   const close = () =>
-    (closing ??= new Promise((resolve) => {
+    (closing ??= (async () => {
       demo.stop();
-      for (const burst of bursts) burst.stop();
-      detachFromLog(); // a passed-in log lives on for the next server, without our subscribers
-      server.close(() => resolve());
+      burst?.stop();
+      const closed = new Promise((resolve) => server.close(resolve));
+      await realtime.close(); // ends every stream cleanly; the store lives on when it was passed in
       open.dropAll();
       server.closeAllConnections();
-    }));
+      await closed;
+      if (!givenStore) await store.close();
+    })());
 
-  return { url: `http://${host}:${port}`, port, server, publish, stats, close };
+  return { url: `http://${host}:${port}`, port, server, store, publish, stats, close };
 }
 
 /**

@@ -1,13 +1,40 @@
 // Builds the library (dist/ssemux.js, ESM, with the XHR polyfill as its own chunk), the worker
 // (dist/ssemux-worker.js, one IIFE with no import or export, so it loads as a classic or a
-// module worker), the React binding, the type declarations and the demo page.
+// module worker), the React binding, the Node server (dist/ssemux-server.js), the type
+// declarations and the demo page. `node scripts/build.mjs server` builds only the Node server.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const only = process.argv[2]; // 'lib' skips the demo, for quick rebuilds
+const only = process.argv[2]; // 'lib' skips the demo, for quick rebuilds; 'server': ssemux/server only
+
+// ---- ssemux/server: a Node bundle, kept apart from the browser bundles below ----------------
+// An SSR build, so that node: built-ins stay real imports (a browser build would stub them).
+// ioredis stays external: an optional peer dependency, imported only by redisStore().
+const buildServer = () =>
+  build({
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    publicDir: false,
+    build: {
+      ssr: 'src/server/index.ts',
+      outDir: 'dist',
+      emptyOutDir: false,
+      target: 'node20',
+      minify: false,
+      sourcemap: true,
+      rollupOptions: { external: [/^node:/, 'ioredis'], output: { format: 'es', entryFileNames: 'ssemux-server.js' } },
+    },
+  });
+if (only === 'server') {
+  await buildServer();
+  console.log('built dist/ssemux-server.js');
+  process.exit(0);
+}
+// ----------------------------------------------------------------------------------------------
 
 rmSync(`${root}/dist`, { recursive: true, force: true });
 
@@ -33,6 +60,9 @@ await bundle(
   { external: ['react', 'react/jsx-runtime'] },
 );
 
+await buildServer();
+
+// Declarations of src/ (ssemux/server's included) into dist/types.
 execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.build.json`], { stdio: 'inherit' });
 
 if (only !== 'lib') {

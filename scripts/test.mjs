@@ -1,12 +1,15 @@
-// `npm test`: installs Chromium when it is missing, builds, runs the unit tests (Vitest) and the
-// end-to-end tests (Playwright in real Chromium against the real demo server), and fails when
-// any test fails.
+// `npm test`: installs Chromium and redis-server when they are missing, builds, runs the unit
+// tests (Vitest) and the end-to-end tests (Playwright in real Chromium against the real demo
+// server), and fails when any test fails.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chromiumPath, DEFAULT_CHROMIUM, hasChromium } from '../test/support/chromium.js';
+import { DEFAULT_REDIS_SERVER, hasRedisServer, redisServerPath } from '../test/support/redis.js';
 
 const run = (command, args, options = {}) => spawnSync(command, args, { stdio: 'inherit', ...options }).status ?? 1;
 const bin = (name) => `node_modules/.bin/${name}`;
+const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+const apt = (...args) => run(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 
 if (!hasChromium()) {
   if (chromiumPath() !== DEFAULT_CHROMIUM) {
@@ -14,10 +17,20 @@ if (!hasChromium()) {
     process.exit(1);
   }
   console.log('Chromium is missing: installing Debian\'s chromium package');
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const apt = (...args) => run(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'chromium') !== 0 || !hasChromium()) {
     console.error('Could not install Chromium; set CHROMIUM_PATH to a Chromium binary');
+    process.exit(1);
+  }
+}
+
+if (!hasRedisServer()) {
+  if (redisServerPath() !== DEFAULT_REDIS_SERVER) {
+    console.error(`REDIS_SERVER_PATH=${redisServerPath()} does not exist`);
+    process.exit(1);
+  }
+  console.log('redis-server is missing: installing Debian\'s redis-server package');
+  if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'redis-server') !== 0 || !hasRedisServer()) {
+    console.error('Could not install redis-server; set REDIS_SERVER_PATH to a redis-server binary');
     process.exit(1);
   }
 }

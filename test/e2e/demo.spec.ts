@@ -44,8 +44,12 @@ async function openTabs(context: BrowserContext, url: string, n: number): Promis
 const state = (page: Page) => page.getByTestId('conn-state');
 const historyCount = (page: Page, s: string) => page.locator(`[data-testid="conn-history"] li[data-state="${s}"]`).count();
 
-/** The ids of the log's rows, newest first. */
-const logIds = (page: Page) => page.locator('[data-testid="log-row"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-id'))));
+/** The position in the server's log of a cursor `<generation>-<n>` (docs/server-protocol.md). */
+const ordinal = (cursor: string | null) => Number(cursor?.split('-')[1]);
+
+/** The ordinals of the log's rows, newest first. */
+const logIds = (page: Page) =>
+  page.locator('[data-testid="log-row"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-id')?.split('-')[1])));
 
 test('three tabs: one connection, jobs and answers everywhere, a drop resumes without gap or duplicate', async ({ context, server }, testInfo) => {
   const pages = await openTabs(context, `${server.url}/`, 3);
@@ -86,7 +90,7 @@ test('three tabs: one connection, jobs and answers everywhere, a drop resumes wi
 
   // Drop the upstream from tab 3: every tab goes reconnecting, then open again.
   const before = await Promise.all(pages.map((page) => historyCount(page, 'reconnecting')));
-  const lastIdBefore = Number(await tab1.getByTestId('conn-last-id').textContent());
+  const lastIdBefore = ordinal(await tab1.getByTestId('conn-last-id').textContent());
   await tab3.getByTestId('fault-drop').click();
   await expect(tab3.getByTestId('fault-result')).toHaveText('Dropped 1 open stream.');
   for (const [i, page] of pages.entries()) {
@@ -96,7 +100,7 @@ test('three tabs: one connection, jobs and answers everywhere, a drop resumes wi
   // Still one upstream (server-side count, as every tab shows it).
   for (const page of pages) await expect(page.getByTestId('open-streams')).toHaveText('1');
   // Events after the drop: a few ticks and stats beyond the last id seen before it.
-  await expect.poll(async () => Number(await tab1.getByTestId('conn-last-id').textContent())).toBeGreaterThan(lastIdBefore + 4);
+  await expect.poll(async () => ordinal(await tab1.getByTestId('conn-last-id').textContent())).toBeGreaterThan(lastIdBefore + 4);
 
   for (const page of pages) {
     await expect(page.getByTestId('log-gaps')).toHaveAttribute('data-count', '0');

@@ -1,10 +1,11 @@
 import { createBufferingProxy } from '../support/buffering-proxy.js';
 import { FAST, expect, expectIds, openHarness, publish, startClient, startServer, status, test } from './fixtures.js';
-import { createEventLog } from '../../demo-server/event-log.js';
+import { memoryStore } from 'ssemux/server';
 
 test('with SharedWorker, EventSource and stream reading removed, events arrive by the polyfill and resume after a server restart', async ({ context }) => {
-  const log = createEventLog(1000);
-  let server = await startServer({ eventLog: log });
+  // A log that outlives the server, as durable storage would.
+  const store = memoryStore({ maxEvents: 1000 });
+  let server = await startServer({ store });
   const port = server.port;
   try {
     await context.addInitScript(() => {
@@ -28,8 +29,8 @@ test('with SharedWorker, EventSource and stream reading removed, events arrive b
 
     await server.close();
     await expect.poll(async () => (await status(pages[0]!)).state).toBe('reconnecting');
-    const during = [String(log.append({ stream: 'legacy', type: 'message', data: { n: 4 } }).id)];
-    server = await startServer({ eventLog: log, port });
+    const during = [(await store.append({ topic: 'legacy', type: 'message', data: '{"n":4}' })).cursor];
+    server = await startServer({ store, port });
     const after = await publish(server, 'legacy', 3);
     await expectIds(pages, [...before, ...during, ...after]);
   } finally {

@@ -1,7 +1,7 @@
 import type { Browser, Page } from '@playwright/test';
 import { FAST, expect, expectIds, ids, login, openClients, openHarness, publish, publishOne, startClient, startServer, stats, status, test } from './fixtures.js';
 import { launchOwnBrowser, openTrackedTab } from './crash.js';
-import { createEventLog } from '../../demo-server/event-log.js';
+import { memoryStore } from 'ssemux/server';
 
 const SHARED = { sharing: 'shared-worker', ...FAST } as const;
 
@@ -101,8 +101,9 @@ test('a worker of another protocol version is not used: the tab falls back and s
 });
 
 test('the server dies and comes back: every tab resumes from its last id', async ({ context }) => {
-  const log = createEventLog(1000);
-  let server = await startServer({ eventLog: log });
+  // A log that outlives the server, as durable storage would.
+  const store = memoryStore({ maxEvents: 1000 });
+  let server = await startServer({ store });
   const port = server.port;
   const stream = 'server-restart';
   const pages = await openClients(context, server, 4, { url: `/events?stream=${stream}`, ...SHARED });
@@ -111,8 +112,9 @@ test('the server dies and comes back: every tab resumes from its last id', async
   await server.close();
   for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('reconnecting');
   // Published while the server is down, straight into its durable log.
-  const during = [1, 2].map((n) => String(log.append({ stream, type: 'message', data: { n } }).id));
-  server = await startServer({ eventLog: log, port });
+  const during: string[] = [];
+  for (const n of [1, 2]) during.push((await store.append({ topic: stream, type: 'message', data: JSON.stringify({ n }) })).cursor);
+  server = await startServer({ store, port });
   const after = await publish(server, stream, 3);
   await expectIds(pages, [...before, ...during, ...after]);
   expect((await stats(server)).perStream[stream]?.open).toBe(1);

@@ -1,0 +1,216 @@
+// `node bench/server-bench.mjs`: the server side under load, on this machine. For each server
+// (ssemux/server with memoryStore, with redisStore on a local redis-server, and better-sse, the
+// most used Node SSE library) in a child process of its own: open 1,000 SSE connections from
+// this process (keep-alive agent), measure the server's memory per open connection, publish at
+// a steady rate (publish-to-delivery latency p50/p99, over all connections), then faster than
+// it can deliver (the deliveries per second it sustains). Prints one Markdown table. The clients
+// share the machine's 2 cores with the server (and Redis), so the ceiling is the machine's.
+// Env: BENCH_CONNECTIONS (1000), BENCH_RATE (100/s), BENCH_SECONDS (5), BENCH_BURST_RATE (1000/s).
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1000);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const BURST_RATE = Number(process.env.BENCH_BURST_RATE ?? 1000);
+const BURST_SECONDS = 2;
+const now = () => performance.timeOrigin + performance.now();
+
+if (process.argv[2] === '--serve') await serve(process.argv[3], process.argv[4]);
+else await main();
+
+// ---- the server process -------------------------------------------------------------------
+
+async function serve(kind, redisUrl) {
+  let publish;
+  let close = async () => {};
+  let handler;
+  if (kind === 'better-sse') {
+    const { createChannel, createSession } = await import('better-sse');
+    const channel = createChannel();
+    let n = 0;
+    handler = async (req, res) => channel.register(await createSession(req, res, { keepAlive: 15_000, retry: 1_000 }));
+    publish = async (data) => void channel.broadcast(data, 'message', { eventId: String(++n) }); // JSON-encodes data
+  } else {
+    const { createRealtimeServer, memoryStore, redisStore } = await import('../dist/ssemux-server.js');
+    const store = kind === 'redisStore' ? redisStore({ url: redisUrl, key: `bench:${Date.now()}` }) : memoryStore();
+    const realtime = createRealtimeServer({ store });
+    handler = realtime.handler;
+    publish = (data) => realtime.publish({ topic: 'bench', data }); // JSON-encodes data
+    close = async () => {
+      await realtime.close();
+      await store.close();
+    };
+  }
+  const server = http.createServer(handler);
+  server.listen(0, '127.0.0.1', () => process.send({ ready: server.address().port }));
+
+  let timer;
+  process.on('message', async (message) => {
+    if (message.memory) {
+      for (let i = 0; i < 3; i++) globalThis.gc?.();
+      const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+      process.send({ memory: { rss, heap: heapUsed + external + arrayBuffers } });
+    }
+    if (message.publish) {
+      // A steady rate: each 5 ms tick publishes what is due by then.
+      const { rate, seconds } = message.publish;
+      const total = Math.round(rate * seconds);
+      const start = now();
+      let sent = 0;
+      await new Promise((resolve) => {
+        timer = setInterval(async () => {
+          const due = Math.min(total, Math.floor(((now() - start) * rate) / 1000) + 1);
+          const batch = [];
+          while (sent < due) {
+            sent++;
+            batch.push(publish({ t: now() }));
+          }
+          await Promise.all(batch);
+          if (sent >= total) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 5);
+      });
+      process.send({ published: total });
+    }
+    if (message.close) {
+      clearInterval(timer);
+      server.closeAllConnections();
+      server.close();
+      await close();
+      process.exit(0);
+    }
+  });
+}
+
+// ---- the clients and the report -----------------------------------------------------------
+
+function percentile(sorted, p) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
+}
+
+function startServer(kind, redisUrl) {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, redisUrl ?? ''], { execArgv: ['--expose-gc'] });
+  const waiting = new Map();
+  child.on('message', (message) => {
+    for (const key of Object.keys(message)) waiting.get(key)?.(message[key]);
+  });
+  const ask = (key, message) => new Promise((resolve) => {
+    waiting.set(key, resolve);
+    if (message) child.send(message);
+  });
+  return { child, ask };
+}
+
+/** One SSE client: counts events and records latency from the `t` in each event's data. */
+function connect(agent, port, path, record) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
+      res.setEncoding('utf8');
+      let carry = '';
+      let opened = false;
+      res.on('data', (chunk) => {
+        const at = now();
+        const text = carry + chunk;
+        let cut = 0;
+        for (let i = text.indexOf('{"t":'); i !== -1; i = text.indexOf('{"t":', i + 5)) {
+          const end = text.indexOf('}', i);
+          if (end === -1) break;
+          record(at - Number(text.slice(i + 5, end)));
+          cut = end + 1;
+        }
+        carry = text.slice(Math.max(cut, text.length - 64));
+        if (!opened) {
+          opened = true;
+          resolve(req);
+        }
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', reject);
+  });
+}
+
+async function run(kind, redisUrl) {
+  const { child, ask } = startServer(kind, redisUrl);
+  const port = await ask('ready');
+  const before = await ask('memory', { memory: true });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  let latencies = [];
+  let delivered = 0;
+  let lastDelivery = 0;
+  const record = (ms) => {
+    latencies.push(ms);
+    delivered++;
+    lastDelivery = now();
+  };
+  const requests = [];
+  for (let i = 0; i < CONNECTIONS; i += 100) {
+    const batch = [];
+    for (let j = i; j < Math.min(CONNECTIONS, i + 100); j++) batch.push(connect(agent, port, '/events?topic=bench', record));
+    requests.push(...(await Promise.all(batch)));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const after = await ask('memory', { memory: true });
+
+  const phase = async (rate, seconds) => {
+    latencies = [];
+    delivered = 0;
+    const started = now();
+    const published = await ask('published', { publish: { rate, seconds } });
+    const expected = published * CONNECTIONS;
+    const deadline = now() + 20_000;
+    while (delivered < expected && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const sorted = Float64Array.from(latencies).sort();
+    return {
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      perSecond: delivered / ((lastDelivery - started) / 1000),
+      lost: expected - delivered,
+    };
+  };
+  const steady = await phase(RATE, SECONDS);
+  const burst = await phase(BURST_RATE, BURST_SECONDS);
+
+  for (const req of requests) req.destroy();
+  agent.destroy();
+  child.send({ close: true });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return {
+    kind,
+    rssPerConnection: (after.rss - before.rss) / CONNECTIONS / 1024,
+    heapPerConnection: (after.heap - before.heap) / CONNECTIONS / 1024,
+    steady,
+    burst,
+  };
+}
+
+async function main() {
+  const { ensureServerBuild } = await import('../test/support/cluster.js');
+  const { startRedis } = await import('../test/support/redis.js');
+  ensureServerBuild();
+  const redis = await startRedis();
+  const rows = [];
+  try {
+    rows.push(await run('memoryStore'));
+    rows.push(await run('redisStore', redis.url));
+    rows.push(await run('better-sse'));
+  } finally {
+    await redis.stop();
+  }
+  const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+  console.log(
+    `\n${CONNECTIONS} connections on 127.0.0.1, Node ${process.version}: latency at ${RATE} events/s for ${SECONDS} s; deliveries/s (events × connections) while ${BURST_RATE} events/s are published for ${BURST_SECONDS} s\n`,
+  );
+  console.log(`| server | p50 ms at ${RATE}/s | p99 ms at ${RATE}/s | deliveries/s sustained | events lost | RSS KB/connection | heap KB/connection |`);
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${r.kind}`} | ${fixed(r.steady.p50, 2)} | ${fixed(r.steady.p99, 2)} | ${fixed(r.burst.perSecond, 0)} | ${r.steady.lost + r.burst.lost} | ${fixed(r.rssPerConnection)} | ${fixed(r.heapPerConnection)} |`,
+    );
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * `ssemux/server`: the server half of ssemux for Node (docs/server.md). It speaks the protocol
+ * of docs/server-protocol.md; from the rest of the package it uses only the wire constants.
+ */
+export {
+  createRealtimeServer,
+  type DisconnectFilter,
+  type PublishInput,
+  type RealtimeServer,
+  type RealtimeServerStats,
+} from './create-realtime-server.js';
+export { SERVER_DEFAULTS, type RealtimeServerOptions } from './server-options.js';
+export { ANONYMOUS, type Identity } from './identity.js';
+export { memoryStore, MEMORY_STORE_DEFAULTS, type MemoryStoreOptions } from './memory-store.js';
+export { redisStore, REDIS_STORE_DEFAULTS, type RedisClient, type RedisStoreOptions } from './redis-store.js';
+export type { EventStore, NewEvent, ReadReset, ReadResult, StoredEvent, StoreListener } from './event-store.js';

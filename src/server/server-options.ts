@@ -1,0 +1,140 @@
+import type { IncomingMessage } from 'node:http';
+import { isTopic } from '../protocol/wire.js';
+import type { EventStore } from './event-store.js';
+import type { Identity } from './identity.js';
+
+/** Options of `createRealtimeServer`; every one is optional. */
+export interface RealtimeServerOptions<I extends Identity = Identity> {
+  /**
+   * The log events are published to and replayed from. A store passed in is not closed by
+   * `close()`: it may serve other servers, and outlives this one.
+   * @default memoryStore(), closed with the server
+   */
+  store?: EventStore;
+  /**
+   * Who the request is: a user name, an object with a `user` (and whatever else you need in
+   * `authorize` and `disconnect`), or null/undefined for "not authenticated" (answered `401`
+   * with `WWW-Authenticate`). Throwing answers `500`.
+   * @default everyone is anonymous (sees only events published without `user`)
+   */
+  authenticate?: (req: IncomingMessage) => I | null | undefined | Promise<I | null | undefined>;
+  /**
+   * Whether `identity` may read `topic`. Denied topics are left out and named in
+   * `ssemux:denied`; a request whose every topic is denied is answered `204`.
+   * @default every topic is allowed
+   */
+  authorize?: (identity: I, topic: string) => boolean | Promise<boolean>;
+  /**
+   * Topics of a plain connection (a request that names none).
+   * @default `[defaultTopic]`
+   */
+  defaultTopics?: (req: IncomingMessage) => readonly string[] | Promise<readonly string[]>;
+  /**
+   * Topic of a `publish()` without one, and of plain connections.
+   * @default 'main'
+   */
+  defaultTopic?: string;
+  /**
+   * A comment is written at least this often on a quiet stream. Keep it below the idle
+   * timeout of every proxy and load balancer in front, and below the clients' heartbeat timeout.
+   * @default 15000
+   */
+  heartbeatMs?: number;
+  /**
+   * Sent as `retry:`: how long clients wait before reconnecting after a clean end.
+   * @default 1000
+   */
+  retryMs?: number;
+  /**
+   * Honour `transport=long-poll`; when false such requests get a normal stream.
+   * @default true
+   */
+  longPoll?: boolean;
+  /**
+   * How long a long-poll with nothing to answer is held.
+   * @default 25000
+   */
+  longPollMs?: number;
+  /**
+   * After the first event reaches a held long-poll, how long it waits for more before answering.
+   * @default 15
+   */
+  longPollBatchMs?: number;
+  /**
+   * Spaces in the prelude comment, so that small buffers on the way pass the stream on at once.
+   * @default 2048
+   */
+  preludePadding?: number;
+  /**
+   * Events per long-poll answer, and per read from the store while replaying.
+   * @default 1000
+   */
+  maxReplay?: number;
+  /**
+   * Topics one request may select; more is answered `400`.
+   * @default 1000
+   */
+  maxTopics?: number;
+  /**
+   * Largest POST body; larger is answered `413`.
+   * @default 1048576
+   */
+  maxBodyBytes?: number;
+  /**
+   * A stream whose unsent output grows past this (a client that does not read) is cut; the
+   * client resumes from its last event, so it loses nothing.
+   * @default 8388608
+   */
+  maxBufferedBytes?: number;
+  /**
+   * The `WWW-Authenticate` challenge of a `401`.
+   * @default 'Bearer'
+   */
+  challenge?: string;
+  /**
+   * Errors no response can carry: a store failing, `authenticate` or `authorize` throwing.
+   * @default logs with console.error
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** Defaults of the plain options of `createRealtimeServer`. */
+export const SERVER_DEFAULTS = Object.freeze({
+  defaultTopic: 'main',
+  heartbeatMs: 15_000,
+  retryMs: 1_000,
+  longPoll: true,
+  longPollMs: 25_000,
+  longPollBatchMs: 15,
+  preludePadding: 2048,
+  maxReplay: 1_000,
+  maxTopics: 1_000,
+  maxBodyBytes: 1_048_576,
+  maxBufferedBytes: 8_388_608,
+  challenge: 'Bearer',
+});
+
+/** The options with every default filled in. */
+export type ServerConfig = typeof SERVER_DEFAULTS & { onError: (error: unknown) => void };
+
+const POSITIVE = ['heartbeatMs', 'longPollMs', 'maxReplay', 'maxTopics', 'maxBodyBytes', 'maxBufferedBytes'] as const;
+const NON_NEGATIVE = ['retryMs', 'longPollBatchMs', 'preludePadding'] as const;
+
+/** Checks the options once; a wrong one throws a TypeError naming it. */
+export function resolveServerOptions<I extends Identity>(options: RealtimeServerOptions<I>): ServerConfig {
+  const config: Record<string, unknown> = { ...SERVER_DEFAULTS, onError: (error: unknown) => console.error('ssemux/server:', error) };
+  for (const [name, value] of Object.entries(options)) if (value !== undefined) config[name] = value;
+  for (const name of POSITIVE) {
+    if (!Number.isInteger(config[name]) || (config[name] as number) < 1) throw new TypeError(`createRealtimeServer: ${name} must be a positive integer`);
+  }
+  for (const name of NON_NEGATIVE) {
+    if (!Number.isInteger(config[name]) || (config[name] as number) < 0) throw new TypeError(`createRealtimeServer: ${name} must be a non-negative integer`);
+  }
+  if (!isTopic(config.defaultTopic)) throw new TypeError('createRealtimeServer: defaultTopic must be a topic name');
+  if (typeof config.longPoll !== 'boolean') throw new TypeError('createRealtimeServer: longPoll must be a boolean');
+  if (typeof config.challenge !== 'string' || !config.challenge) throw new TypeError('createRealtimeServer: challenge must be a non-empty string');
+  for (const name of ['authenticate', 'authorize', 'defaultTopics', 'onError']) {
+    if (config[name] !== undefined && typeof config[name] !== 'function') throw new TypeError(`createRealtimeServer: ${name} must be a function`);
+  }
+  return config as ServerConfig;
+}

@@ -1,0 +1,95 @@
+// @ts-check
+// A throwaway redis-server for tests: a free port of 127.0.0.1, no persistence, stopped by the
+// test that started it. REDIS_SERVER_PATH overrides the Debian default.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+
+export const DEFAULT_REDIS_SERVER = '/usr/bin/redis-server';
+
+/** @returns {string} */
+export function redisServerPath() {
+  return process.env.REDIS_SERVER_PATH || DEFAULT_REDIS_SERVER;
+}
+
+/** @returns {boolean} */
+export function hasRedisServer() {
+  return existsSync(redisServerPath());
+}
+
+/**
+ * @typedef {object} RedisServer
+ * @property {string} url    `redis://127.0.0.1:<port>`
+ * @property {number} port
+ * @property {() => Promise<void>} stop  Ends the server (SIGTERM, SIGKILL after 2 s) and waits for it.
+ */
+
+/** @returns {Promise<number>} a port that was free a moment ago */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {net.AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * True once `PING` is answered with `PONG`.
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
+function ping(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    const done = (/** @type {boolean} */ ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk;
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+/**
+ * Starts redis-server and resolves once it answers.
+ * @returns {Promise<RedisServer>}
+ */
+export async function startRedis() {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      redisServerPath(),
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir(), '--loglevel', 'warning'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let exited = false;
+    const exit = new Promise((resolve) => child.once('exit', () => resolve((exited = true))));
+    child.once('error', () => {}); // a missing binary: seen as an exit below
+    const deadline = Date.now() + 5_000;
+    while (!exited && Date.now() < deadline && !(await ping(port))) await new Promise((r) => setTimeout(r, 20));
+    if (!exited && Date.now() < deadline) {
+      const stop = async () => {
+        if (exited) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+        await exit;
+        clearTimeout(timer);
+      };
+      return { url: `redis://127.0.0.1:${port}`, port, stop };
+    }
+    child.kill('SIGKILL');
+    await exit;
+    // Another process may have taken the port between freePort() and the bind.
+    if (attempt === 3) throw new Error(`redis-server (${redisServerPath()}) did not start`);
+  }
+}

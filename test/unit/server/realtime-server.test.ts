@@ -1,0 +1,382 @@
+// createRealtimeServer over real HTTP: the API around the protocol (publish, stats, disconnect,
+// close, options) and how it mounts. The protocol rules themselves are in test/conformance.
+import express from 'express';
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { createRealtimeServer, memoryStore, SERVER_DEFAULTS } from 'ssemux/server';
+import { dataEvents, openSse, sleep, splitTopic } from '../../conformance/sse-client.js';
+import { eventually, listen, onCleanup, startRealtime } from './helpers.js';
+
+const json = { 'Content-Type': 'application/json' };
+
+describe('options', () => {
+  it('rejects a wrong option with a TypeError that names it', () => {
+    expect(() => createRealtimeServer({ heartbeatMs: 0 })).toThrow(/heartbeatMs/);
+    expect(() => createRealtimeServer({ retryMs: -1 })).toThrow(/retryMs/);
+    expect(() => createRealtimeServer({ defaultTopic: '' })).toThrow(/defaultTopic/);
+    expect(() => createRealtimeServer({ longPoll: 'yes' as never })).toThrow(/longPoll/);
+    expect(() => createRealtimeServer({ authorize: 5 as never })).toThrow(/authorize/);
+    expect(() => createRealtimeServer({ heartbeatMs: 0 })).toThrow(TypeError);
+  });
+
+  it('applies the documented defaults: 2048 spaces of prelude padding, retry 1000', async () => {
+    const { url } = await startRealtime({ heartbeatMs: undefined });
+    const res = await openSse(url);
+    await eventually(() => res.text, (text) => expect(text).toContain('\n\n'));
+    expect(res.text).toBe(`: ssemux 1 ${' '.repeat(SERVER_DEFAULTS.preludePadding)}\nretry: ${SERVER_DEFAULTS.retryMs}\n\n`);
+    expect(SERVER_DEFAULTS).toMatchObject({ preludePadding: 2048, retryMs: 1000, heartbeatMs: 15_000, longPollMs: 25_000, defaultTopic: 'main' });
+  });
+
+  it('takes preludePadding and retryMs', async () => {
+    const { url } = await startRealtime({ preludePadding: 0, retryMs: 250 });
+    const res = await openSse(url);
+    await eventually(() => res.text, (text) => expect(text).toBe(': ssemux 1 \nretry: 250\n\n'));
+  });
+});
+
+describe('publish()', () => {
+  it('resolves with the cursor; JSON-encodes data that is not a string; defaults topic and type', async () => {
+    const { url, realtime } = await startRealtime({ defaultTopic: 'news' });
+    const res = await openSse(`${url}?topic=news`);
+    await eventually(() => res.text, (text) => expect(text).toContain('retry:'));
+    const cursors = [
+      await realtime.publish({ data: { a: 1 } }),
+      await realtime.publish({ data: 'text' }),
+      await realtime.publish({ type: 'nothing', data: undefined }),
+      await realtime.publish({ data: [1, 'two'] }),
+    ];
+    const events = dataEvents(await res.until((e) => dataEvents(e).length === 4));
+    expect(events.map((event) => event.id)).toEqual(cursors);
+    expect(events.map(splitTopic)).toEqual([
+      { topic: 'news', data: '{"a":1}' },
+      { topic: 'news', data: 'text' },
+      { topic: 'news', data: '' },
+      { topic: 'news', data: '[1,"two"]' },
+    ]);
+    expect(events.map((event) => event.type)).toEqual(['message', 'message', 'nothing', 'message']);
+    expect(realtime.stats().eventsPublished).toBe(4);
+  });
+
+  it('rejects a bad topic, a type with a line break or the reserved ssemux: prefix, an empty user', async () => {
+    const { realtime } = await startRealtime();
+    await expect(realtime.publish({ topic: '', data: 'x' })).rejects.toThrow(/topic/);
+    await expect(realtime.publish({ topic: 'a\nb', data: 'x' })).rejects.toThrow(/topic/);
+    await expect(realtime.publish({ type: 'a\rb', data: 'x' })).rejects.toThrow(/type/);
+    await expect(realtime.publish({ type: 'ssemux:reset', data: 'x' })).rejects.toThrow(/type/);
+    await expect(realtime.publish({ type: '', data: 'x' })).rejects.toThrow(/type/);
+    await expect(realtime.publish({ user: '', data: 'x' })).rejects.toThrow(/user/);
+    expect(realtime.stats().eventsPublished).toBe(0);
+  });
+});
+
+describe('mounting', () => {
+  it('works in Express 5 for GET and POST, with the body parsed by express.json() or not', async () => {
+    const realtime = createRealtimeServer({ onError: () => {} });
+    onCleanup(() => realtime.close());
+    const app = express();
+    app.get('/events', realtime.handler);
+    app.post('/events', express.json(), realtime.handler);
+    app.post('/raw-events', realtime.handler);
+    const { url } = await listen(app);
+
+    const parsed = await openSse(`${url}/events`, { method: 'POST', headers: json, body: JSON.stringify({ topics: ['a'] }) });
+    const raw = await openSse(`${url}/raw-events`, { method: 'POST', headers: json, body: JSON.stringify({ topics: ['a'] }) });
+    const get = await openSse(`${url}/events?topic=a`);
+    for (const res of [parsed, raw, get]) await eventually(() => res.text, (text) => expect(text).toContain('retry:'));
+    expect(realtime.stats().perTopic).toEqual({ a: 3 });
+    const cursor = await realtime.publish({ topic: 'a', data: 'hi' });
+    for (const res of [parsed, raw, get]) {
+      const [event] = await res.until((e) => e.length === 1);
+      expect(event).toEqual({ type: 'message', data: 'a\nhi', id: cursor });
+    }
+  });
+
+  it('works inside a plain node:http server next to other routes', async () => {
+    const realtime = createRealtimeServer({ onError: () => {} });
+    onCleanup(() => realtime.close());
+    const { url } = await listen((req, res) => {
+      if (req.url?.startsWith('/events')) return void realtime.handler(req, res);
+      res.writeHead(404).end();
+    });
+    expect((await fetch(`${url}/other`)).status).toBe(404);
+    const res = await openSse(`${url}/events?topic=x`);
+    expect(res.status).toBe(200);
+  });
+
+  it('sends the headers before any event exists', async () => {
+    const { url } = await startRealtime();
+    const started = Date.now();
+    const res = await openSse(url);
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('ignores a body that is not JSON (a plain connection), and answers 400 to malformed JSON, 413 to a body too large, 405 to other methods', async () => {
+    const { url, realtime } = await startRealtime({ maxBodyBytes: 100 });
+    const text = await openSse(url, { method: 'POST', body: '{"topics":["a"]}' });
+    expect(text.status).toBe(200);
+    expect(realtime.stats().perTopic).toEqual({ main: 1 });
+    const malformed = await fetch(url, { method: 'POST', headers: json, body: '{"topics": [' });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: 'body is not valid JSON' });
+    const large = await fetch(url, { method: 'POST', headers: json, body: JSON.stringify({ topics: ['x'.repeat(200)] }) });
+    expect(large.status).toBe(413);
+    await large.body?.cancel();
+    const put = await fetch(url, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+    await put.body?.cancel();
+  });
+
+  it('answers 400 to more topics than maxTopics', async () => {
+    const { url } = await startRealtime({ maxTopics: 2 });
+    const res = await fetch(`${url}?topic=a&topic=b&topic=c`);
+    expect(res.status).toBe(400);
+    await res.body?.cancel();
+    expect((await openSse(`${url}?topic=a&topic=b&topic=a`)).status).toBe(200);
+  });
+});
+
+describe('identity', () => {
+  it('answers 401 with the challenge when authenticate gives null, and passes the identity on', async () => {
+    const seen: unknown[] = [];
+    const { url, realtime } = await startRealtime<{ user: string; role: string }>({
+      challenge: 'Bearer realm="test"',
+      authenticate: async (req) => (req.headers.authorization === 'Bearer t1' ? { user: 'ann', role: 'admin' } : null),
+      authorize: async (identity, topic) => {
+        seen.push([identity, topic]);
+        return true;
+      },
+    });
+    const denied = await fetch(`${url}?topic=x`);
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toBe('Bearer realm="test"');
+    await denied.body?.cancel();
+    const ok = await openSse(`${url}?topic=x&topic=y`, { headers: { Authorization: 'Bearer t1' } });
+    expect(ok.status).toBe(200);
+    expect(seen).toEqual([
+      [{ user: 'ann', role: 'admin' }, 'x'],
+      [{ user: 'ann', role: 'admin' }, 'y'],
+    ]);
+    expect(realtime.stats().connections).toBe(1);
+  });
+
+  it('answers 503 when authenticate throws, and reports the error', async () => {
+    const errors: unknown[] = [];
+    const { url } = await startRealtime({
+      authenticate: () => {
+        throw new Error('session store down');
+      },
+      onError: (error) => errors.push(error),
+    });
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    await res.body?.cancel();
+    expect(String(errors[0])).toContain('session store down');
+  });
+
+  it('sees events published for a user only when authenticated as that user; anonymous sees public ones', async () => {
+    const { url, realtime } = await startRealtime({ authenticate: (req) => (req.headers.authorization ? 'ann' : { }) });
+    const ann = await openSse(`${url}?topic=t`, { headers: { Authorization: 'x' } });
+    const anonymous = await openSse(`${url}?topic=t`);
+    for (const res of [ann, anonymous]) await eventually(() => res.text, (text) => expect(text).toContain('retry:'));
+    const mine = await realtime.publish({ topic: 't', data: '1', user: 'ann' });
+    const all = await realtime.publish({ topic: 't', data: '2' });
+    await ann.until((e) => e.length === 2);
+    await anonymous.until((e) => e.length === 1);
+    expect(ann.events.map((e) => e.id)).toEqual([mine, all]);
+    expect(anonymous.events.map((e) => e.id)).toEqual([all]);
+  });
+});
+
+describe('plain connections', () => {
+  it('carry defaultTopics(req), and a plain connection whose every topic is denied gets 204', async () => {
+    const { url, realtime } = await startRealtime({
+      defaultTopics: (req) => [`room/${new URL(req.url!, 'http://x').searchParams.get('room') ?? 'lobby'}`],
+      authorize: (_identity, topic) => topic !== 'room/secret',
+    });
+    const res = await openSse(`${url}?room=blue`);
+    await eventually(() => res.text, (text) => expect(text).toContain('retry:'));
+    expect(realtime.stats().perTopic).toEqual({ 'room/blue': 1 });
+    await realtime.publish({ topic: 'room/lobby', data: 'no' });
+    const cursor = await realtime.publish({ topic: 'room/blue', data: 'yes' });
+    await res.until((e) => e.length === 1);
+    expect(res.events).toEqual([{ type: 'message', data: 'yes', id: cursor }]);
+    const secret = await fetch(`${url}?room=secret`);
+    expect(secret.status).toBe(204);
+  });
+});
+
+describe('stats(), disconnect() and close()', () => {
+  it('counts open streams and long-polls per topic, and events sent', async () => {
+    const { url, realtime } = await startRealtime();
+    expect(realtime.stats()).toEqual({ openStreams: 0, openSse: 0, openLongPoll: 0, perTopic: {}, connections: 0, eventsSent: 0, eventsPublished: 0 });
+    const a = await openSse(`${url}?topic=a&topic=b`);
+    const b = await openSse(`${url}?topic=b`);
+    const poll = await openSse(`${url}?topic=a&transport=long-poll`);
+    await eventually(() => realtime.stats(), (stats) => expect(stats).toMatchObject({ openStreams: 3, openSse: 2, openLongPoll: 1, perTopic: { a: 2, b: 2 }, connections: 3 }));
+    await realtime.publish({ topic: 'a', data: 'x' });
+    await a.until((e) => e.length === 1);
+    expect(await poll.settled()).toBe('ended');
+    expect(realtime.stats().eventsSent).toBe(2);
+    a.abort();
+    b.abort();
+    await eventually(() => realtime.stats(), (stats) => expect(stats).toMatchObject({ openStreams: 0, perTopic: {} }));
+  });
+
+  it('disconnect() ends the matching streams cleanly: by user, by topic, by predicate over the identity', async () => {
+    type Who = { user: string; token: string };
+    const { url, realtime } = await startRealtime<Who>({
+      authenticate: (req) => {
+        const [user, token] = (req.headers.authorization ?? '').split(':');
+        return user && token ? { user, token } : null;
+      },
+    });
+    const open = (who: string, topic: string, extra = '') => openSse(`${url}?topic=${topic}${extra}`, { headers: { Authorization: who } });
+    const ann1 = await open('ann:1', 'x');
+    const ann2 = await open('ann:2', 'y');
+    const bob = await open('bob:3', 'x');
+    const bobPoll = await open('bob:3', 'z', '&transport=long-poll');
+    await eventually(() => realtime.stats().openStreams, (n) => expect(n).toBe(4));
+
+    expect(realtime.disconnect((identity) => identity.token === '1')).toBe(1);
+    expect(await ann1.settled()).toBe('ended');
+    expect(realtime.disconnect({ topic: 'z' })).toBe(1);
+    expect(await bobPoll.settled()).toBe('ended');
+    expect(realtime.disconnect({ user: 'bob' })).toBe(1);
+    expect(await bob.settled()).toBe('ended');
+    expect(ann2.state).toBe('open');
+    expect(realtime.disconnect({ user: 'nobody' })).toBe(0);
+  });
+
+  it('close() ends every stream, answers 503 afterwards, rejects publish, and leaves a passed-in store usable', async () => {
+    const store = memoryStore();
+    const { url, realtime } = await startRealtime({ store });
+    const stream = await openSse(`${url}?topic=a`);
+    const poll = await openSse(`${url}?topic=a&transport=long-poll`);
+    await eventually(() => realtime.stats().openStreams, (n) => expect(n).toBe(2));
+    await realtime.close();
+    await realtime.close();
+    expect(await stream.settled()).toBe('ended');
+    expect(await poll.settled()).toBe('ended');
+    const after = await fetch(url);
+    expect(after.status).toBe(503);
+    await after.body?.cancel();
+    await expect(realtime.publish({ data: 'x' })).rejects.toThrow(/closed/);
+    const appended = await store.append({ topic: 'a', type: 'message', data: 'still here' });
+    expect((await store.read('0-0', 10)).events).toEqual([appended]);
+  });
+});
+
+describe('one store, several servers', () => {
+  it('shares events between servers of a process, and a server started later resumes from the store', async () => {
+    const store = memoryStore();
+    const first = await startRealtime({ store });
+    const second = await startRealtime({ store });
+    const onSecond = await openSse(`${second.url}?topic=t`);
+    await eventually(() => onSecond.text, (text) => expect(text).toContain('retry:'));
+    const a = await first.realtime.publish({ topic: 't', data: 'a' });
+    await onSecond.until((e) => e.length === 1);
+    expect(onSecond.events[0]!.id).toBe(a);
+
+    await first.realtime.close();
+    await second.realtime.close();
+    const down = await store.append({ topic: 't', type: 'message', data: 'while down' });
+    const third = await startRealtime({ store });
+    const b = await third.realtime.publish({ topic: 't', data: 'b' });
+    const resumed = await openSse(`${third.url}?topic=t`, { headers: { 'Last-Event-ID': a } });
+    await resumed.until((e) => e.length === 2);
+    expect(resumed.events.map((e) => e.id)).toEqual([down.cursor, b]);
+  });
+});
+
+describe('streams', () => {
+  it('writes a heartbeat only when nothing else was written for a while', async () => {
+    const { url, realtime } = await startRealtime({ heartbeatMs: 100 });
+    const res = await openSse(`${url}?topic=t`);
+    const busyUntil = Date.now() + 400;
+    while (Date.now() < busyUntil) {
+      await realtime.publish({ topic: 't', data: 'x' });
+      await sleep(20);
+    }
+    expect(res.text).not.toContain(': hb');
+    await eventually(() => res.text, (text) => expect(text).toContain('\n: hb\n\n'), 1_000);
+  });
+
+  it('replays more than maxReplay events page by page, in order', async () => {
+    const { url, realtime } = await startRealtime({ maxReplay: 10 });
+    const first = await realtime.publish({ topic: 't', data: 'start' });
+    const cursors: string[] = [];
+    for (let i = 0; i < 35; i++) cursors.push(await realtime.publish({ topic: i % 2 ? 't' : 'other', data: String(i) }));
+    const res = await openSse(`${url}?topic=t`, { headers: { 'Last-Event-ID': first } });
+    await res.until((e) => e.length === 17);
+    await sleep(30);
+    expect(res.events.map((e) => e.id)).toEqual(cursors.filter((_, i) => i % 2));
+  });
+
+  it('replays more than maxBufferedBytes to a client that reads, waiting for it instead of cutting it', async () => {
+    const { url, realtime } = await startRealtime({ maxBufferedBytes: 64 * 1024 });
+    const cursors: string[] = [];
+    for (let i = 0; i < 100; i++) cursors.push(await realtime.publish({ topic: 't', data: `${i}:${'x'.repeat(10_000)}` }));
+    const res = await openSse(`${url}?topic=t`, { headers: { 'Last-Event-ID': '0-0' } });
+    await res.until((e) => e.length === 100, 10_000);
+    expect(res.events.map((e) => e.id)).toEqual(cursors);
+    expect(res.state).toBe('open');
+  });
+
+  it('cuts a client that does not read once maxBufferedBytes is passed', async () => {
+    const { url, realtime } = await startRealtime({ maxBufferedBytes: 64 * 1024 });
+    const { port } = new URL(url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    onCleanup(async () => void socket.destroy());
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /events?topic=big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    socket.pause(); // never reads: the kernel buffers fill, then the server's own
+    await eventually(() => realtime.stats().openSse, (n) => expect(n).toBe(1));
+    const chunk = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 1_000 && realtime.stats().openSse === 1; i++) {
+      await realtime.publish({ topic: 'big', data: chunk });
+      await sleep(0);
+    }
+    await eventually(() => realtime.stats().openSse, (n) => expect(n).toBe(0));
+  });
+});
+
+describe('long-poll', () => {
+  it('answers at most maxReplay events; the next poll from the last id gets the rest', async () => {
+    const { url, realtime } = await startRealtime({ maxReplay: 5 });
+    const first = await realtime.publish({ topic: 't', data: '0' });
+    const cursors: string[] = [];
+    for (let i = 1; i <= 8; i++) cursors.push(await realtime.publish({ topic: 't', data: String(i) }));
+    const one = await openSse(`${url}?topic=t&transport=long-poll`, { headers: { 'Last-Event-ID': first } });
+    await one.settled();
+    expect(one.events.map((e) => e.id)).toEqual(cursors.slice(0, 5));
+    const two = await openSse(`${url}?topic=t&transport=long-poll`, { headers: { 'Last-Event-ID': one.lastEventId } });
+    await two.settled();
+    expect(two.events.map((e) => e.id)).toEqual(cursors.slice(5));
+  });
+
+  it('moves the client past events it may not see, so the next poll does not read them again', async () => {
+    const { url, realtime } = await startRealtime({ authenticate: () => 'ann', longPollMs: 300 });
+    const start = await realtime.publish({ topic: 't', data: 'start' });
+    const poll = await openSse(`${url}?topic=t&transport=long-poll`, { headers: { 'Last-Event-ID': start } });
+    await eventually(() => poll.text, (text) => expect(text).toContain('retry:'));
+    const forBob = await realtime.publish({ topic: 't', data: 'b', user: 'bob' });
+    expect(await poll.settled()).toBe('ended');
+    expect(poll.events).toEqual([]);
+    expect(poll.lastEventId).toBe(forBob);
+  });
+
+  it('serves a stream instead when longPoll is false', async () => {
+    const { url, realtime } = await startRealtime({ longPoll: false });
+    const res = await openSse(`${url}?topic=t&transport=long-poll`);
+    await eventually(() => res.text, (text) => expect(text).toContain('retry:'));
+    await realtime.publish({ topic: 't', data: '1' });
+    await realtime.publish({ topic: 't', data: '2' });
+    await res.until((e) => e.length === 2);
+    expect(res.state).toBe('open');
+    expect(realtime.stats().openSse).toBe(1);
+  });
+});
