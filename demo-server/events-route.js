@@ -51,12 +51,17 @@ function requestedTopics(req, defaultTopic) {
  * @property {import('./open-streams.js').OpenStreams} open
  * @property {(req: Request) => boolean} authenticated  false: the library will answer 401
  * @property {string} defaultTopic
+ * @property {() => void} counted  called for every request, whatever answers it
  */
 
 /** @param {EventsOptions} options */
-export function createEventsHandler({ realtime, faults, open, authenticated, defaultTopic }) {
+export function createEventsHandler({ realtime, faults, open, authenticated, defaultTopic, counted }) {
   /** @param {Request} req @param {Response} res */
   return (req, res) => {
+    counted();
+    // The demo serves pages of other origins too (a sandboxed frame has an opaque one).
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'ssemux');
     const topics = requestedTopics(req, defaultTopic);
     let fault = null;
     if (queryParam(req, 'fault')) {

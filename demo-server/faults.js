@@ -10,19 +10,22 @@
  * - `stall`: send headers, then nothing at all until the client leaves.
  * - `status`: answer `status` (with `Retry-After` when given) and an empty body.
  * - `content-type`: answer 200 with a non-SSE `contentType` and a short body.
+ * - `end`: answer 200 `text/event-stream` with only `retry: <retry>` (when given) and end at once,
+ *   as a server that rotates connections too eagerly does.
  */
 
 /** @typedef {import('node:http').ServerResponse} ServerResponse */
 
-export const FAULT_KINDS = Object.freeze(['drop', 'stall', 'status', 'content-type']);
+export const FAULT_KINDS = Object.freeze(['drop', 'stall', 'status', 'content-type', 'end']);
 
 /**
  * @typedef {object} Fault
- * @property {'drop' | 'stall' | 'status' | 'content-type'} kind
+ * @property {'drop' | 'stall' | 'status' | 'content-type' | 'end'} kind
  * @property {number} after          drop: events to send before cutting (0 = right after headers)
  * @property {number} status         status: the status code
  * @property {number | null} retryAfter status: seconds for `Retry-After`, or none
  * @property {string} contentType    content-type: the wrong Content-Type
+ * @property {number | null} retry    end: the `retry:` value to send, or none
  */
 
 /** @param {unknown} value @param {number} fallback */
@@ -45,9 +48,11 @@ export function parseFault(raw) {
   const after = int(raw.after, 0);
   const status = int(raw.status, 503);
   const retryAfter = int(raw.retryAfter, -1);
+  const retry = int(raw.retry, -1);
   if (Number.isNaN(after)) return { error: 'after must be a non-negative integer' };
   if (Number.isNaN(status) || status < 200 || status > 599) return { error: 'status must be 200-599' };
   if (Number.isNaN(retryAfter)) return { error: 'retryAfter must be a non-negative integer' };
+  if (Number.isNaN(retry)) return { error: 'retry must be a non-negative integer' };
   return {
     fault: {
       kind: /** @type {Fault['kind']} */ (kind),
@@ -55,6 +60,7 @@ export function parseFault(raw) {
       status,
       retryAfter: retryAfter < 0 ? null : retryAfter,
       contentType: typeof raw.contentType === 'string' && raw.contentType ? raw.contentType : 'text/plain',
+      retry: retry < 0 ? null : retry,
     },
   };
 }
@@ -108,7 +114,7 @@ export function createFaultQueue() {
 }
 
 /**
- * Answer the faults that replace the whole response (`status`, `content-type`).
+ * Answer the faults that replace the whole response (`status`, `content-type`, `end`).
  * @param {ServerResponse} res
  * @param {Fault} fault
  * @returns {boolean} true when the response was answered
@@ -125,6 +131,11 @@ export function answerWithFault(res, fault) {
   if (fault.kind === 'content-type') {
     res.writeHead(200, { 'Content-Type': fault.contentType, 'Cache-Control': 'no-cache' });
     res.end('This is not an event stream.\n');
+    return true;
+  }
+  if (fault.kind === 'end') {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    res.end(fault.retry === null ? '' : `retry: ${fault.retry}\n\n`);
     return true;
   }
   return false;

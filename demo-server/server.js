@@ -44,6 +44,7 @@ import { createPresence } from './presence.js';
  * @property {number} openSse
  * @property {number} openLongPoll
  * @property {number} connections   /events requests answered 200, ever
+ * @property {number} requests      /events requests, ever, whatever answered them (faults included)
  * @property {number} eventsPublished  through this server
  * @property {number} eventsSent    events written to clients, replays included
  * @property {Record<string, { open: number }>} perStream  open responses per topic (the default topic always listed)
@@ -110,6 +111,7 @@ export async function createDemoServer(options = {}) {
   const faults = createFaultQueue();
   const presence = createPresence();
   let eventsPublished = 0;
+  let requests = 0;
   /** @type {ReturnType<typeof startBurst> | null} */
   let burst = null;
 
@@ -131,6 +133,7 @@ export async function createDemoServer(options = {}) {
       openSse: now.openSse,
       openLongPoll: now.openLongPoll,
       connections: now.connections,
+      requests,
       eventsPublished,
       eventsSent: now.eventsSent,
       perStream,
@@ -149,7 +152,7 @@ export async function createDemoServer(options = {}) {
     next();
   });
   app.use(express.json({ limit: '1mb' }));
-  const events = createEventsHandler({ realtime, faults, open, authenticated: (req) => !config.auth || identify(req) !== null, defaultTopic: DEFAULT_TOPIC });
+  const events = createEventsHandler({ realtime, faults, open, authenticated: (req) => !config.auth || identify(req) !== null, defaultTopic: DEFAULT_TOPIC, counted: () => void requests++ });
   app.get('/events', events);
   app.post('/events', events);
   app.use(
@@ -171,7 +174,9 @@ export async function createDemoServer(options = {}) {
       publishKey: config.publishKey,
     }),
   );
-  for (const { prefix, dir } of config.staticDirs) app.use(prefix, express.static(dir));
+  // Public files, loadable by any origin (a sandboxed frame's is opaque, and module scripts need CORS).
+  const publicFiles = { setHeaders: (/** @type {import('node:http').ServerResponse} */ res) => res.setHeader('Access-Control-Allow-Origin', '*') };
+  for (const { prefix, dir } of config.staticDirs) app.use(prefix, express.static(dir, publicFiles));
   app.use(sendJsonError);
 
   const server = http.createServer(app);

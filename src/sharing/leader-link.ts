@@ -3,7 +3,7 @@ import { createHub, type Hub } from '../hub/hub.js';
 import { RealtimeError } from '../protocol/errors.js';
 import { NAMESPACE, PROTOCOL_VERSION, type GroupMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
 import { createHubControl } from './hub-host.js';
-import { createInbox } from './inbox.js';
+import { createInbox, type Inbox } from './inbox.js';
 import type { Link } from './link.js';
 import { localSession } from './local-link.js';
 import { holdLock, randomId, webLocks, whenReleased, type HeldLock } from './locks.js';
@@ -52,37 +52,52 @@ function createLeaderLink(group: string): Link {
   const tabLock = holdLock(locks, tabLockName);
   const link = createSessionLink('leader', () => ask());
   const tabControl: TabControl = { headers: (sub) => link.table.headers(sub) };
-  const groupChannel = new BroadcastChannel(`${prefix}:group`);
-  const inbox = createInbox(
-    prefix,
-    me,
-    (from, message) => {
-      if (following?.leader !== from) return;
-      if ('frames' in message) link.table.dispatch(message.frames);
-    },
-    (from, message) => {
-      // Only an attach starts a follower: a late message of a tab already let go must not bring it back.
-      if (leading && (message as { path?: string[] } | undefined)?.path?.[0] === 'attach') host(leading, from);
-    },
-  );
+  /**
+   * The group's channel and this tab's inbox, open while the tab takes part. A page entering
+   * the back/forward cache closes them: a message dispatched to a cached page evicts it.
+   */
+  let channels: { group: BroadcastChannel; inbox: Inbox } | undefined;
   let candidacy: HeldLock | undefined;
   let leading: Leading | undefined;
   let following: Following | undefined;
 
-  const post = (message: GroupMessage) => groupChannel.postMessage(message);
+  const post = (message: GroupMessage) => channels?.group.postMessage(message);
   const ask = () => post({ v: PROTOCOL_VERSION, kind: 'who' });
   const refused = () =>
     link.fail(new RealtimeError('sharing-unavailable', 'Web Locks refuse this page (an opaque or sandboxed origin)').toJSON());
 
-  groupChannel.onmessage = (event: MessageEvent<GroupMessage>) => {
-    const message = event.data;
-    if (message?.v !== PROTOCOL_VERSION) return;
-    if (message.kind === 'who') {
-      if (leading) post({ v: PROTOCOL_VERSION, kind: 'leader', tab: me });
-    } else if (!leading && following?.leader !== message.tab) {
-      follow(message.tab);
-    }
-  };
+  function openChannels(): { group: BroadcastChannel; inbox: Inbox } {
+    const group = new BroadcastChannel(`${prefix}:group`);
+    group.onmessage = (event: MessageEvent<GroupMessage>) => {
+      const message = event.data;
+      if (message?.v !== PROTOCOL_VERSION) return;
+      if (message.kind === 'who') {
+        if (leading) post({ v: PROTOCOL_VERSION, kind: 'leader', tab: me });
+      } else if (!leading && following?.leader !== message.tab) {
+        follow(message.tab);
+      }
+    };
+    const inbox = createInbox(
+      prefix,
+      me,
+      (from, message) => {
+        if (following?.leader !== from) return;
+        if ('frames' in message) link.table.dispatch(message.frames);
+      },
+      (from, message) => {
+        // Only an attach starts a follower: a late message of a tab already let go must not bring it back.
+        if (leading && (message as { path?: string[] } | undefined)?.path?.[0] === 'attach') host(leading, from);
+      },
+    );
+    return { group, inbox };
+  }
+
+  /** Takes part in the group: listens, queues for leadership, asks who leads. */
+  function join(): void {
+    channels = openChannels();
+    stand();
+    ask();
+  }
 
   /** Queues for leadership; the lock is granted to the next tab in line when the leader goes. */
   function stand(): void {
@@ -109,7 +124,8 @@ function createLeaderLink(group: string): Link {
 
   /** Serves follower `tab`: the same control a SharedWorker gives each tab. */
   function host(current: Leading, tab: string): void {
-    if (current.followers.has(tab)) return;
+    const inbox = channels?.inbox;
+    if (!inbox || current.followers.has(tab)) return;
     current.followers.add(tab);
     const endpoint = inbox.endpoint(tab);
     const welcome: Promise<Welcome> = current.life.held.then(() => ({ v: PROTOCOL_VERSION, lifeLock: `${prefix}:leading:${me}` }));
@@ -131,6 +147,8 @@ function createLeaderLink(group: string): Link {
   }
 
   function follow(leader: string): void {
+    const inbox = channels?.inbox;
+    if (!inbox) return;
     following?.close();
     const endpoint = inbox.endpoint(leader);
     const control = Comlink.wrap<HubControl>(endpoint);
@@ -181,7 +199,6 @@ function createLeaderLink(group: string): Link {
       // Upstreams close now: the next leader opens them again from where the followers stand.
       current.hub.close();
       for (const control of [...current.controls.values()]) void control.detach();
-      for (const tab of current.followers) inbox.forget(tab);
       current.life.release();
     }
     if (following) {
@@ -189,22 +206,19 @@ function createLeaderLink(group: string): Link {
       following.close();
       following = undefined;
     }
+    channels?.group.close();
+    channels?.inbox.close();
+    channels = undefined;
     link.lost();
   }
 
-  void tabLock.held.then((held) => {
-    if (!held) return refused();
-    stand();
-    ask();
-  });
+  void tabLock.held.then((held) => (held ? join() : refused()));
 
   const g = globalThis as unknown as EventTarget;
   if (typeof g.addEventListener === 'function') {
     g.addEventListener('pagehide', leave);
     g.addEventListener('pageshow', (event) => {
-      if (!(event as PageTransitionEvent).persisted || candidacy) return;
-      stand();
-      ask();
+      if ((event as PageTransitionEvent).persisted && !channels) join();
     });
   }
 

@@ -27,11 +27,14 @@ export interface HarnessOptions {
   url: string;
   sharing?: string;
   transport?: string;
-  headers?: Record<string, string>;
+  /** `'$provider'`: the function the test put in the page as `window.provider`. */
+  headers?: Record<string, string> | '$provider';
   credentialsKey?: string;
   parse?: 'json' | 'text';
   backoff?: { initialMs?: number; maxMs?: number; factor?: number };
   heartbeatTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  maxConnections?: number;
 }
 
 /** Fast backoff so tests see reconnections in well under a second. */
@@ -100,7 +103,41 @@ export async function login(server: DemoServer, user: string): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-export async function stats(server: DemoServer): Promise<{ openStreams: number; connections: number; perStream: Record<string, { open: number }> }> {
+/** Every event of `topic` in the server's log, oldest first: what a tab of that topic should end up with. */
+export async function logged(server: DemoServer, topic: string, types?: string[]): Promise<string[]> {
+  const { events } = await server.store.read('0-0', 1_000_000);
+  return events.filter((e) => e.topic === topic && (!types || types.includes(e.type))).map((e) => e.cursor);
+}
+
+/** Duplicates and losses of `got` against `expected`, and whether what arrived came in order. */
+export function tally(got: string[], expected: string[]): { duplicates: number; lost: number; inOrder: boolean } {
+  const want = new Set(expected);
+  const seen = new Set<string>();
+  let duplicates = 0;
+  for (const id of got) if (seen.has(id)) duplicates++;
+  else seen.add(id);
+  const lost = [...want].filter((id) => !seen.has(id)).length;
+  const firsts = got.filter((id, i) => got.indexOf(id) === i && want.has(id));
+  const inOrder = firsts.every((id, i) => i === 0 || expected.indexOf(firsts[i - 1]!) < expected.indexOf(id));
+  return { duplicates, lost, inOrder };
+}
+
+/** Publishes a burst of `count` events of `type` on `stream` at `rate` per second (the server paces it). */
+export async function burst(server: DemoServer, stream: string, count: number, rate: number, type = 'message'): Promise<void> {
+  const res = await fetch(`${server.url}/publish/burst`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ count, rate, type, stream }),
+  });
+  if (res.status !== 202) throw new Error(`burst refused: ${res.status} ${await res.text()}`);
+}
+
+/** Resolves when the server's latest burst has sent every event. */
+export async function burstDone(server: DemoServer): Promise<void> {
+  await expect.poll(async () => ((await stats(server)) as unknown as { burst?: { done: boolean } }).burst?.done, { timeout: 30_000 }).toBe(true);
+}
+
+export async function stats(server: DemoServer): Promise<{ openStreams: number; connections: number; requests: number; perStream: Record<string, { open: number }> }> {
   return (await fetch(`${server.url}/stats`)).json() as never;
 }
 
@@ -114,9 +151,15 @@ export async function expectIds(pages: Page[], expected: string[], i = 0): Promi
   }
 }
 
-export const test = base.extend<{ server: DemoServer }>({
+export const test = base.extend<{ server: DemoServer; authServer: DemoServer }>({
   server: async ({}, use) => {
     const server = await startServer();
+    await use(server);
+    await server.close();
+  },
+  /** A server that requires a token (see `login`). */
+  authServer: async ({}, use) => {
+    const server = await startServer({ auth: true });
     await use(server);
     await server.close();
   },

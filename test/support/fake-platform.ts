@@ -31,6 +31,8 @@ export const DEFAULT_AGENT = 'page';
 interface AgentState {
   frozen: boolean;
   dead: boolean;
+  /** Channel messages dispatched to it while frozen: Chromium evicts a cached page for one. */
+  messagesWhileFrozen: number;
 }
 
 /**
@@ -47,7 +49,7 @@ function currentAgent(): string {
 
 function agentState(agent: string): AgentState {
   let state = agents.get(agent);
-  if (!state) agents.set(agent, (state = { frozen: false, dead: false }));
+  if (!state) agents.set(agent, (state = { frozen: false, dead: false, messagesWhileFrozen: 0 }));
   return state;
 }
 
@@ -266,6 +268,7 @@ class TrackedBroadcastChannel extends NativeBroadcastChannel implements ChannelR
 
   private deliver(event: Event, listener: (event: Event) => unknown): void {
     const state = agents.get(this.agent);
+    if (state?.frozen) state.messagesWhileFrozen++;
     if (state?.dead || state?.frozen) return;
     runAs(this.agent, () => {
       this.received.push((event as MessageEvent).data);
@@ -545,6 +548,8 @@ export interface FakePlatform {
   pagehide(agent?: string, init?: { persisted?: boolean }): void;
   /** Thaws `agent`'s page and fires `pageshow` (`persisted` true by default: back from the cache). */
   pageshow(agent?: string, init?: { persisted?: boolean }): void;
+  /** Channel messages dispatched to `agent`'s page while it was frozen (Chromium would have evicted it). */
+  messagesWhileFrozen(agent?: string): number;
   /** The page closes: `pagehide` (not persisted), then the page is gone ({@link FakePlatform.terminate}). */
   closePage(agent?: string): void;
   /** `agent` ends without a word (a crash, a killed worker): its locks, channels and ports go. */
@@ -601,6 +606,7 @@ export function installFakePlatform(options: PlatformOptions = {}): FakePlatform
       dispatchPageEvent(agent, new FakePageTransitionEvent('pagehide', { persisted }));
       if (persisted) agentState(agent).frozen = true;
     },
+    messagesWhileFrozen: (agent = DEFAULT_AGENT) => agentState(agent).messagesWhileFrozen,
     pageshow(agent = DEFAULT_AGENT, init = {}) {
       agentState(agent).frozen = false;
       dispatchPageEvent(agent, new FakePageTransitionEvent('pageshow', { persisted: init.persisted ?? true }));

@@ -40,8 +40,9 @@ const leaderLock = (name = GROUP, namespace = NAMESPACE) => `${namespace}:${name
 const leaderOf = (name = GROUP, namespace = NAMESPACE) => platform.locks.holder(leaderLock(name, namespace));
 
 /** The tab's own inbox: the channel it listens on (outboxes only post). */
+/** The tab's current inbox (a page back from the back/forward cache opened a new one). */
 function inboxOf(tab: Tab): ChannelRecord {
-  const inbox = platform.channels.find((c) => c.agent === tab.agent && c.listening && c.name.includes(':inbox:'));
+  const inbox = platform.channels.filter((c) => c.agent === tab.agent && c.listening && !c.closed && c.name.includes(':inbox:')).at(-1);
   if (!inbox) throw new Error(`${tab.agent} has no inbox`);
   return inbox;
 }
@@ -258,6 +259,8 @@ describe('leader election', () => {
     await allAt([sb], '5');
     await vi.advanceTimersByTimeAsync(10_000);
 
+    // While cached it closed its channels: nothing was dispatched to it (Chromium would evict it).
+    expect(platform.messagesWhileFrozen('A')).toBe(0);
     platform.pageshow('A', { persisted: true });
     await allAt([sa], '5');
     server.publish();
@@ -311,6 +314,7 @@ describe('leader election', () => {
     server.publish();
     server.publish();
     await allAt([sa, sc], '3');
+    expect(platform.messagesWhileFrozen('B')).toBe(0);
     platform.pageshow('B', { persisted: true });
     await allAt([sb], '3');
     server.publish();

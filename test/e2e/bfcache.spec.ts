@@ -1,0 +1,64 @@
+import type { Page } from '@playwright/test';
+import { chromiumArgs, chromiumPath } from '../support/chromium.js';
+import { FAST, expect, ids, logged, openHarness, publishOne, startClient, stats, status, tally, test } from './fixtures.js';
+
+// Playwright turns the back/forward cache off by default; these tests need it on.
+test.use({ launchOptions: { executablePath: chromiumPath(), args: chromiumArgs, ignoreDefaultArgs: ['--disable-back-forward-cache'] } });
+
+const lifecycle = (page: Page): Promise<{ type: string; persisted: boolean }[]> => page.evaluate(() => (window as any).harness.lifecycle());
+
+test('the leader enters the back/forward cache: followers keep getting events, and the page comes back with nothing lost or doubled', async ({ context, server }) => {
+  await context.addInitScript(() => {
+    delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
+  });
+  const stream = 'bfcache-leader';
+  const pages: Page[] = [];
+  for (let i = 0; i < 3; i++) {
+    const page = await openHarness(context, server);
+    await startClient(page, { url: `/events?stream=${stream}`, sharing: 'auto', ...FAST });
+    await expect.poll(async () => (await status(page)).state).toBe('open');
+    pages.push(page);
+  }
+  const [leader, ...followers] = pages as [Page, Page, Page];
+  for (const page of pages) expect((await status(page)).sharing).toBe('leader');
+  await publishOne(server, { stream, data: { n: 0 } });
+  for (const page of pages) await expect.poll(async () => (await ids(page)).length).toBe(1);
+
+  // Events every 20 ms while the leader's page goes away into the cache and comes back.
+  let running = true;
+  let n = 1;
+  const steady = (async () => {
+    while (running) {
+      await publishOne(server, { stream, data: { n: n++ } });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  const before = (await ids(followers[0])).length;
+  const leftAt = Date.now();
+  await leader.goto(`${server.url}/elsewhere.html`);
+  await expect.poll(async () => (await ids(followers[0])).length, { timeout: 5000, intervals: [10] }).toBeGreaterThan(before + 1);
+  const followersLiveAfterMs = Date.now() - leftAt;
+  test.info().annotations.push({ type: 'followers get events again after the leader left (ms)', description: String(followersLiveAfterMs) });
+  await new Promise((r) => setTimeout(r, 500));
+
+  await leader.goBack({ waitUntil: 'commit' });
+  await expect.poll(() => lifecycle(leader)).toContainEqual({ type: 'pageshow', persisted: true });
+  await new Promise((r) => setTimeout(r, 500));
+  running = false;
+  await steady;
+
+  const everything = await logged(server, stream);
+  for (const page of pages) {
+    await expect.poll(async () => (await ids(page)).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(everything.length);
+    expect(tally(await ids(page), everything)).toEqual({ duplicates: 0, lost: 0, inOrder: true });
+  }
+  // The page really was frozen in the cache: it saw pagehide with persisted, and came back.
+  expect(await lifecycle(leader)).toEqual([
+    { type: 'pageshow', persisted: false },
+    { type: 'pagehide', persisted: true },
+    { type: 'pageshow', persisted: true },
+  ]);
+  await expect.poll(async () => (await stats(server)).perStream[stream]?.open).toBe(1);
+  expect(followersLiveAfterMs).toBeLessThan(2000);
+});
