@@ -191,7 +191,8 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
         if (closed) return;
         if (linkIndex + 1 < links.length) {
           linkIndex++;
-          sharingReason = error.message;
+          // Every mode passed over says why: the reason for this one, after those before it.
+          sharingReason = [sharingReason, error.message].filter(Boolean).join('; ');
           setStatus(withReason({ ...status, state: 'connecting', sharing: links[linkIndex]!.sharing, lastEventId: position.id, error }));
           subscribe();
         } else {

@@ -32,12 +32,13 @@ interface Entry {
 
 /** See {@link CatchUpRing}. `maxChars` 0 keeps nothing (a hub that no one comes back to). */
 export function createCatchUpRing(maxChars: number, start: Position): CatchUpRing {
-  let entries: Entry[] = [];
+  /** Kept entries from `head` on; slots before it are emptied at once, so evicted events are freed. */
+  let entries: (Entry | undefined)[] = [];
   let head = 0;
   let chars = 0;
   let from = { ...start };
   const at = (e: Entry): Position => ({ id: e.event.id, n: e.n, l: from.l });
-  const tail = (i: number) => entries.slice(i).map((e) => e.event);
+  const tail = (i: number) => entries.slice(i).map((e) => e!.event);
 
   function clear(position: Position): void {
     if (chars > 0) {
@@ -58,12 +59,13 @@ export function createCatchUpRing(maxChars: number, start: Position): CatchUpRin
       entries.push({ event, n, size });
       chars += size;
       while (chars > maxChars && head < entries.length) {
-        const old = entries[head++]!;
+        const old = entries[head]!;
+        entries[head++] = undefined;
         chars -= old.size;
         from = at(old);
       }
-      // Drop the evicted prefix now and then, not at every eviction.
-      if (head > 1024 && head * 2 > entries.length) {
+      // Drop the emptied prefix now and then, not at every eviction.
+      if (head > 64 && head * 2 > entries.length) {
         entries = entries.slice(head);
         head = 0;
       }

@@ -63,8 +63,9 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
 
 // Appends with the id `<generation>-*`: Redis numbers the entries of one generation 1, 2, 3, …
 // without holes, which `resumePoint` needs. The generation is the Redis time (ms) at which
-// the stream was started, so a stream started anew (a flushed or restarted Redis) never
-// accepts the cursors of the one before. Atomic, so instances cannot interleave.
+// the stream was started, and always above the last one (kept in `<key>:generation`), so a
+// stream started anew (deleted, or a flushed or restarted Redis) never accepts the cursors of
+// the one before. Atomic, so instances cannot interleave.
 const APPEND = `
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 local id
@@ -72,7 +73,11 @@ if top then
   id = string.match(top[1], '^%d+') .. '-*'
 else
   local now = redis.call('TIME')
-  id = now[1] .. string.format('%03d', math.floor(now[2] / 1000)) .. '-1'
+  local generation = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if generation <= previous then generation = previous + 1 end
+  redis.call('SET', KEYS[2], string.format('%.0f', generation))
+  id = string.format('%.0f', generation) .. '-1'
 end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(ARGV, 2))
 `;
@@ -177,7 +182,9 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       if (input.type !== 'message') fields.push('y', input.type);
       if (input.user !== undefined) fields.push('u', input.user);
       const redis = await client();
-      const args = [1, key, config.maxLen, ...fields];
+      // The second key remembers the last generation: a stream deleted and started again within
+      // one millisecond must still get a new one, or old cursors would pass for new.
+      const args = [2, key, `${key}:generation`, config.maxLen, ...fields];
       let cursor: unknown;
       try {
         appendSha ??= (await redis.call('SCRIPT', 'LOAD', APPEND)) as string;

@@ -6,9 +6,9 @@ import { rendererPids } from '../support/processes.js';
  * A browser of the test's own, so its renderer processes can be told apart from other tests':
  * the way to crash one tab for real is to SIGKILL the renderer behind it.
  */
-export async function launchOwnBrowser(): Promise<{ browser: Browser; server: BrowserServer; pid: number }> {
+export async function launchOwnBrowser(extraArgs: string[] = []): Promise<{ browser: Browser; server: BrowserServer; pid: number }> {
   // No spare renderer warmed up in advance: the process a new tab adds must be the tab's own.
-  const args = [...chromiumArgs, '--disable-features=SpareRendererForSitePerProcess'];
+  const args = [...chromiumArgs, '--disable-features=SpareRendererForSitePerProcess', ...extraArgs];
   const server = await chromium.launchServer({ executablePath: chromiumPath(), args, headless: true });
   const browser = await chromium.connect(server.wsEndpoint());
   return { browser, server, pid: server.process().pid! };
