@@ -363,3 +363,106 @@ describe('credentialsKeyOf', () => {
     expect(credentialsKeyOf({})).toBe('');
   });
 });
+
+describe('createRealtimeClient: the seams (issue 8)', () => {
+  it("an event whose type is '*' reaches a '*' listener once", async () => {
+    serve((req) => req.stream('event: *\nid: 1\ndata: 1\n\n'));
+    const c = client();
+    const seen: string[] = [];
+    c.on('*', (msg) => seen.push(msg.lastEventId));
+    await until(() => seen.length > 0, 'the event');
+    await settle();
+    expect(seen).toEqual(['1']);
+  });
+
+  it('status.lastEventId is where the stream stands, also after events of types the client does not listen to', async () => {
+    serve((req) => req.stream('event: mine\nid: 1\ndata: 1\n\nevent: other\nid: 2\ndata: 2\n\nid: 3\n\n'));
+    const c = client();
+    c.on('mine', () => {});
+    await until(() => c.status.lastEventId === '3', 'position 3');
+  });
+
+  it('every status.error is recognised by isRealtimeError, and survives structured clone', async () => {
+    serve(() => new HttpResponse(null, { status: 503 }));
+    const c = client();
+    await until(() => c.status.state === 'reconnecting', 'reconnecting');
+    expect(isRealtimeError(c.status.error)).toBe(true);
+    expect(structuredClone(c.status.error)).toEqual(c.status.error);
+    expect(c.status.error).toMatchObject({ code: 'http', status: 503, message: expect.stringContaining(BASE) });
+  });
+
+  it('close() ends the request at once in sharing none: no grace period', async () => {
+    serve((req) => req.stream());
+    const c = client();
+    await until(() => requests.length === 1 && c.status.state === 'open', 'open');
+    c.close();
+    await settle();
+    expect(requests[0]!.signal.aborted).toBe(true);
+  });
+
+  it('provider answers: a Headers instance and [name, value] pairs are accepted, anything else is a headers error', async () => {
+    serve((req) => req.stream());
+    const a = client({ headers: async () => new Headers({ 'X-From': 'headers' }) });
+    const b = client({ headers: async () => [['X-From', 'pairs']] as [string, string][] });
+    await until(() => requests.length === 2, 'two requests');
+    expect(requests.map((r) => r.headers.get('x-from')).sort()).toEqual(['headers', 'pairs']);
+    const bad = client({ headers: (async () => 'Bearer x') as never });
+    await until(() => bad.status.state === 'reconnecting', 'reconnecting');
+    expect(bad.status.error).toMatchObject({ code: 'headers', message: expect.stringMatching(/got a string/) });
+    expect(requests).toHaveLength(2);
+    for (const x of [a, b]) expect(x.status.state).toBe('open');
+  });
+
+  it('a provider that never answers at start-up is reported as a headers error after headersTimeoutMs, and asked again', async () => {
+    serve((req) => req.stream());
+    let calls = 0;
+    const c = client({ headers: () => (++calls === 1 ? new Promise(() => {}) : { A: '1' }), headersTimeoutMs: 2000, backoff: { initialMs: 100, maxMs: 100 } });
+    await vi.advanceTimersByTimeAsync(2000);
+    await until(() => c.status.state === 'reconnecting', 'reconnecting');
+    expect(c.status.error).toMatchObject({ code: 'headers' });
+    await vi.advanceTimersByTimeAsync(100);
+    await until(() => c.status.state === 'open', 'open');
+    expect(calls).toBe(2);
+  });
+
+  it('an answer of other credentials moves the client to their stream, carrying that answer to its first request', async () => {
+    serve((req) => req.stream());
+    const token = (sub: string) => `Bearer h.${btoa(JSON.stringify({ sub })).replace(/=+$/, '')}.s`;
+    let who = 'alice';
+    const c = client({ headers: async () => ({ Authorization: token(who) }), backoff: { initialMs: 100, maxMs: 100 } });
+    await until(() => requests.length === 1 && c.status.state === 'open', 'open as alice');
+    who = 'bob';
+    requests[0]!.drop();
+    await vi.advanceTimersByTimeAsync(100);
+    await until(() => requests.length === 2 && c.status.state === 'open', 'open as bob');
+    expect(requests.map((r) => r.headers.get('authorization'))).toEqual([token('alice'), token('bob')]);
+  });
+});
+
+describe('credentialsKeyOf', () => {
+  const jwt = (claims: object) => `Bearer h.${btoa(JSON.stringify(claims)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')}.s`;
+
+  it('a refreshed token of one identity keeps the key (iat, exp, nbf, jti do not count)', () => {
+    const a = credentialsKeyOf({ Authorization: jwt({ iss: 'i', sub: 'alice', scope: 'read', iat: 1, exp: 2, nbf: 1, jti: 'a' }) });
+    const b = credentialsKeyOf({ Authorization: jwt({ iss: 'i', sub: 'alice', scope: 'read', iat: 9, exp: 99, nbf: 9, jti: 'b' }) });
+    expect(a).toBe(b);
+  });
+
+  it('another user, tenant claim, scope or header changes it', () => {
+    const base = { iss: 'i', sub: 'alice', scope: 'read' };
+    const key = (claims: object, extra: Record<string, string> = {}) => credentialsKeyOf({ Authorization: jwt(claims), ...extra });
+    const keys = [
+      key(base),
+      key({ ...base, sub: 'bob' }),
+      key({ ...base, scope: 'admin' }),
+      key({ ...base, tenant: 'acme' }),
+      key(base, { 'X-Tenant': 'acme' }),
+    ];
+    expect(new Set(keys).size).toBe(5);
+  });
+
+  it('header names count case-insensitively; no headers is the empty key', () => {
+    expect(credentialsKeyOf({ 'X-A': '1' })).toBe(credentialsKeyOf({ 'x-a': '1' }));
+    expect(credentialsKeyOf({})).toBe('');
+  });
+});
