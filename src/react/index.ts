@@ -43,7 +43,8 @@ export function useRealtimeEvent(client: RealtimeClient, type: string, handler: 
  *
  * The component re-renders only when the value changes: an event whose data is the same value
  * (`Object.is`) or has the same type and raw text as the previous one does not re-render. All components
- * reading the same client and type share one subscription, and the value survives remounts.
+ * reading the same client and type share one subscription, and the value survives remounts (for
+ * the 32 types of the client read most recently).
  *
  * @example
  * const stats = useRealtimeLatest(client, 'stats'); // Events['stats'] | undefined
@@ -78,9 +79,16 @@ export function useRealtimeStatus<E extends EventMap>(client: RealtimeClient<E>)
 interface Store<T> {
   subscribe: (onChange: () => void) => () => void;
   get: () => T;
+  /** No component reads it now. */
+  idle?: () => boolean;
 }
 
 const latestStores = new WeakMap<RealtimeClient, Map<string, Store<unknown>>>();
+/**
+ * Stores no component reads keep their value for a remount, but only for this many types per
+ * client: an app that reads types made on the fly (`job-${id}`) must not collect them for ever.
+ */
+const IDLE_STORES = 32;
 const statusStores = new WeakMap<RealtimeClient, Store<RealtimeStatus>>();
 
 /** One store per client and type, subscribed to the client while some component reads it. */
@@ -95,6 +103,7 @@ function latestStore(client: RealtimeClient, type: string): Store<unknown> {
   let eventType: string | undefined;
   let off: (() => void) | undefined;
   const readers = new Set<() => void>();
+  const map = byType;
   const onMessage = (message: RealtimeMessage): void => {
     if (Object.is(message.data, value) || (message.type === eventType && message.text === text)) return;
     value = message.data;
@@ -108,13 +117,18 @@ function latestStore(client: RealtimeClient, type: string): Store<unknown> {
       off ??= client.on(type, onMessage);
       return () => {
         readers.delete(onChange);
-        if (readers.size === 0 && off) {
-          off();
-          off = undefined;
-        }
+        if (readers.size > 0 || !off) return;
+        off();
+        off = undefined;
+        // Now idle: the most recently used idle store, the oldest idle ones beyond the bound go.
+        map.delete(type);
+        map.set(type, store!);
+        let idle = 0;
+        for (const [name, other] of [...map].reverse()) if (other.idle?.() && ++idle > IDLE_STORES) map.delete(name);
       };
     },
     get: () => value,
+    idle: () => readers.size === 0,
   };
   byType.set(type, store);
   return store;

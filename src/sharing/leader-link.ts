@@ -50,7 +50,7 @@ function createLeaderLink(group: string): Link {
   const tabLockName = `${NAMESPACE}:tab:${me}`;
   // Held for the page's life: the leader waits on it to notice this tab's death.
   const tabLock = holdLock(locks, tabLockName);
-  const link = createSessionLink('leader', () => ask());
+  const link = createSessionLink('leader', () => ask(), () => retireIfUnused());
   const tabControl: TabControl = { headers: (sub) => link.table.headers(sub) };
   /**
    * The group's channel and this tab's inbox, open while the tab takes part. A page entering
@@ -92,8 +92,11 @@ function createLeaderLink(group: string): Link {
     return { group, inbox };
   }
 
+  let retired = false;
+
   /** Takes part in the group: listens, queues for leadership, asks who leads. */
   function join(): void {
+    if (retired) return;
     channels = openChannels();
     stand();
     ask();
@@ -140,6 +143,7 @@ function createLeaderLink(group: string): Link {
       () => {
         current.followers.delete(tab);
         current.controls.delete(tab);
+        retireIfUnused();
       },
     );
     current.controls.set(tab, control);
@@ -212,15 +216,29 @@ function createLeaderLink(group: string): Link {
     link.lost();
   }
 
+  /**
+   * Once no client of this tab and no follower uses the group, the tab leaves it for good: its
+   * channels, lock requests and page listeners end with it, and a later client starts afresh.
+   */
+  function retireIfUnused(): void {
+    if (link.table.size > 0 || (leading && leading.followers.size > 0)) return;
+    retired = true;
+    leave();
+    tabLock.release();
+    if (groups.get(group) === link.link) groups.delete(group);
+    g.removeEventListener?.('pagehide', leave);
+    g.removeEventListener?.('pageshow', rejoin);
+  }
+
+  function rejoin(event: Event): void {
+    if ((event as PageTransitionEvent).persisted && !channels) join();
+  }
+
   void tabLock.held.then((held) => (held ? join() : refused()));
 
   const g = globalThis as unknown as EventTarget;
-  if (typeof g.addEventListener === 'function') {
-    g.addEventListener('pagehide', leave);
-    g.addEventListener('pageshow', (event) => {
-      if ((event as PageTransitionEvent).persisted && !channels) join();
-    });
-  }
+  g.addEventListener?.('pagehide', leave);
+  g.addEventListener?.('pageshow', rejoin);
 
   return link.link;
 }

@@ -31,9 +31,10 @@ export interface SessionLink {
  * The tab side shared by the SharedWorker and the leader links: a table of subscribers and the
  * session they are subscribed through. Hubs come and go (a worker restart, a leader takeover, a
  * page back from the back/forward cache); subscribers stay and resume from their positions.
- * `wanted` is called when a subscriber needs a session and there is none.
+ * `wanted` is called when a subscriber needs a session and there is none; `emptied` when the last
+ * subscriber closed.
  */
-export function createSessionLink(sharing: ResolvedSharing, wanted: () => void): SessionLink {
+export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, emptied: () => void = () => {}): SessionLink {
   const table = createSubscriberTable();
   let session: Session | undefined;
   let broken: StatusError | undefined;
@@ -75,6 +76,7 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void):
             if (!table.get(sub)) return;
             table.remove(sub);
             session?.unsubscribe(sub, false);
+            if (table.size === 0) emptied();
           },
         };
       },

@@ -192,6 +192,25 @@ describe('useRealtimeLatest', () => {
     expect(fake.listenerCount('tick')).toBe(1);
   });
 
+  it('types read on the fly do not pile up: idle stores keep their value for the 32 latest types only', () => {
+    const fake = fakeClient();
+    function Probe({ type }: { type: string }) {
+      return <i>{String((useRealtimeLatest(fake.client, type as 'tick') as { n: number } | undefined)?.n ?? '-')}</i>;
+    }
+    for (let i = 0; i < 40; i++) {
+      render(<Probe type={`job-${i}`} />);
+      act(() => fake.emit(`job-${i}`, { n: i }));
+    }
+    render(null);
+    // The latest type read comes back with its value; the first of 40 was let go.
+    render(<Probe type="job-39" />);
+    expect(container.textContent).toBe('39');
+    render(<Probe type="job-8" />);
+    expect(container.textContent).toBe('8');
+    render(<Probe type="job-0" />);
+    expect(container.textContent).toBe('-');
+  });
+
   it('keeps separate values per client', () => {
     const a = fakeClient();
     const b = fakeClient();

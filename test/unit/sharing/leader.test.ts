@@ -147,6 +147,34 @@ describe('leader election', () => {
     await until(() => onlyB.closed, 'the upstream only B used to close');
   });
 
+  it("a tab whose last client closes leaves the group for good, unless it leads followers: no lock request, channel or listener is left", async () => {
+    install();
+    const [a, b] = await tabs('A', 'B');
+    const sa = a.subscribe(recorder(), group());
+    await until(() => leaderOf() === 'A', 'A to lead');
+    const sb = b.subscribe(recorder(), group());
+    await until(() => [sa, sb].every((s) => s.state === 'open'), 'both open');
+    const heldBy = (agent: string) => platform.locks.snapshot().held.filter((l) => l.clientId === agent).map((l) => l.name);
+    const waitingOf = (agent: string) => platform.locks.snapshot().pending.filter((l) => l.clientId === agent).map((l) => l.name);
+    const openChannels = (agent: string) => platform.channels.filter((c) => c.agent === agent && !c.closed).length;
+    // A's own client closes, but B follows it: it keeps leading.
+    a.run(() => sa.subscription!.close());
+    await settle();
+    expect(leaderOf()).toBe('A');
+    // B's last client closes: B leaves, and then A, serving no one, leaves too.
+    b.run(() => sb.subscription!.close());
+    await settle();
+    for (const agent of ['A', 'B']) {
+      expect(heldBy(agent)).toEqual([]);
+      expect(waitingOf(agent)).toEqual([]);
+      expect(openChannels(agent)).toBe(0);
+    }
+    // A new client of the group starts afresh.
+    const again = a.subscribe(recorder(), group());
+    await until(() => again.state === 'open', 'open again');
+    expect(leaderOf()).toBe('A');
+  });
+
   it('a lone leader back from the back/forward cache leads again and resumes from its position', async () => {
     install();
     const [a] = await tabs('A');
