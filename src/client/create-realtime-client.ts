@@ -7,7 +7,7 @@ import type { EventMap, HeadersInit, RealtimeClientOptions, RealtimeMessage, Rea
 import type { LinkSubscription } from '../sharing/link.js';
 import { credentialsKeyOf } from './credentials-key.js';
 import { toHeaders } from './headers-answer.js';
-import { resolveOptions } from './resolve-options.js';
+import { checkTopics, resolveOptions } from './resolve-options.js';
 import { sharingOrder } from './sharing-order.js';
 
 /** A listener of one event type, or of every type with `'*'`. */
@@ -26,6 +26,12 @@ export interface RealtimeClient<E extends EventMap = EventMap> {
   readonly status: RealtimeStatus;
   /** Called on every change of state, transport, sharing, attempt or error; returns the unsubscribe function. */
   onStatus(listener: (status: RealtimeStatus) => void): () => void;
+  /**
+   * Replaces this client's topics (a client created with `topics`): events of topics it drops stop
+   * at once; topics it adds are read from now, with at most one reconnect of the shared upstream
+   * per short window, which loses and repeats nothing of the topics that stay.
+   */
+  setTopics(topics: readonly string[]): void;
   /** Stops the stream for this client at once; other tabs sharing it are not affected. */
   close(): void;
 }
@@ -44,6 +50,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     o.parse === 'json' ? (text: string) => JSON.parse(text) as unknown : o.parse === 'text' ? (text: string) => text : o.parse;
   const provider = typeof o.headers === 'function' ? o.headers : undefined;
   const listeners = new Map<string, Set<Listener>>();
+  let topics = o.topics;
   const statusListeners = new Set<(status: RealtimeStatus) => void>();
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
@@ -92,7 +99,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   }
 
   function filter(): Filter {
-    return { types: [...listeners.keys()] };
+    return topics ? { types: [...listeners.keys()], topics } : { types: [...listeners.keys()] };
   }
 
   // The per-event path on the tab side: parse once, call the type's listeners, then '*'.
@@ -112,6 +119,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
         continue;
       }
       const message: RealtimeMessage = { type: event.type, data, text: event.data, lastEventId: event.id };
+      if (event.topic !== undefined) message.topic = event.topic;
       if (own) call(own, message);
       if (all) call(all, message);
     }
@@ -237,7 +245,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
       maxConnections: o.maxConnections,
       maxEventSize: o.maxEventSize,
       method: o.method,
-      topics: false,
+      topics: topics !== undefined,
       ...(o.body !== undefined ? { body: o.body } : {}),
       ...(provider || !o.headers ? {} : { headers: o.headers as HeadersInit }),
     };
@@ -263,6 +271,11 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     get status() {
       if (status.lastEventId !== position.id) status = { ...status, lastEventId: position.id };
       return status;
+    },
+    setTopics(next: readonly string[]) {
+      if (!topics) throw new RealtimeError('invalid-options', 'ssemux: setTopics needs a client created with the topics option');
+      topics = checkTopics(next, 'setTopics');
+      subscription?.update(filter());
     },
     onStatus(listener) {
       statusListeners.add(listener);

@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../protocol/defaults.js';
 import { RealtimeError } from '../protocol/errors.js';
 import type { HeadersInit, HeadersProvider, ParseOption, RealtimeClientOptions, SharingMode } from '../protocol/types.js';
+import { isTopic } from '../protocol/wire.js';
 import { toHeaders } from './headers-answer.js';
 
 const SHARING = ['auto', 'shared-worker', 'leader', 'none'];
@@ -17,6 +18,7 @@ export interface ResolvedOptions {
   credentialsKey?: string;
   headersTimeoutMs: number;
   maxConnections: number;
+  topics?: readonly string[];
   withCredentials: boolean;
   parse: ParseOption;
   backoff: { initialMs: number; maxMs: number; factor: number };
@@ -43,6 +45,14 @@ function absolute(name: string, value: string | URL): string {
   } catch {
     return fail(`${name} is not a valid URL: ${String(value)}`);
   }
+}
+
+/** A list of topic names, checked; throws `invalid-options` naming `what`. */
+export function checkTopics(value: unknown, what: string): string[] {
+  if (!Array.isArray(value)) fail(`${what} must be an array of topic names`);
+  const bad = (value as unknown[]).find((t) => !isTopic(t));
+  if (bad !== undefined) fail(`${what}: ${JSON.stringify(bad)} is not a topic name (1 to 256 characters, no control characters)`);
+  return [...new Set(value as string[])];
 }
 
 /** Checks `options` once, at creation, and says exactly what is wrong. */
@@ -98,6 +108,10 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   if (!Number.isInteger(resolved.maxConnections)) fail(`maxConnections must be a whole number; got ${resolved.maxConnections}`);
   if (o.workerUrl !== undefined) resolved.workerUrl = absolute('workerUrl', o.workerUrl);
   if (headers !== undefined) resolved.headers = headers;
+  if (o.topics !== undefined) {
+    resolved.topics = checkTopics(o.topics, 'topics');
+    if (o.body !== undefined) fail('topics and body cannot be used together: the topics travel in the query or the body');
+  }
   if (o.credentialsKey !== undefined) resolved.credentialsKey = o.credentialsKey;
   if (o.body !== undefined) resolved.body = o.body;
   return resolved;

@@ -58,10 +58,11 @@ export interface Connection {
   /** Skips a pending backoff wait. */
   reconnectNow(): void;
   /**
-   * Ends the current request and sends a new one at once: to `url` when given (other topics),
-   * resuming from `lastEventId` when given (a rewind), else from where the stream stands.
+   * Ends the current request and sends a new one at once: to `url` and with `body` when given
+   * (other topics; a body makes it a POST, `null` a GET again), resuming from `lastEventId` when
+   * given (a rewind), else from where the stream stands.
    */
-  restart(change?: { url?: string; lastEventId?: string }): void;
+  restart(change?: { url?: string; body?: string | null; lastEventId?: string }): void;
   /** Aborts the request and any pending retry, at once. */
   close(): void;
 }
@@ -78,6 +79,7 @@ export function createConnection(options: ConnectionOptions): Connection {
   const eventTypes = new Set(options.eventTypes ?? []);
   const order = transportOrder(options.transport, { headers: options.customHeaders, post: options.method !== 'GET' });
   let url = options.url;
+  let body = options.body;
   const endpoint = endpointOf(url);
   const origin = new URL(url).origin;
   const remembered = options.transport === 'auto' ? downgradeOf(endpoint) : undefined;
@@ -381,8 +383,8 @@ export function createConnection(options: ConnectionOptions): Connection {
     };
     sent = {
       url,
-      method: options.method,
-      ...(options.body !== undefined ? { body: options.body } : {}),
+      method: body !== undefined ? 'POST' : options.method,
+      ...(body !== undefined ? { body } : {}),
       headers,
       withCredentials: options.withCredentials,
       lastEventId,
@@ -425,6 +427,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     restart(change = {}) {
       if (closed) return;
       if (change.url !== undefined) url = change.url;
+      if (change.body !== undefined) body = change.body ?? undefined;
       if (change.lastEventId !== undefined) lastEventId = change.lastEventId;
       endRequest(true);
       connect();

@@ -4,6 +4,7 @@ import { RealtimeError } from '../protocol/errors.js';
 import type { Frame, SubscribeRequest } from '../protocol/messages.js';
 import { comparePositions, streamKey, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../protocol/types.js';
+import { CONTROL_PREFIX, DENIED_EVENT, MAX_TOPIC_URL, RESET_EVENT, TOPIC_PARAM, type ResetNotice } from '../protocol/wire.js';
 import { createCatchUpRing, type CatchUpRing } from './catch-up-ring.js';
 import { createFlushTick } from './flush-tick.js';
 
@@ -62,6 +63,13 @@ interface Subscription {
   stream: Stream;
   all: boolean;
   types: ReadonlySet<string>;
+  /** On a topic stream: the topics it receives. */
+  topics?: ReadonlySet<string>;
+  /**
+   * Topics it added that the upstream did not carry, and where it stood then: when the upstream
+   * goes back to take them in, their events after that point are new to it.
+   */
+  joins?: Map<string, Position>;
   provider: boolean;
   /** Events routed to it since the last flush. */
   pending: WireEvent[];
@@ -71,6 +79,8 @@ interface Subscription {
   skipTo?: Position;
   /** Like `skipTo` for a position that cannot be ordered against the stream: skip through this id. */
   skipToId?: string;
+  /** Events skipped waiting for `skipToId`. */
+  skipped: number;
 }
 
 interface Stream {
@@ -79,8 +89,12 @@ interface Stream {
   subs: Set<Subscription>;
   /** Where the upstream stands: the last event id and the lineage count. Changed in place, copied at flush. */
   pos: Position;
-  /** Ids are protocol cursors, which order themselves (a topic stream). */
+  /** A topic stream: ids are protocol cursors, which order themselves, and data starts with the topic. */
   cursors: boolean;
+  /** The topics the upstream carries (a topic stream), sorted. */
+  union: string[];
+  /** A change of the union waits for this, so that changes close together cost one reconnect. */
+  unionTimer?: ReturnType<typeof setTimeout>;
   ring: CatchUpRing;
   connection?: Connection;
   status?: ConnectionStatus;
@@ -170,30 +184,62 @@ export function createHub(options: HubOptions = {}): Hub {
 
   // The per-event path: one position update, one ring write, then one check per subscription.
   function route(stream: Stream, event: WireEvent): void {
+    const type = event.type;
+    if (type.charCodeAt(0) === 115 && type.startsWith(CONTROL_PREFIX)) return control(stream, event);
     const pos = stream.pos;
     pos.id = event.id;
     pos.n++;
+    let topic: string | undefined;
+    if (stream.cursors) {
+      // The first data line is the topic (docs/server-protocol.md).
+      const data = event.data;
+      const nl = data.indexOf('\n');
+      topic = event.topic = nl < 0 ? data : data.slice(0, nl);
+      event.data = nl < 0 ? '' : data.slice(nl + 1);
+    }
     stream.ring.push(event, pos.n);
     for (const s of stream.subs) {
       if ((s.skipTo || s.skipToId !== undefined) && skipping(s, event)) continue;
-      if (s.all || s.types.has(event.type)) s.pending.push(event);
+      if ((s.all || s.types.has(type)) && (topic === undefined || s.topics!.has(topic))) s.pending.push(event);
     }
     markDirty(stream);
+  }
+
+  /** A control event of the ssemux server (docs/server-protocol.md): never handed to listeners. */
+  function control(stream: Stream, event: WireEvent): void {
+    if (event.type === RESET_EVENT) {
+      // The server could not replay from where the stream stood: say so to every subscriber.
+      const notice = parseJson<ResetNotice>(event.data);
+      stream.ring.clear(stream.pos);
+      markDirty(stream);
+      for (const s of stream.subs) gap(s, `The server could not replay from ${notice?.from ?? 'where the stream stood'} (${notice?.reason ?? 'reset'}): events may be missing`);
+    } else if (event.type === DENIED_EVENT) {
+      const denied = new Set(parseJson<string[]>(event.data) ?? []);
+      for (const s of stream.subs) {
+        const mine = [...(s.topics ?? [])].filter((t) => denied.has(t));
+        if (mine.length === 0 || !stream.status) continue;
+        sendStatus(s, { ...stream.status, error: { code: 'forbidden', status: 403, message: `The server does not let this client read ${mine.join(', ')}` } });
+      }
+    }
   }
 
   /** True while `event` is one a subscription ahead of the stream already has. */
   function skipping(s: Subscription, event: WireEvent): boolean {
     const stream = s.stream;
     if (s.skipTo) {
-      if (comparePositions(stream.pos, s.skipTo, stream.cursors) <= 0) return true;
-      s.skipTo = undefined;
+      if (comparePositions(stream.pos, s.skipTo, stream.cursors) <= 0) {
+        // Except a topic it joined while the upstream went back for it: new to it after its join.
+        const join = event.topic === undefined ? undefined : s.joins?.get(event.topic);
+        return !join || comparePositions(stream.pos, join, true) <= 0;
+      }
+      s.skipTo = s.joins = undefined;
       return false;
     }
     if (event.id === s.skipToId) {
       s.skipToId = undefined;
       return true;
     }
-    if (stream.pos.n - (s.at?.n ?? 0) > PLACE_BY_ID_EVENTS) {
+    if (++s.skipped > PLACE_BY_ID_EVENTS) {
       // Its id never came: the replay did not hold it. Say so rather than drop on.
       s.skipToId = undefined;
       gap(s, `The stream did not pass position ${event.id} again; events may be missing`);
@@ -207,48 +253,100 @@ export function createHub(options: HubOptions = {}): Hub {
     if (status) sendStatus(s, { ...status, error: { code: 'gap', message } });
   }
 
-  /** Places a new subscription against its running stream (see {@link createHub}). */
+  /** Places a new subscription against its stream (see {@link createHub}). */
   function place(s: Subscription, position: Position): void {
     const stream = s.stream;
-    // Count from here when waiting for an id (see skipping()).
-    s.at = { ...stream.pos };
     if (position.id === '' && position.n === 0) {
       // A new subscriber starts where the stream stands; tell it where that is.
       s.at = undefined;
       return markDirty(stream);
     }
     const order = comparePositions(position, stream.pos, stream.cursors);
-    if (order === 0) return;
+    if (order === 0) {
+      s.at = { ...stream.pos };
+      return;
+    }
     if (order > 0) {
       s.skipTo = position;
       return;
     }
     const missed = order < 0 ? stream.ring.after(position, stream.cursors) : stream.ring.afterId(position.id)?.events;
     if (missed) {
-      for (const event of missed) if (s.all || s.types.has(event.type)) s.pending.push(event);
+      for (const event of missed) if (matches(s, event)) s.pending.push(event);
       s.at = undefined;
       return markDirty(stream);
     }
-    rewind(stream, s, position);
+    rewind(stream, position, s);
+  }
+
+  function matches(s: Subscription, event: WireEvent): boolean {
+    return (s.all || s.types.has(event.type)) && (event.topic === undefined || s.topics!.has(event.topic));
   }
 
   /**
-   * A subscription stands further behind than the hub remembers: the upstream resumes from its
-   * position, and every other subscription skips what it already has.
+   * The upstream goes back to `position` (a subscription stands further behind than the hub
+   * remembers, or topics were added that must be read from where they were asked for), and every
+   * other subscription skips what it already has.
    */
-  function rewind(stream: Stream, behind: Subscription, position: Position): void {
+  function rewind(stream: Stream, position: Position, behind?: Subscription): void {
     collect(stream);
     const comparable = !Number.isNaN(comparePositions(position, stream.pos, stream.cursors));
     for (const s of stream.subs) {
       if (s === behind || s.skipTo || s.skipToId !== undefined) continue;
       if (comparable) s.skipTo = { ...stream.pos };
-      else if (stream.pos.id !== '') s.skipToId = stream.pos.id;
+      else if (stream.pos.id !== '') {
+        s.skipToId = stream.pos.id;
+        s.skipped = 0;
+      }
     }
     stream.pos = { ...position };
     stream.ring.clear(stream.pos);
-    behind.at = undefined;
+    if (behind) behind.at = undefined;
     markDirty(stream);
-    stream.connection?.restart({ lastEventId: position.id });
+    stream.connection?.restart({ ...upstreamRequest(stream), lastEventId: position.id });
+  }
+
+  /**
+   * Where a topic stream's upstream asks: the union of its subscribers' topics in the query, or
+   * in a POST body when the URL would be too long (not possible for the native EventSource,
+   * which then sends the long URL).
+   */
+  function upstreamRequest(stream: Stream): { url?: string; body?: string | null } {
+    if (!stream.cursors) return {};
+    const url = new URL(stream.spec.url);
+    for (const topic of stream.union) url.searchParams.append(TOPIC_PARAM, topic);
+    const viaBody = url.href.length > MAX_TOPIC_URL && stream.connection?.status.transport !== 'eventsource';
+    return viaBody ? { url: stream.spec.url, body: JSON.stringify({ topics: stream.union }) } : { url: url.href, body: null };
+  }
+
+  function unionOf(stream: Stream): string[] {
+    const union = new Set<string>();
+    for (const s of stream.subs) for (const topic of s.topics ?? []) union.add(topic);
+    return [...union].sort();
+  }
+
+  function scheduleUnion(stream: Stream): void {
+    stream.unionTimer ??= setTimeout(() => applyUnion(stream), DEFAULTS.topicsDebounceMs);
+  }
+
+  /**
+   * Applies the subscribers' topics to the upstream, once per debounce window. Topics no one reads
+   * any more are dropped; topics added are read from the earliest point a subscriber asked for one
+   * (the upstream goes back there and the others skip what they have), so nothing published after
+   * a subscriber named a topic is missed. With no topic left the upstream keeps what it carries
+   * until a topic comes or its last subscriber leaves.
+   */
+  function applyUnion(stream: Stream): void {
+    stream.unionTimer = undefined;
+    const union = unionOf(stream);
+    if (union.length === 0 || union.join('\n') === stream.union.join('\n')) return;
+    if (!stream.connection) return open(stream);
+    stream.union = union;
+    let from = stream.pos;
+    for (const s of stream.subs) for (const at of s.joins?.values() ?? []) if (comparePositions(at, from, true) < 0) from = at;
+    if (from !== stream.pos) return rewind(stream, from);
+    for (const s of stream.subs) s.joins = undefined;
+    stream.connection.restart({ ...upstreamRequest(stream), lastEventId: stream.pos.id });
   }
 
   function sendStatus(s: Subscription, status: ConnectionStatus): void {
@@ -304,16 +402,21 @@ export function createHub(options: HubOptions = {}): Hub {
     });
   }
 
-  function open(stream: Stream, from: Position): void {
+  /** Opens the upstream from where the stream stands; a topic stream with no topic yet waits for one. */
+  function open(stream: Stream): void {
     const spec = stream.spec;
-    stream.pos = from.id === '' && from.n === 0 ? { id: '', n: 0, l: lineage() } : { ...from };
+    if (stream.cursors) {
+      stream.union = unionOf(stream);
+      if (stream.union.length === 0) return;
+      for (const s of stream.subs) s.joins = undefined;
+    }
+    const request = upstreamRequest(stream);
     stream.ring.clear(stream.pos);
     stream.connection = connect({
-      url: spec.url,
+      url: request.url ?? spec.url,
       transport: spec.transport,
       withCredentials: spec.withCredentials,
-      method: spec.method,
-      ...(spec.body !== undefined ? { body: spec.body } : {}),
+      ...(request.body ? { method: 'POST' as const, body: request.body } : { method: spec.method, ...(spec.body !== undefined ? { body: spec.body } : {}) }),
       backoff: spec.backoff,
       heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
       maxEventSize: spec.maxEventSize,
@@ -321,7 +424,8 @@ export function createHub(options: HubOptions = {}): Hub {
       headers: () => headersFor(stream),
       customHeaders: [...stream.subs].some((s) => s.provider) || Object.keys(spec.headers ?? {}).length > 0,
       lastEventId: stream.pos.id,
-      eventTypes: typesOf(stream),
+      eventTypes: [...typesOf(stream), RESET_EVENT, DENIED_EVENT],
+      prelude: spec.topics,
       onEvent: (event) => route(stream, event),
       onId(id) {
         // An id-only block moves the stream without an event.
@@ -351,7 +455,10 @@ export function createHub(options: HubOptions = {}): Hub {
     stream.subs.delete(s);
     s.peer.subs.delete(s.sub);
     if (stream.answered === s) stream.answered = undefined;
-    if (stream.subs.size > 0) return;
+    if (stream.subs.size > 0) {
+      if (s.topics?.size) scheduleUnion(stream);
+      return;
+    }
     if (grace && graceMs > 0) {
       // A reload leaves and comes back within the grace period: keep the upstream for it.
       clearTimeout(stream.closeTimer);
@@ -363,6 +470,7 @@ export function createHub(options: HubOptions = {}): Hub {
 
   function end(stream: Stream): void {
     clearTimeout(stream.closeTimer);
+    clearTimeout(stream.unionTimer);
     forget(stream);
     stream.connection?.close();
   }
@@ -371,10 +479,22 @@ export function createHub(options: HubOptions = {}): Hub {
     if (streams.get(stream.key) === stream) streams.delete(stream.key);
   }
 
-  function applyFilter(s: Subscription, filter: Filter): void {
+  /**
+   * What `s` listens to. On a topic stream, a topic the upstream does not carry yet is read from
+   * `joinAt` (where the subscriber stood when it asked), once the union is applied.
+   */
+  function applyFilter(s: Subscription, filter: Filter, joinAt: Position | null): void {
+    const stream = s.stream;
     s.all = filter.types.includes('*');
     s.types = new Set(filter.types.filter((t) => t !== '*'));
-    for (const t of s.types) s.stream.connection?.listen(t);
+    for (const t of s.types) stream.connection?.listen(t);
+    if (!stream.cursors) return;
+    const before = s.topics;
+    s.topics = new Set(filter.topics ?? []);
+    if (joinAt) {
+      for (const topic of s.topics) if (!before?.has(topic) && !stream.union.includes(topic)) (s.joins ??= new Map()).set(topic, { ...joinAt });
+    }
+    if (unionOf(stream).join('\n') !== stream.union.join('\n')) scheduleUnion(stream);
   }
 
   const peers = new Set<Peer>();
@@ -388,26 +508,29 @@ export function createHub(options: HubOptions = {}): Hub {
           if (peer.subs.has(sub)) return;
           const key = streamKey(spec);
           let stream = streams.get(key);
+          const first = !stream;
           if (!stream) {
-            const start = { ...position };
-            stream = { key, spec, subs: new Set(), pos: start, cursors: spec.topics, ring: createCatchUpRing(catchUpChars, start), dirty: false };
+            const pos = position.id === '' && position.n === 0 ? { id: '', n: 0, l: lineage() } : { ...position };
+            stream = { key, spec, subs: new Set(), pos, cursors: spec.topics, union: [], ring: createCatchUpRing(catchUpChars, pos), dirty: false };
             streams.set(key, stream);
           }
           clearTimeout(stream.closeTimer);
-          const s: Subscription = { peer, sub, stream, all: false, types: new Set(), provider, pending: [] };
+          const s: Subscription = { peer, sub, stream, all: false, types: new Set(), provider, pending: [], skipped: 0 };
           stream.subs.add(s);
           peer.subs.set(sub, s);
-          applyFilter(s, filter);
-          if (!stream.connection) {
-            open(stream, position);
+          if (first) {
+            applyFilter(s, filter, null);
+            open(stream);
             return markDirty(stream);
           }
+          const fresh = position.id === '' && position.n === 0;
+          applyFilter(s, filter, fresh ? stream.pos : position);
           if (stream.status) sendStatus(s, stream.status);
           place(s, position);
         },
         update(sub, filter) {
           const s = peer.subs.get(sub);
-          if (s) applyFilter(s, filter);
+          if (s) applyFilter(s, filter, s.at ?? s.stream.pos);
         },
         unsubscribe(sub, grace) {
           const s = peer.subs.get(sub);
@@ -438,4 +561,12 @@ export function createHub(options: HubOptions = {}): Hub {
       tick?.close();
     },
   };
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
 }

@@ -37,6 +37,8 @@ export const DEFAULTS = {
   downgradeTtlMs: 600_000,
   /** A server that promises a prelude must send its first body byte within this. @default 5000 */
   preludeTimeoutMs: 5_000,
+  /** Changes of a topic stream's topics within this window are applied with one reconnect. @default 50 */
+  topicsDebounceMs: 50,
 } as const;
 
 /** The longest delay `setTimeout` can hold (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */

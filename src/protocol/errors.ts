@@ -18,6 +18,7 @@ import type { StatusError } from './types.js';
  * - `unsupported`: the transport cannot run on this platform; `auto` moved on to the next.
  * - `gap`: the server could not replay from where the stream stood: events may be missing.
  * - `connection-limit`: the stream waits for a free connection (see `maxConnections`).
+ * - `forbidden`: the server refused some topics of this client (`ssemux:denied`); the others flow.
  */
 export type RealtimeErrorCode =
   | 'network'
@@ -35,7 +36,8 @@ export type RealtimeErrorCode =
   | 'headers'
   | 'unsupported'
   | 'gap'
-  | 'connection-limit';
+  | 'connection-limit'
+  | 'forbidden';
 
 /** The one error class of ssemux. Crosses worker boundaries as a plain {@link StatusError}. */
 export class RealtimeError extends Error {

@@ -137,4 +137,10 @@ export interface RealtimeClientOptions {
   method?: 'GET' | 'POST';
   /** Request body for `POST` (fetch transport only). */
   body?: string;
+  /**
+   * Topics to receive, from a server of the ssemux protocol (`ssemux/server`): every tab's topics
+   * travel on one upstream per endpoint and credentials, and each tab gets the events of its own.
+   * Change them with `client.setTopics()`. Without it the endpoint is a plain SSE stream.
+   */
+  topics?: readonly string[];
 }

@@ -3,7 +3,7 @@ import { compareCursors } from '../protocol/wire.js';
 import type { StoredEvent } from './event-store.js';
 import { drained, startEventStream } from './event-stream-response.js';
 import { admit, isVisible, type ServeContext, type ServeRequest } from './serve-context.js';
-import { formatDenied, formatEvent, formatReset, HEARTBEAT } from './sse-format.js';
+import { formatDenied, formatEvent, formatIdOnly, formatReset, HEARTBEAT } from './sse-format.js';
 import type { OpenConnection } from './stream-registry.js';
 
 /**
@@ -28,7 +28,7 @@ export async function serveStream<I>(ctx: ServeContext<I>, res: ServerResponse, 
   let overflows = 0;
   // Every event of the log up to `position` has been written or is not for this connection.
   let position = request.cursor;
-  let caughtUp = position === null;
+  let caughtUp = false;
   let quiet = false;
   let ended = false;
 
@@ -79,30 +79,34 @@ export async function serveStream<I>(ctx: ServeContext<I>, res: ServerResponse, 
   if (!(await admit(ctx, res, connection, () => ended))) return;
   startEventStream(res, config.preludePadding, config.retryMs);
   if (request.denied.length > 0) write(formatDenied(request.denied));
+  if (position === null) {
+    // Without a resume cursor the stream starts at the end of the log, and says where that is:
+    // the client then has a cursor from the first byte, for any reconnect.
+    position = await store.head();
+    write(formatIdOnly(position));
+  }
 
-  if (position !== null) {
-    for (;;) {
-      const seen = overflows;
-      const page = await store.read(position, config.maxReplay);
-      if (res.destroyed || res.writableEnded) return;
-      if (page.reset) {
-        write(formatReset(page.reset.cursor, { from: position, reason: page.reset.reason }));
-        position = page.reset.cursor;
-      }
-      for (const event of page.events) {
-        if (selected.has(event.topic) && isVisible(event, user)) send(event, formatEvent(event, withTopic));
-        position = event.cursor;
-        if (res.writableNeedDrain) await drained(res);
-      }
-      if (res.destroyed || res.writableEnded) return;
-      // A short page reached the end of the log; the queue holds the rest unless it overflowed
-      // during the read, in which case what it dropped must be read again.
-      if (page.events.length < config.maxReplay && seen === overflows) break;
+  for (;;) {
+    const seen = overflows;
+    const page = await store.read(position, config.maxReplay);
+    if (res.destroyed || res.writableEnded) return;
+    if (page.reset) {
+      write(formatReset(page.reset.cursor, { from: position, reason: page.reset.reason }));
+      position = page.reset.cursor;
     }
+    for (const event of page.events) {
+      if (selected.has(event.topic) && isVisible(event, user)) send(event, formatEvent(event, withTopic));
+      position = event.cursor;
+      if (res.writableNeedDrain) await drained(res);
+    }
+    if (res.destroyed || res.writableEnded) return;
+    // A short page reached the end of the log; the queue holds the rest unless it overflowed
+    // during the read, in which case what it dropped must be read again.
+    if (page.events.length < config.maxReplay && seen === overflows) break;
   }
 
   for (const event of queue) {
-    if (position === null || compareCursors(event.cursor, position) > 0) send(event, formatEvent(event, withTopic));
+    if (compareCursors(event.cursor, position) > 0) send(event, formatEvent(event, withTopic));
   }
   queue = null;
 }

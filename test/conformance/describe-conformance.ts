@@ -101,6 +101,19 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
         expect(res.events).toEqual([]);
       });
 
+      it('names the end of the log in an id-only block when the request has no cursor, then goes live from there', async () => {
+        const topic = fresh();
+        const before = await target.publish({ topic, data: 'before' });
+        const res = await opened(await stream([topic]));
+        for (let i = 0; i < 500 && !/\nid: \S+\n\n/.test(res.text); i++) await sleep(10);
+        const announced = /\nid: (\S+)\n\n/.exec(res.text)?.[1];
+        expect(announced !== undefined && isCursor(announced)).toBe(true);
+        expect(compareCursors(announced!, before)).toBeGreaterThanOrEqual(0);
+        const after = await target.publish({ topic, data: 'after' });
+        await res.until((e) => ids(e).includes(after));
+        expect(ids(dataEvents(res.events))).toEqual([after]);
+      });
+
       if (target.heartbeatMs !== undefined && target.heartbeatMs <= 5_000) {
         const interval = target.heartbeatMs;
         it('writes `: hb` heartbeats while nothing else is written', async () => {

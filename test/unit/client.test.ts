@@ -466,3 +466,35 @@ describe('credentialsKeyOf', () => {
     expect(credentialsKeyOf({})).toBe('');
   });
 });
+
+describe('createRealtimeClient: topics', () => {
+  it('names its topics in the query, gets msg.topic with the topic line taken off the data, and setTopics reconnects once from the cursor', async () => {
+    serve((req) => {
+      const topics = req.url.searchParams.getAll('topic');
+      if (!req.headers.get('last-event-id')) return req.stream('id: 1-4\n\nid: 1-5\ndata: news\ndata: {"n":5}\n\n');
+      return req.stream(topics.includes('jobs') ? 'id: 1-6\nevent: progress\ndata: jobs\ndata: {"n":6}\n\n' : '');
+    });
+    const c = client({ topics: ['news'] });
+    const got: RealtimeMessage[] = [];
+    c.on('*', (m) => got.push(m));
+    await until(() => got.length === 1, 'the news event');
+    expect(requests[0]!.url.searchParams.getAll('topic')).toEqual(['news']);
+    expect(got[0]).toEqual({ type: 'message', data: { n: 5 }, text: '{"n":5}', lastEventId: '1-5', topic: 'news' });
+    c.setTopics(['news', 'jobs']);
+    await vi.advanceTimersByTimeAsync(50);
+    await until(() => got.length === 2, 'the jobs event');
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.url.searchParams.getAll('topic')).toEqual(['jobs', 'news']);
+    expect(requests[1]!.headers.get('last-event-id')).toBe('1-5');
+    expect(got[1]).toMatchObject({ type: 'progress', topic: 'jobs', data: { n: 6 } });
+  });
+
+  it('topic names are checked; setTopics needs a topic client', () => {
+    expect(() => client({ topics: ['ok', ''] })).toThrow(/not a topic name/);
+    expect(() => client({ topics: ['a\nb'] })).toThrow(/not a topic name/);
+    expect(() => client({ topics: 'a' as never })).toThrow(/array/);
+    expect(() => client({ topics: ['a'], method: 'POST', body: 'x' })).toThrow(/topics and body/);
+    expect(() => client().setTopics(['a'])).toThrow(/topics option/);
+    expect(() => client({ topics: [] }).setTopics([''])).toThrow(/setTopics/);
+  });
+});

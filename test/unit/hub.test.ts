@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
 import { createHub, type HubEndpoint, type HubOptions } from '../../src/hub/hub.js';
 import type { Frame, SubscribeRequest } from '../../src/protocol/messages.js';
+import { DEFAULTS } from '../../src/protocol/defaults.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../../src/protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../../src/protocol/types.js';
 
@@ -159,7 +160,8 @@ describe('createHub: sharing', () => {
     hub.attach(endpoint()).subscribe(req({ sub: 3, spec: spec({ maxConnections: 2 }), filter: { types: ['a', 'b'] }, position: { id: '42', n: 7, l: 'old' } }));
     const o = made[0]!.options;
     expect(o).toMatchObject({ url: 'http://127.0.0.1:9/stream', lastEventId: '42', maxConnections: 2, method: 'GET' });
-    expect([...(o.eventTypes ?? [])].sort()).toEqual(['a', 'b']);
+    // The types listened to, and the server's control events (the native EventSource needs the names).
+    expect([...(o.eventTypes ?? [])].sort()).toEqual(['a', 'b', 'ssemux:denied', 'ssemux:reset']);
     expect(o.customHeaders).toBe(false);
   });
 
@@ -365,10 +367,11 @@ describe('createHub: the position belongs to the stream', () => {
   it('on a topic stream, positions are protocol cursors, ordered whatever the lineage', () => {
     const { hub, made, flush } = setup();
     const a = endpoint();
-    hub.attach(a).subscribe(req({ spec: spec({ topics: true }), position: { id: '5-0', n: 1, l: 'p' } }));
+    const topics = { types: ['*'], topics: ['t'] };
+    hub.attach(a).subscribe(req({ spec: spec({ topics: true }), filter: topics, position: { id: '5-0', n: 1, l: 'p' } }));
     const b = endpoint();
-    hub.attach(b).subscribe(req({ spec: spec({ topics: true }), position: { id: '7-0', n: 900, l: 'q' } }));
-    for (const c of ['6-0', '7-0', '8-0']) made[0]!.event(c);
+    hub.attach(b).subscribe(req({ spec: spec({ topics: true }), filter: topics, position: { id: '7-0', n: 900, l: 'q' } }));
+    for (const c of ['6-0', '7-0', '8-0']) made[0]!.event(c, 'message', `t\nd${c}`);
     flush();
     expect(idsOf(a)).toEqual(['6-0', '7-0', '8-0']);
     expect(idsOf(b)).toEqual(['8-0']);
@@ -511,5 +514,119 @@ describe('createHub: headers providers', () => {
     hub.attach(endpoint(() => Promise.reject(new Error('one')))).subscribe(req({ provider: true }));
     hub.attach(endpoint(() => Promise.reject(new Error('two')))).subscribe(req({ provider: true }));
     await expect(headersOf(made[0]!)).rejects.toThrow('two');
+  });
+});
+
+describe('createHub: topics', () => {
+  const topicSpec = spec({ topics: true });
+  const on = (topics: string[], types = ['*']) => ({ types, topics });
+  /** The server sends an event of `topic`: its first data line names it. */
+  const send = (made: FakeConnection, cursor: string, topic: string, type = 'message') => made.event(cursor, type, `${topic}\n{"c":"${cursor}"}`);
+  const topicsOf = (made: FakeConnection) => new URL(made.options.url).searchParams.getAll('topic');
+  const lastRestart = (made: FakeConnection) => made.restarts.at(-1)!;
+
+  it('one upstream carries the union; each subscriber gets its own topics, the topic line taken off the data', async () => {
+    const { hub, made, connect, flush } = setup();
+    const a = endpoint();
+    const b = endpoint();
+    hub.attach(a).subscribe(req({ spec: topicSpec, filter: on(['news']) }));
+    expect(topicsOf(made[0]!)).toEqual(['news']);
+    expect(made[0]!.options.prelude).toBe(true);
+    made[0]!.idOnly('1-0');
+    hub.attach(b).subscribe(req({ spec: topicSpec, filter: on(['jobs/42']) }));
+    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    expect(connect).toHaveBeenCalledTimes(1);
+    expect(new URL(lastRestart(made[0]!).url!).searchParams.getAll('topic')).toEqual(['jobs/42', 'news']);
+    send(made[0]!, '1-1', 'news');
+    send(made[0]!, '1-2', 'jobs/42');
+    flush();
+    expect(eventsOf(a)).toEqual([{ type: 'message', data: '{"c":"1-1"}', id: '1-1', topic: 'news' }]);
+    expect(eventsOf(b)).toEqual([{ type: 'message', data: '{"c":"1-2"}', id: '1-2', topic: 'jobs/42' }]);
+  });
+
+  it('a topic added is read from where the subscriber asked for it: the upstream goes back there, the others skip what they have', async () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    const b = endpoint();
+    hub.attach(a).subscribe(req({ spec: topicSpec, filter: on(['a']) }));
+    made[0]!.idOnly('1-5');
+    flush();
+    // B asks for topic b at 1-5; before the upstream carries it, an event of a arrives.
+    hub.attach(b).subscribe(req({ spec: topicSpec, filter: on(['b']) }));
+    send(made[0]!, '1-6', 'a');
+    flush();
+    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    // One reconnect, from where B asked.
+    expect(made[0]!.restarts).toHaveLength(1);
+    expect(lastRestart(made[0]!).lastEventId).toBe('1-5');
+    // The replay from 1-5 with both topics: b's event at 1-7 was published before the reconnect.
+    send(made[0]!, '1-6', 'a');
+    send(made[0]!, '1-7', 'b');
+    send(made[0]!, '1-8', 'a');
+    flush();
+    expect(idsOf(a)).toEqual(['1-6', '1-8']);
+    expect(idsOf(b)).toEqual(['1-7']);
+    expect(a.positions.get(1)).toEqual(b.positions.get(1));
+  });
+
+  it('changes within the debounce window cost one reconnect; a topic dropped stops reaching its subscriber at once', async () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    const peer = hub.attach(a);
+    peer.subscribe(req({ spec: topicSpec, filter: on(['x', 'y']) }));
+    made[0]!.idOnly('1-1');
+    peer.update(1, on(['x']));
+    send(made[0]!, '1-2', 'y');
+    peer.update(1, on(['x', 'z']));
+    hub.attach(endpoint()).subscribe(req({ sub: 2, spec: topicSpec, filter: on(['w']) }));
+    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    flush();
+    expect(idsOf(a)).toEqual([]);
+    expect(made[0]!.restarts).toHaveLength(1);
+    expect(new URL(lastRestart(made[0]!).url!).searchParams.getAll('topic')).toEqual(['w', 'x', 'z']);
+    // Dropping a topic needs no going back: the upstream resumes from where it stands.
+    peer.update(1, on(['z']));
+    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    expect(made[0]!.restarts).toHaveLength(2);
+    expect(lastRestart(made[0]!)).toMatchObject({ lastEventId: '1-2', body: null });
+  });
+
+  it('a union too long for a URL is sent in a POST body', async () => {
+    const { hub, made } = setup();
+    const many = Array.from({ length: 200 }, (_, i) => `topic-number-${i}`);
+    hub.attach(endpoint()).subscribe(req({ spec: topicSpec, filter: on(many) }));
+    expect(made[0]!.options).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:9/stream' });
+    expect(JSON.parse(made[0]!.options.body!)).toEqual({ topics: [...many].sort() });
+  });
+
+  it('no topic yet: nothing opens until a subscriber names one', async () => {
+    const { hub, connect } = setup();
+    const peer = hub.attach(endpoint());
+    peer.subscribe(req({ spec: topicSpec, filter: on([]) }));
+    expect(connect).not.toHaveBeenCalled();
+    peer.update(1, on(['late']));
+    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    expect(connect).toHaveBeenCalledTimes(1);
+  });
+
+  it('ssemux:reset becomes a gap in every status; ssemux:denied a forbidden error for the subscribers of those topics; neither is an event', () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    const b = endpoint();
+    hub.attach(a).subscribe(req({ spec: topicSpec, filter: on(['ok', 'secret']) }));
+    hub.attach(b).subscribe(req({ spec: topicSpec, filter: on(['ok']) }));
+    made[0]!.status('open');
+    made[0]!.event('', 'ssemux:denied', '["secret"]');
+    made[0]!.event('1-9', 'ssemux:reset', '{"from":"1-2","reason":"retention"}');
+    send(made[0]!, '1-10', 'ok');
+    flush();
+    const errors = (ep: Ep) => ep.deliveries.flat().flatMap((f) => (f.kind === 'status' && f.status.error ? [f.status.error] : []));
+    expect(errors(a)).toEqual([
+      { code: 'forbidden', status: 403, message: expect.stringMatching(/secret/) },
+      { code: 'gap', message: expect.stringMatching(/1-2.*retention/) },
+    ]);
+    expect(errors(b)).toEqual([{ code: 'gap', message: expect.stringMatching(/1-2/) }]);
+    expect(idsOf(a)).toEqual(['1-10']);
+    expect(b.positions.get(1)?.id).toBe('1-10');
   });
 });

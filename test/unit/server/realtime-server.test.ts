@@ -22,15 +22,16 @@ describe('options', () => {
   it('applies the documented defaults: 2048 spaces of prelude padding, retry 1000', async () => {
     const { url } = await startRealtime({ heartbeatMs: undefined });
     const res = await openSse(url);
-    await eventually(() => res.text, (text) => expect(text).toContain('\n\n'));
-    expect(res.text).toBe(`: ssemux 1 ${' '.repeat(SERVER_DEFAULTS.preludePadding)}\nretry: ${SERVER_DEFAULTS.retryMs}\n\n`);
+    await eventually(() => res.text, (text) => expect(text).toContain('id: '));
+    // The prelude, then (no resume cursor) an id-only block naming the end of the log.
+    expect(res.text).toMatch(new RegExp(`^: ssemux 1 ${' '.repeat(SERVER_DEFAULTS.preludePadding)}\nretry: ${SERVER_DEFAULTS.retryMs}\n\nid: \\d+-0\n\n$`));
     expect(SERVER_DEFAULTS).toMatchObject({ preludePadding: 2048, retryMs: 1000, heartbeatMs: 15_000, longPollMs: 25_000, defaultTopic: 'main' });
   });
 
   it('takes preludePadding and retryMs', async () => {
     const { url } = await startRealtime({ preludePadding: 0, retryMs: 250 });
     const res = await openSse(url);
-    await eventually(() => res.text, (text) => expect(text).toBe(': ssemux 1 \nretry: 250\n\n'));
+    await eventually(() => res.text, (text) => expect(text).toMatch(/^: ssemux 1 \nretry: 250\n\nid: \d+-0\n\n$/));
   });
 });
 
