@@ -38,7 +38,7 @@ export interface ConnectionOptions {
   prelude?: boolean;
   /** Hot path: called synchronously for every event. */
   onEvent(event: WireEvent): void;
-  /** The stream's last event id changed at a dispatch (an id-only block changes it without an event). */
+  /** An id-only block moved the stream's last event id without an event (an event carries its own id). */
   onId?(id: string): void;
   onStatus(status: ConnectionStatus): void;
   /** Injectable randomness for the backoff jitter. */
@@ -111,15 +111,25 @@ export function createConnection(options: ConnectionOptions): Connection {
   /** A long-poll sent to learn whether responses only get through once complete. */
   let probe: AbortController | undefined;
 
+  /** An id change the parser reported, held until it is known whether an event of the same block follows. */
+  let heldId: string | undefined;
+  const releaseId = () => {
+    if (heldId === undefined) return;
+    const id = heldId;
+    heldId = undefined;
+    options.onId?.(id);
+  };
   const parser = createParser(
     {
       onEvent(event) {
+        heldId = undefined;
         gotEvents = true;
         options.onEvent(event);
       },
       onLastEventId(id) {
+        releaseId();
         lastEventId = id;
-        options.onId?.(id);
+        heldId = id;
       },
       onRetry(ms) {
         serverRetryMs = ms;
@@ -346,6 +356,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         if (!live()) return;
         byte();
         parser.feed(chunk);
+        releaseId();
       },
       event(event) {
         if (!live()) return;

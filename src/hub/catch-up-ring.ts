@@ -18,6 +18,8 @@ export interface CatchUpRing {
   push(event: WireEvent, n: number): void;
   /** Forgets everything; the ring covers what comes after `at`. */
   clear(at: Position): void;
+  /** The stream moved to `at` without an event (an id-only block): an empty ring now starts there. */
+  moved(at: Position): void;
   /** The events after `position`, oldest first, or undefined when the ring does not reach back to it. */
   after(position: Position, cursors: boolean): WireEvent[] | undefined;
   /** The events after the one whose id is `id` (the newest such), or undefined. */
@@ -71,6 +73,9 @@ export function createCatchUpRing(maxChars: number, start: Position): CatchUpRin
       }
     },
     clear,
+    moved(position) {
+      if (chars === 0) from = { ...position };
+    },
     after(position, cursors) {
       if (!(comparePositions(position, from, cursors) >= 0)) return undefined;
       let i = entries.length;

@@ -4,7 +4,7 @@ import { RealtimeError } from '../protocol/errors.js';
 import type { Frame, SubscribeRequest } from '../protocol/messages.js';
 import { comparePositions, streamKey, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../protocol/types.js';
-import { CONTROL_PREFIX, DENIED_EVENT, MAX_TOPIC_URL, RESET_EVENT, TOPIC_PARAM, type ResetNotice } from '../protocol/wire.js';
+import { compareCursors, CONTROL_PREFIX, DENIED_EVENT, MAX_TOPIC_URL, RESET_EVENT, TOPIC_PARAM, type ResetNotice } from '../protocol/wire.js';
 import { createCatchUpRing, type CatchUpRing } from './catch-up-ring.js';
 import { createFlushTick } from './flush-tick.js';
 
@@ -19,7 +19,8 @@ export interface HubEndpoint {
 /** The hub as one endpoint sees it. */
 export interface HubPeer {
   subscribe(request: SubscribeRequest): void;
-  update(sub: number, filter: Filter): void;
+  /** `position`: where the subscriber stood when it changed; topics it adds are read from there. */
+  update(sub: number, filter: Filter, position: Position): void;
   /** `grace`: keep the upstream for {@link HubOptions.graceMs} in case the page comes back. */
   unsubscribe(sub: number, grace: boolean): void;
   /** Drops every subscription of this endpoint, with the grace period (its page is going away). */
@@ -339,7 +340,8 @@ export function createHub(options: HubOptions = {}): Hub {
   function applyUnion(stream: Stream): void {
     stream.unionTimer = undefined;
     const union = unionOf(stream);
-    if (union.length === 0 || union.join('\n') === stream.union.join('\n')) return;
+    const joining = [...stream.subs].some((s) => s.joins?.size);
+    if (union.length === 0 || (!joining && union.join('\n') === stream.union.join('\n'))) return;
     if (!stream.connection) return open(stream);
     stream.union = union;
     let from = stream.pos;
@@ -431,6 +433,7 @@ export function createHub(options: HubOptions = {}): Hub {
         // An id-only block moves the stream without an event.
         if (stream.pos.id === id) return;
         stream.pos.id = id;
+        stream.ring.moved(stream.pos);
         markDirty(stream);
       },
       onStatus(status) {
@@ -477,6 +480,24 @@ export function createHub(options: HubOptions = {}): Hub {
 
   function forget(stream: Stream): void {
     if (streams.get(stream.key) === stream) streams.delete(stream.key);
+  }
+
+  /**
+   * Topics `s` added that the upstream already carries: their events after `position` (where it
+   * stood when it asked) come from the hub's memory, in log order with what it has pending; if
+   * that does not reach back so far, the upstream goes back for them as for a new topic.
+   */
+  function catchUpTopics(s: Subscription, topics: string[], position: Position): void {
+    const stream = s.stream;
+    const missed = stream.ring.after(position, true);
+    if (!missed) {
+      for (const topic of topics) (s.joins ??= new Map()).set(topic, { ...position });
+      return scheduleUnion(stream);
+    }
+    const owed = missed.filter((event) => topics.includes(event.topic!) && (s.all || s.types.has(event.type)));
+    if (owed.length === 0) return;
+    s.pending = [...s.pending, ...owed].sort((a, b) => compareCursors(a.id, b.id));
+    markDirty(stream);
   }
 
   /**
@@ -528,9 +549,13 @@ export function createHub(options: HubOptions = {}): Hub {
           if (stream.status) sendStatus(s, stream.status);
           place(s, position);
         },
-        update(sub, filter) {
+        update(sub, filter, position) {
           const s = peer.subs.get(sub);
-          if (s) applyFilter(s, filter, s.at ?? s.stream.pos);
+          if (!s) return;
+          const before = s.topics;
+          applyFilter(s, filter, position);
+          const carried = [...(s.topics ?? [])].filter((t) => !before?.has(t) && s.stream.union.includes(t));
+          if (carried.length > 0) catchUpTopics(s, carried, position);
         },
         unsubscribe(sub, grace) {
           const s = peer.subs.get(sub);

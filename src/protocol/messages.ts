@@ -70,7 +70,8 @@ export interface HubControl {
   /** The tab now holds `tabLock` for its lifetime: the hub waits on it to notice a dead tab. */
   watch(tabLock: string): void;
   subscribe(request: SubscribeRequest): void;
-  update(sub: number, filter: Filter): void;
+  /** A new filter; `position` is where the subscriber stood when it changed: topics it adds are read from there. */
+  update(sub: number, filter: Filter, position: Position): void;
   /** `grace`: the page is going away and may come back (a reload); otherwise the stream may close now. */
   unsubscribe(sub: number, grace: boolean): void;
   /** The tab leaves (pagehide): drop all its subscriptions, with the grace period. */

@@ -71,7 +71,7 @@ export function createHubControl(
       if (locks && release) owned.push(whenReleased(locks, tabLock, () => release?.()));
     },
     subscribe: (request) => peer?.subscribe(request),
-    update: (sub, filter) => peer?.update(sub, filter),
+    update: (sub, filter, position) => peer?.update(sub, filter, position),
     unsubscribe: (sub, grace) => peer?.unsubscribe(sub, grace),
     detach: () => release?.(),
     pong() {

@@ -163,7 +163,7 @@ function createLeaderLink(group: string): Link {
       leader,
       session: {
         subscribe: (request) => void control.subscribe(request).catch(quiet),
-        update: (sub, filter) => void control.update(sub, filter).catch(quiet),
+        update: (sub, filter, position) => void control.update(sub, filter, position).catch(quiet),
         unsubscribe: (sub, grace) => void control.unsubscribe(sub, grace).catch(quiet),
         detach: () => void control.detach().catch(quiet),
       },

@@ -1,5 +1,5 @@
 import type { SubscribeRequest } from '../protocol/messages.js';
-import type { Filter } from '../protocol/stream.js';
+import type { Filter, Position } from '../protocol/stream.js';
 import type { ResolvedSharing, StatusError } from '../protocol/types.js';
 import type { Link } from './link.js';
 import { createSubscriberTable, type SubscriberTable } from './subscriber-table.js';
@@ -7,7 +7,7 @@ import { createSubscriberTable, type SubscriberTable } from './subscriber-table.
 /** What a link talks to: a hub in this realm or elsewhere. Calls are ordered and never awaited. */
 export interface Session {
   subscribe(request: SubscribeRequest): void;
-  update(sub: number, filter: Filter): void;
+  update(sub: number, filter: Filter, position: Position): void;
   unsubscribe(sub: number, grace: boolean): void;
   /** The page goes away (pagehide): the hub lets go of this tab, with the grace period. */
   detach(): void;
@@ -71,7 +71,7 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
         if (session) session.subscribe(table.request(sub, subscriber));
         else wanted();
         return {
-          update: (filter) => session?.update(sub, filter),
+          update: (filter) => session?.update(sub, filter, subscriber.position()),
           close() {
             if (!table.get(sub)) return;
             table.remove(sub);

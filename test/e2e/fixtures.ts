@@ -35,6 +35,7 @@ export interface HarnessOptions {
   heartbeatTimeoutMs?: number;
   headersTimeoutMs?: number;
   maxConnections?: number;
+  topics?: string[];
 }
 
 /** Fast backoff so tests see reconnections in well under a second. */
@@ -87,8 +88,8 @@ export async function publish(server: DemoServer, stream: string, count: number,
   return out;
 }
 
-/** Publishes one event (`{ stream, type?, data?, user? }`) and returns its id. */
-export async function publishOne(server: DemoServer, event: { stream: string; type?: string; data?: unknown; user?: string }): Promise<string> {
+/** Publishes one event (`{ stream | topic, type?, data?, user? }`) and returns its id. */
+export async function publishOne(server: { url: string }, event: { stream?: string; topic?: string; type?: string; data?: unknown; user?: string }): Promise<string> {
   const res = await fetch(`${server.url}/publish`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -107,6 +108,44 @@ export async function login(server: DemoServer, user: string): Promise<string> {
 export async function logged(server: DemoServer, topic: string, types?: string[]): Promise<string[]> {
   const { events } = await server.store.read('0-0', 1_000_000);
   return events.filter((e) => e.topic === topic && (!types || types.includes(e.type))).map((e) => e.cursor);
+}
+
+/** A tab's topics, as `start` takes them: the client option. */
+export const topicsOf = (page: Page, i = 0): Promise<string[] | undefined> => page.evaluate((n) => (window as any).harness.topics(n), i);
+
+/** Every event of the log, oldest first, with its topic. */
+export async function logEvents(server: DemoServer): Promise<{ cursor: string; topic: string }[]> {
+  return (await server.store.read('0-0', 1_000_000)).events.map(({ cursor, topic }) => ({ cursor, topic }));
+}
+
+/**
+ * Checks what a tab got of `topic` against the log (`all`, oldest first). Cursors name moments of
+ * the log: `added` (the log ended there when the tab added the topic), `dropped` (... when it
+ * dropped it), `silentAfter` (nothing of the topic published after this may arrive). Owed: every
+ * event of the topic after `added` and up to `dropped`. Around `added` it may also have got the
+ * events right before (it joined where its stream stood), around `dropped` the ones right after
+ * (they were in flight). Always: no duplicate, log order.
+ */
+export function expectTopic(
+  got: string[],
+  all: { cursor: string; topic: string }[],
+  topic: string,
+  moments: { added?: string; dropped?: string; silentAfter?: string } = {},
+): void {
+  const at = (cursor: string | undefined, fallback: number) => (cursor === undefined ? fallback : all.findIndex((e) => e.cursor === cursor));
+  const log = all.filter((e) => e.topic === topic).map((e) => e.cursor);
+  const index = new Map(all.map((e, i) => [e.cursor, i]));
+  const from = at(moments.added, -1);
+  const to = at(moments.dropped, all.length);
+  const silent = at(moments.silentAfter, all.length);
+  expect(new Set(got).size, `duplicates of ${topic}`).toBe(got.length);
+  expect(got, `${topic} in log order`).toEqual(log.filter((c) => got.includes(c)));
+  const owed = log.filter((c) => index.get(c)! > from && index.get(c)! <= to);
+  expect(got.filter((c) => owed.includes(c)), `every ${topic} event owed`).toEqual(owed);
+  const before = log.filter((c) => index.get(c)! <= from);
+  const early = got.filter((c) => before.includes(c));
+  expect(early, `${topic} before it was added: only the run right before`).toEqual(before.slice(before.length - early.length));
+  expect(got.filter((c) => index.get(c)! > silent), `${topic} long after it was dropped`).toEqual([]);
 }
 
 /** Duplicates and losses of `got` against `expected`, and whether what arrived came in order. */

@@ -4,7 +4,8 @@
 // can SIGKILL one instance; stop() ends everything it started. The instances import
 // ssemux/server as an app does, from dist/: see ensureServerBuild().
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -98,17 +99,38 @@ async function end(child, signal) {
   clearTimeout(timer);
 }
 
+const TYPES = /** @type {Record<string, string>} */ ({ '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' });
+
+/**
+ * A file of `statics` for `path`, as a CDN in front of the instances would serve it, or null.
+ * @param {{ prefix: string, dir: string }[]} statics
+ * @param {string} path
+ */
+function staticFile(statics, path) {
+  const clean = normalize(decodeURIComponent(path.split('?')[0] ?? '/'));
+  for (const { prefix, dir } of statics) {
+    if (!clean.startsWith(prefix)) continue;
+    const file = join(dir, clean.slice(prefix.length));
+    if (file.startsWith(dir) && existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return null;
+}
+
 /**
  * A proxy that forwards each request to the next live target, streaming both ways without
  * buffering, and keeps the Host header (so the instances see the origin the browser used).
+ * Paths under `statics` it answers itself from disk.
  * @param {() => Instance[]} targets
+ * @param {{ prefix: string, dir: string }[]} statics
  */
-async function startProxy(targets) {
+async function startProxy(targets, statics) {
   let next = 0;
   /** @type {Set<http.ClientRequest>} */
   const upstreams = new Set();
   const agent = new http.Agent({ keepAlive: false });
   const server = http.createServer((req, res) => {
+    const file = req.method === 'GET' ? staticFile(statics, req.url ?? '/') : null;
+    if (file) return void res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
     const live = targets().filter((instance) => instance.alive);
     const target = live[next++ % Math.max(1, live.length)];
     if (!target) return void res.writeHead(502).end('no instance\n');
@@ -150,10 +172,11 @@ async function startProxy(targets) {
 
 /**
  * Starts `instances` demo servers sharing the Redis at `redisUrl`, and the proxy in front.
- * @param {{ redisUrl: string, instances?: number, env?: Record<string, string> }} options
+ * `statics`: paths the proxy serves from disk (the test pages and the built library).
+ * @param {{ redisUrl: string, instances?: number, env?: Record<string, string>, statics?: { prefix: string, dir: string }[] }} options
  * @returns {Promise<Cluster>}
  */
-export async function startCluster({ redisUrl, instances: count = 2, env = {} }) {
+export async function startCluster({ redisUrl, instances: count = 2, env = {}, statics = [] }) {
   /** @type {Instance[]} */
   const instances = [];
   try {
@@ -162,7 +185,7 @@ export async function startCluster({ redisUrl, instances: count = 2, env = {} })
     await Promise.all(instances.map((instance) => end(instance.child, 'SIGTERM')));
     throw error;
   }
-  const proxy = await startProxy(() => instances);
+  const proxy = await startProxy(() => instances, statics);
   return {
     url: proxy.url,
     instances,

@@ -754,3 +754,13 @@ describe('createConnection: the per-origin cap', () => {
     expect(large.last().error).toBeUndefined();
   });
 });
+
+describe('createConnection: position reports', () => {
+  it('onId reports id-only blocks only (an event carries its own id), in order with the events', async () => {
+    serve((req) => req.stream('id: 1\ndata: a\n\nid: 2\n\nid: 3\n\nid: 4\ndata: b\n\nid: 5\n\n'));
+    const seen: string[] = [];
+    open({ onEvent: (e) => seen.push(`event ${e.id}`), onId: (id) => seen.push(`id ${id}`) });
+    await until(() => seen.length === 5, 'five reports');
+    expect(seen).toEqual(['event 1', 'id 2', 'id 3', 'event 4', 'id 5']);
+  });
+});

@@ -37,7 +37,6 @@ function setup(options: Omit<HubOptions, 'connect' | 'schedule' | 'lineage'> = {
         opts.onStatus(current);
       },
       event(id, type = 'message', data = `d${id}`) {
-        opts.onId?.(id);
         opts.onEvent({ type, data, id });
       },
       idOnly(id) {
@@ -200,7 +199,7 @@ describe('createHub: routing and batching', () => {
     const peer = hub.attach(a);
     peer.subscribe(req({ filter: { types: ['x'] } }));
     made[0]!.event('1', 'y');
-    peer.update(1, { types: ['y'] });
+    peer.update(1, { types: ['y'] }, START);
     made[0]!.event('2', 'y');
     flush();
     expect(idsOf(a)).toEqual(['2']);
@@ -575,20 +574,48 @@ describe('createHub: topics', () => {
     const peer = hub.attach(a);
     peer.subscribe(req({ spec: topicSpec, filter: on(['x', 'y']) }));
     made[0]!.idOnly('1-1');
-    peer.update(1, on(['x']));
+    flush();
+    peer.update(1, on(['x']), a.positions.get(1)!);
     send(made[0]!, '1-2', 'y');
-    peer.update(1, on(['x', 'z']));
+    peer.update(1, on(['x', 'z']), a.positions.get(1)!);
     hub.attach(endpoint()).subscribe(req({ sub: 2, spec: topicSpec, filter: on(['w']) }));
     await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
     flush();
     expect(idsOf(a)).toEqual([]);
     expect(made[0]!.restarts).toHaveLength(1);
+    // It was told the stream stood at 1-2 before the upstream went back; it skips to there.
+    expect(a.positions.get(1)?.id).toBe('1-2');
     expect(new URL(lastRestart(made[0]!).url!).searchParams.getAll('topic')).toEqual(['w', 'x', 'z']);
-    // Dropping a topic needs no going back: the upstream resumes from where it stands.
-    peer.update(1, on(['z']));
+    // z was asked for at 1-1: the upstream went back there for it.
+    expect(lastRestart(made[0]!).lastEventId).toBe('1-1');
+    // Dropping a topic needs no going back: the upstream resumes from where the stream stands.
+    send(made[0]!, '1-3', 'x');
+    flush();
+    peer.update(1, on(['z']), a.positions.get(1)!);
     await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
     expect(made[0]!.restarts).toHaveLength(2);
-    expect(lastRestart(made[0]!)).toMatchObject({ lastEventId: '1-2', body: null });
+    expect(lastRestart(made[0]!)).toMatchObject({ lastEventId: '1-3', body: null });
+  });
+
+  it('a topic added that the upstream already carries is read from where the subscriber stood, from the hub memory', async () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    const b = endpoint();
+    hub.attach(a).subscribe(req({ spec: topicSpec, filter: on(['x', 'y']) }));
+    const peer = hub.attach(b);
+    peer.subscribe(req({ spec: topicSpec, filter: on(['x']) }));
+    made[0]!.idOnly('1-1');
+    flush();
+    const stoodAt = b.positions.get(1)!;
+    // y events reach the hub before B's change does.
+    send(made[0]!, '1-2', 'y');
+    send(made[0]!, '1-3', 'x');
+    peer.update(1, on(['x', 'y']), stoodAt);
+    send(made[0]!, '1-4', 'y');
+    flush();
+    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    expect(made[0]!.restarts).toEqual([]);
+    expect(idsOf(b)).toEqual(['1-2', '1-3', '1-4']);
   });
 
   it('a union too long for a URL is sent in a POST body', async () => {
@@ -604,7 +631,7 @@ describe('createHub: topics', () => {
     const peer = hub.attach(endpoint());
     peer.subscribe(req({ spec: topicSpec, filter: on([]) }));
     expect(connect).not.toHaveBeenCalled();
-    peer.update(1, on(['late']));
+    peer.update(1, on(['late']), START);
     await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
     expect(connect).toHaveBeenCalledTimes(1);
   });

@@ -73,7 +73,6 @@ export function createFakeServer(platform?: FakePlatform) {
 
   function send(up: Upstream, event: WireEvent): void {
     up.sent.push(event.id);
-    up.options.onId?.(event.id);
     up.options.onEvent({ ...event });
   }
 
@@ -255,9 +254,9 @@ export function recordingHub(hub: Hub, calls: HubCall[], onCall: (call: HubCall)
           record({ kind: 'subscribe', peer, request: structuredClone(request) });
           inner.subscribe(request);
         },
-        update(sub, filter) {
+        update(sub, filter, position) {
           record({ kind: 'update', peer, sub, filter });
-          inner.update(sub, filter);
+          inner.update(sub, filter, position);
         },
         unsubscribe(sub, grace) {
           record({ kind: 'unsubscribe', peer, sub, grace });
