@@ -1,12 +1,17 @@
 // @ts-check
 /**
- * What the demo page shows, all on the default topic and broadcast: a `tick` every second, a
- * `notification` every ~8 s, live `stats` every second, plus on request a progressing job
- * (`job-progress`) and a token-by-token "AI" answer (`answer-token`). No external service.
+ * What the demo page shows. On the default topic, for every tab: a `tick` every second, a
+ * `notification` every ~8 s, live `stats` every second (with the topics the open upstreams
+ * carry), a token-by-token "AI" answer (`answer-token`) on request, and `job-started` when a job
+ * starts. Each job's progress (`job-progress`) goes on a topic of its own, `jobs/<id>`, which
+ * only the tabs that follow it receive. No external service.
  */
 
-/** @typedef {(input: { type: string, data: unknown }) => Promise<unknown>} Publish */
-/** @typedef {{ openStreams: number, tabs: number, connections: number, eventsSent: number }} LiveStats */
+/** @typedef {(input: { topic?: string, type: string, data: unknown }) => Promise<unknown>} Publish */
+/** @typedef {{ openStreams: number, tabs: number, connections: number, eventsSent: number, perStream: Record<string, { open: number }> }} LiveStats */
+
+/** The topic of a job's progress. */
+export const jobTopic = (/** @type {string} */ jobId) => `jobs/${jobId}`;
 
 const NOTIFICATIONS = /** @type {const} */ ([
   { title: 'Deploy finished', body: 'Version 2.4.1 is live in every region.', level: 'success' },
@@ -62,9 +67,9 @@ export function createDemoFeatures(publish, getStats, onError) {
   let jobs = 0;
   let answers = 0;
 
-  /** @param {string} type @param {unknown} data */
-  const emit = (type, data) => {
-    publish({ type, data }).catch(onError);
+  /** @param {string} type @param {unknown} data @param {string} [topic] the default topic when absent */
+  const emit = (type, data, topic) => {
+    publish({ ...(topic ? { topic } : {}), type, data }).catch(onError);
   };
 
   /**
@@ -89,16 +94,20 @@ export function createDemoFeatures(publish, getStats, onError) {
       let next = 0;
       every(8000, () => emit('notification', NOTIFICATIONS[next++ % NOTIFICATIONS.length]));
       every(1000, () => {
-        getStats().then(({ openStreams, tabs, connections, eventsSent }) => emit('stats', { openStreams, tabs, connections, eventsSent }), onError);
+        getStats().then(({ openStreams, tabs, connections, eventsSent, perStream }) => {
+          const topics = Object.entries(perStream).filter(([, { open }]) => open > 0).map(([topic]) => topic).sort();
+          emit('stats', { openStreams, tabs, connections, eventsSent, topics });
+        }, onError);
       });
     },
 
     startJob() {
       const jobId = `job-${++jobs}`;
       let pct = 0;
+      emit('job-started', { jobId, topic: jobTopic(jobId) });
       const step = () => {
         const done = pct >= 100;
-        emit('job-progress', { jobId, pct, label: jobLabel(pct), done });
+        emit('job-progress', { jobId, pct, label: jobLabel(pct), done }, jobTopic(jobId));
         pct = Math.min(100, pct + JOB_STEP_PCT);
         return done;
       };

@@ -6,6 +6,7 @@ import { EventLogPanel } from './panels/EventLogPanel';
 import { FaultsPanel } from './panels/FaultsPanel';
 import { JobsPanel } from './panels/JobsPanel';
 import { OneConnectionPanel } from './panels/OneConnectionPanel';
+import { TopicsPanel } from './panels/TopicsPanel';
 import { Toasts } from './panels/Toasts';
 import { tabId } from './presence';
 
@@ -18,10 +19,10 @@ export function App({ client }: { client: DemoClient }) {
         <OneConnectionPanel client={client} />
         <FaultsPanel />
         <JobsPanel client={client} />
+        <TopicsPanel client={client} />
         <AnswerPanel client={client} />
         <EventLogPanel client={client} />
       </main>
-      <Toasts client={client} />
     </>
   );
 }
@@ -40,6 +41,8 @@ function Header({ client }: { client: DemoClient }) {
           <p className="subtitle">One Server-Sent Events connection, shared by every tab of this origin.</p>
         </div>
       </div>
+      {/* In the header's free middle: a notification never covers the panels below. */}
+      <Toasts client={client} />
       <div className="top-right">
         <span className="muted" title="This tab's presence id">
           tab <code>{tabId.slice(0, 8)}</code>

@@ -2,14 +2,22 @@
 // (both default to `auto`), as an app would configure it.
 import { createRealtimeClient, type RealtimeClient, type SharingMode, type TransportKind } from 'ssemux';
 
-/** What the reference server's `main` stream carries (see demo-server/demo-emitters.js). */
+/**
+ * What the demo server sends (demo-server/demo-emitters.js): on the `main` topic for every tab,
+ * and each job's progress on a topic of its own, `jobs/<id>`.
+ */
 export type DemoEvents = {
   tick: { n: number; t: number };
   notification: { title: string; body: string; level: 'info' | 'success' | 'warning' };
-  stats: { openStreams: number; tabs: number; connections: number; eventsSent: number };
+  /** `topics`: what the server's open upstreams carry (the union of every tab's topics). */
+  stats: { openStreams: number; tabs: number; connections: number; eventsSent: number; topics: string[] };
+  'job-started': { jobId: string; topic: string };
   'job-progress': { jobId: string; pct: number; label: string; done?: boolean };
   'answer-token': { answerId: string; token: string; done: boolean };
 };
+
+/** The topic every tab of the dashboard reads. */
+export const MAIN_TOPIC = 'main';
 
 export type DemoClient = RealtimeClient<DemoEvents>;
 
@@ -25,6 +33,7 @@ export const requested = {
 export function createDemoClient(): DemoClient {
   return createRealtimeClient<DemoEvents>({
     url: '/events',
+    topics: [MAIN_TOPIC],
     workerUrl: '/dist/ssemux-worker.js',
     sharing: requested.sharing,
     transport: requested.transport,

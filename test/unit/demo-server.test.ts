@@ -741,6 +741,22 @@ describe('faults', () => {
     expect(after.res.status).toBe(200);
   });
 
+  it("the end fault answers a stream with only retry: and ends it; every /events request is counted, faults included", async () => {
+    const srv = await start();
+    const before = (await srv.stats()).requests;
+    expect((await post(`${srv.url}/faults`, { kind: 'end', retry: 0, times: 2 })).status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${srv.url}/events`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      expect(await res.text()).toBe('retry: 0\n\n');
+    }
+    const huge = await fetch(`${srv.url}/events?fault=end&retry=2147483648`);
+    expect(await huge.text()).toBe('retry: 2147483648\n\n');
+    expect((await post(`${srv.url}/faults`, { kind: 'end', retry: -1 })).status).toBe(400);
+    expect((await srv.stats()).requests - before).toBe(3);
+  });
+
   it('rejects an unknown fault kind', async () => {
     const srv = await start();
     expect((await post(`${srv.url}/faults`, { kind: 'explode' })).status).toBe(400);
@@ -890,20 +906,29 @@ describe('hardening of the control endpoints', () => {
 });
 
 describe('demo features', () => {
-  it('starts a job and an answer that stream their events on main', async () => {
+  it('announces a job on main and streams its progress on the topic jobs/<id>; an answer streams on main', async () => {
     const srv = await start();
     const { body } = await open(`${srv.url}/events`);
+    const { body: jobBody } = await open(`${srv.url}/events?topic=jobs/job-1`);
     await body.waitForText('retry:');
+    await jobBody.waitForText('retry:');
     const job = await post(`${srv.url}/jobs`);
     const ask = await post(`${srv.url}/ask`, { prompt: 'why SSE?' });
-    expect(job.json.jobId).toEqual(expect.any(String));
+    expect(job.json.jobId).toBe('job-1');
     expect(ask.json.answerId).toEqual(expect.any(String));
 
     await eventually(
       () => body.events.filter((e) => e.event === 'answer-token').length,
       (n) => expect(n).toBeGreaterThanOrEqual(4),
     );
-    const progress = body.events.filter((e) => e.event === 'job-progress').map((e) => JSON.parse(e.data));
+    await eventually(
+      () => jobBody.events.filter((e) => e.event === 'job-progress').length,
+      (n) => expect(n).toBeGreaterThanOrEqual(2),
+    );
+    expect(body.events.filter((e) => e.event === 'job-started').map((e) => JSON.parse(e.data))).toEqual([{ jobId: 'job-1', topic: 'jobs/job-1' }]);
+    expect(body.events.filter((e) => e.event === 'job-progress')).toEqual([]);
+    // On a topic connection the first data line is the topic.
+    const progress = jobBody.events.filter((e) => e.event === 'job-progress').map((e) => JSON.parse(e.data.slice(e.data.indexOf('\n') + 1)));
     expect(progress[0]).toMatchObject({ jobId: job.json.jobId, pct: 0, done: false });
     expect(progress[1]).toMatchObject({ jobId: job.json.jobId, pct: 5 });
     const tokens = body.events.filter((e) => e.event === 'answer-token').map((e) => JSON.parse(e.data));

@@ -44,7 +44,8 @@ export function ConnectionPanel({ client }: { client: DemoClient }) {
           {silence === undefined ? '—' : silence < 1000 ? 'just now' : `${(silence / 1000).toFixed(1)} s ago`}
         </dd>
         <dt>Attempt</dt>
-        <dd data-testid="conn-attempt">{status.attempt}</dd>
+        {/* An open stream is not attempting: the count (kept until it has stayed open 5 s) is for retries. */}
+        <dd data-testid="conn-attempt">{status.state === 'open' ? '—' : status.attempt}</dd>
       </dl>
       {status.error && (
         <p className="error" data-testid="conn-error">
@@ -63,7 +64,7 @@ export function ConnectionPanel({ client }: { client: DemoClient }) {
           <li key={h.key} data-state={h.state}>
             <time>{new Date(h.at).toLocaleTimeString()}</time>
             <span className={`state-text state-${h.state}`}>{h.state}</span>
-            {h.attempt > 0 && <span className="muted">attempt {h.attempt}</span>}
+            {h.state !== 'open' && h.attempt > 0 && <span className="muted">attempt {h.attempt}</span>}
             {h.error && <code className="muted">{h.error}</code>}
           </li>
         ))}

@@ -1,4 +1,4 @@
-import { memo, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import { useRealtimeEvent } from 'ssemux/react';
 import type { DemoClient } from '../client';
 
@@ -10,38 +10,52 @@ interface Row {
   seq: number;
   id: string;
   type: string;
+  topic?: string;
   text: string;
-  /** Events missing before this one (its id is not the previous id + 1). */
-  missed?: number;
   /** An id seen before. */
   duplicate?: boolean;
-  /** An id lower than one already seen, but not seen itself. */
+  /** An id older than one already seen on its topic. */
   outOfOrder?: boolean;
 }
 
+/** Orders two cursors `<a>-<b>` of the server's log (docs/server-protocol.md): by a, then b. */
+function compareCursors(x: string, y: string): number {
+  const [a1 = '', b1 = ''] = x.split('-');
+  const [a2 = '', b2 = ''] = y.split('-');
+  return a1.length - a2.length || a1.localeCompare(a2) || b1.length - b2.length || b1.localeCompare(b2);
+}
+
 /**
- * Every event, newest first. The server numbers events with one global counter and the demo has
- * one stream, so an id that is not the previous id + 1 means events were lost: the row says so.
+ * Every event, newest first. The server's ids are cursors of its one log: on a topic they only
+ * grow, so an id seen before is a duplicate and a smaller one out of order. Holes between ids are
+ * normal (other topics' events); a real gap is what the client reports in its status (`gap`:
+ * the server could not replay far enough), and that is what the gap counter counts.
  */
 export function EventLogPanel({ client }: { client: DemoClient }) {
   const [rows, setRows] = useState<Row[]>([]);
   const [types, setTypes] = useState<string[]>([]);
   const [filter, setFilter] = useState('');
-  const [counts, setCounts] = useState({ total: 0, gaps: 0, duplicates: 0 });
-  const track = useRef({ seq: 0, lastId: undefined as number | undefined, seen: new Set<string>() });
+  const [counts, setCounts] = useState({ total: 0, gaps: 0, duplicates: 0, outOfOrder: 0 });
+  const track = useRef({ seq: 0, newest: new Map<string, string>(), seen: new Set<string>() });
+
+  useEffect(
+    () =>
+      client.onStatus((status) => {
+        if (status.error?.code === 'gap') setCounts((c) => ({ ...c, gaps: c.gaps + 1 }));
+      }),
+    [client],
+  );
 
   useRealtimeEvent(client, '*', (msg) => {
     const t = track.current;
     const row: Row = { seq: ++t.seq, id: msg.lastEventId, type: msg.type, text: msg.text };
-    const n = /^\d+$/.test(msg.lastEventId) ? Number(msg.lastEventId) : undefined;
-    if (t.seen.has(msg.lastEventId)) {
-      row.duplicate = true;
-    } else if (n !== undefined) {
-      if (t.lastId !== undefined && n !== t.lastId + 1) {
-        if (n > t.lastId) row.missed = n - t.lastId - 1;
-        else row.outOfOrder = true;
-      }
-      t.lastId = t.lastId === undefined ? n : Math.max(t.lastId, n);
+    const topic = msg.topic ?? '';
+    if (msg.topic !== undefined) row.topic = msg.topic;
+    if (t.seen.has(msg.lastEventId)) row.duplicate = true;
+    else {
+      const newest = t.newest.get(topic);
+      if (newest !== undefined && compareCursors(msg.lastEventId, newest) < 0) row.outOfOrder = true;
+      else t.newest.set(topic, msg.lastEventId);
     }
     t.seen.add(msg.lastEventId);
     if (t.seen.size > SEEN_IDS) t.seen.delete(t.seen.values().next().value!);
@@ -49,9 +63,10 @@ export function EventLogPanel({ client }: { client: DemoClient }) {
     setRows((prev) => [row, ...prev.slice(0, MAX_ROWS - 1)]);
     setTypes((prev) => (prev.includes(msg.type) ? prev : [...prev, msg.type].sort()));
     setCounts((c) => ({
+      ...c,
       total: c.total + 1,
-      gaps: c.gaps + (row.missed !== undefined || row.outOfOrder ? 1 : 0),
       duplicates: c.duplicates + (row.duplicate ? 1 : 0),
+      outOfOrder: c.outOfOrder + (row.outOfOrder ? 1 : 0),
     }));
   });
 
@@ -70,6 +85,9 @@ export function EventLogPanel({ client }: { client: DemoClient }) {
           </span>
           <span className={`counter${counts.duplicates ? ' bad' : ' good'}`} data-testid="log-dups" data-count={counts.duplicates}>
             {counts.duplicates} {counts.duplicates === 1 ? 'duplicate' : 'duplicates'}
+          </span>
+          <span className={`counter${counts.outOfOrder ? ' bad' : ' good'}`} data-testid="log-order" data-count={counts.outOfOrder}>
+            {counts.outOfOrder} out of order
           </span>
           <label>
             Type{' '}
@@ -103,15 +121,15 @@ export function EventLogPanel({ client }: { client: DemoClient }) {
         {shown.length === 0 && <p className="empty">Waiting for events…</p>}
       </div>
       <p className="muted small">
-        Last {MAX_ROWS} events of this tab, newest first. A gap (an id that is not the previous id + 1) or a duplicate id
-        is flagged in its row.
+        Last {MAX_ROWS} events of this tab, newest first. An id seen before, or older than one already seen on its topic,
+        is flagged in its row; a gap is what the client reports when the server could not replay far enough.
       </p>
     </section>
   );
 }
 
 const LogRow = memo(function LogRow({ row }: { row: Row }) {
-  const flag = row.duplicate ? 'dup' : row.missed !== undefined || row.outOfOrder ? 'gap' : undefined;
+  const flag = row.duplicate ? 'dup' : row.outOfOrder ? 'order' : undefined;
   return (
     <tr
       data-testid="log-row"
@@ -124,13 +142,8 @@ const LogRow = memo(function LogRow({ row }: { row: Row }) {
       <td className="c-seq">{row.seq}</td>
       <td className="c-id">
         {row.id}
-        {row.missed !== undefined && (
-          <span className="flag gap" data-testid="flag-gap" title="Events were lost before this one">
-            gap: {row.missed} missed
-          </span>
-        )}
         {row.outOfOrder && (
-          <span className="flag gap" data-testid="flag-gap">
+          <span className="flag gap" data-testid="flag-order">
             out of order
           </span>
         )}
@@ -142,6 +155,7 @@ const LogRow = memo(function LogRow({ row }: { row: Row }) {
       </td>
       <td className="c-type">
         <span className={`type type-${row.type}`}>{row.type}</span>
+        {row.topic && row.topic !== 'main' && <span className="topic-tag">{row.topic}</span>}
       </td>
       <td className="c-data">
         <code>{row.text}</code>

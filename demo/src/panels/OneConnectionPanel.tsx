@@ -28,7 +28,7 @@ export function OneConnectionPanel({ client }: { client: DemoClient }) {
       </p>
       {stats && (
         <p className="muted small">
-          Server totals: {stats.connections} requests to <code>/events</code> ever, {stats.eventsSent} events written.
+          Server totals: {plural(stats.connections, 'request')} to <code>/events</code> ever, {plural(stats.eventsSent, 'event')} written.
         </p>
       )}
       <button type="button" className="secondary" data-testid="open-tab" onClick={() => window.open(location.href)}>

@@ -6,7 +6,7 @@ type Toast = DemoEvents['notification'] & { key: number };
 
 const TOAST_MS = 5000;
 
-/** `notification` events as toasts that go away after 5 s. */
+/** `notification` events, in the header, each for 5 s; the newest first. */
 export function Toasts({ client }: { client: DemoClient }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
@@ -20,7 +20,7 @@ export function Toasts({ client }: { client: DemoClient }) {
 
   useRealtimeEvent(client, 'notification', ({ data }) => {
     const key = ++nextKey.current;
-    setToasts((prev) => [...prev, { ...data, key }].slice(-4));
+    setToasts((prev) => [{ ...data, key }, ...prev].slice(0, 2));
     timers.current.set(key, setTimeout(() => dismiss(key), TOAST_MS));
   });
 
