@@ -192,7 +192,7 @@ export function createHub(options: HubOptions = {}): Hub {
     pos.n++;
     let topic: string | undefined;
     if (stream.cursors) {
-      // The first data line is the topic (docs/server-protocol.md).
+      // The first data line is the topic (the server protocol in the README).
       const data = event.data;
       const nl = data.indexOf('\n');
       topic = event.topic = nl < 0 ? data : data.slice(0, nl);
@@ -206,7 +206,7 @@ export function createHub(options: HubOptions = {}): Hub {
     markDirty(stream);
   }
 
-  /** A control event of the ssemux server (docs/server-protocol.md): never handed to listeners. */
+  /** A control event of the ssemux server (the server protocol in the README): never handed to listeners. */
   function control(stream: Stream, event: WireEvent): void {
     if (event.type === RESET_EVENT) {
       // The server could not replay from where the stream stood: say so to every subscriber.

@@ -1,5 +1,5 @@
 /**
- * The ssemux server protocol on the wire (docs/server-protocol.md): names and the one rule both
+ * The ssemux server protocol on the wire (the server protocol in the README): names and the one rule both
  * halves apply to cursors. Shared by the browser client and `ssemux/server`, so it must stay
  * free of DOM and Node APIs.
  */

@@ -62,7 +62,7 @@ export interface RealtimeServer<I extends Identity = Identity> {
 }
 
 /**
- * Creates the server half of ssemux: the events endpoint of docs/server-protocol.md on top of
+ * Creates the server half of ssemux: the events endpoint of the server protocol in the README on top of
  * an {@link EventStore}, and `publish()` to feed it.
  *
  * @example

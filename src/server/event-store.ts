@@ -1,5 +1,5 @@
 /**
- * What `createRealtimeServer` needs from the one ordered log of events (docs/server-protocol.md
+ * What `createRealtimeServer` needs from the one ordered log of events (the server protocol in the README
  * §1). `memoryStore()` and `redisStore()` implement it; another store must keep the same
  * promises: cursors strictly increase in publish order, `read` is exact about what it lost,
  * and subscribers see every event appended after `subscribe` resolved, in cursor order.

@@ -1,6 +1,6 @@
 /**
- * `ssemux/server`: the server half of ssemux for Node (docs/server.md). It speaks the protocol
- * of docs/server-protocol.md; from the rest of the package it uses only the wire constants.
+ * `ssemux/server`: the server half of ssemux for Node (README: ssemux/server). It speaks the protocol
+ * of the server protocol in the README; from the rest of the package it uses only the wire constants.
  */
 export {
   createRealtimeServer,

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { isTopic, LAST_EVENT_ID_PARAM, LONG_POLL, TOPIC_PARAM, TRANSPORT_PARAM } from '../protocol/wire.js';
 import { readJsonBody, type BodyError } from './read-json-body.js';
 
-/** What one `/events` request asks for (docs/server-protocol.md §2, §4, §6). */
+/** What one `/events` request asks for (server protocol §2, §4, §6). */
 export interface Selection {
   /** The topics it named, without repeats; null for a plain connection (it named none). */
   topics: string[] | null;

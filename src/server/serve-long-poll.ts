@@ -10,7 +10,7 @@ import type { OpenConnection } from './stream-registry.js';
 const MAX_QUEUED = 10_000;
 
 /**
- * A long-poll answer (docs/server-protocol.md §6): the same headers and prelude, then at most
+ * A long-poll answer (server protocol §6): the same headers and prelude, then at most
  * `maxReplay` events after the cursor and the end of the response. With nothing to send it is
  * held until an event arrives (plus `longPollBatchMs` to collect a batch) or `longPollMs` pass.
  * Without a cursor it first names the head of the log in an id-only block, so that the client

@@ -13,7 +13,7 @@ import type { OpenConnection } from './stream-registry.js';
 const MAX_QUEUED = 10_000;
 
 /**
- * A streaming response (docs/server-protocol.md §3–4): prelude, `ssemux:denied`, the replay
+ * A streaming response (server protocol §3–4): prelude, `ssemux:denied`, the replay
  * after the resume cursor, then live events, with no gap and no repeat where they meet.
  *
  * The stitch: the connection takes live events from before its first read of the store (they

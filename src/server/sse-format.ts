@@ -2,7 +2,7 @@ import { DENIED_EVENT, RESET_EVENT, SERVER_PROTOCOL, type ResetNotice } from '..
 import type { StoredEvent } from './event-store.js';
 
 /**
- * The bytes of the protocol (docs/server-protocol.md §3): the prelude, events with and
+ * The bytes of the protocol (server protocol §3): the prelude, events with and
  * without the topic line, control events, id-only blocks and the heartbeat.
  */
 

@@ -1,4 +1,4 @@
-// The ssemux server protocol (docs/server-protocol.md) as a Vitest suite that runs against any
+// The ssemux server protocol (the server protocol in the README) as a Vitest suite that runs against any
 // base URL: `describeConformance(name, target)`. Features a server may not offer (users,
 // denied topics, short timers) are declared only when the target says how to reach them.
 import { afterEach, describe, expect, it } from 'vitest';

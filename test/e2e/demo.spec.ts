@@ -44,7 +44,7 @@ async function openTabs(context: BrowserContext, url: string, n: number): Promis
 const state = (page: Page) => page.getByTestId('conn-state');
 const historyCount = (page: Page, s: string) => page.locator(`[data-testid="conn-history"] li[data-state="${s}"]`).count();
 
-/** The position in the server's log of a cursor `<generation>-<n>` (docs/server-protocol.md). */
+/** The position in the server's log of a cursor `<generation>-<n>` (the server protocol in the README). */
 const ordinal = (cursor: string | null) => Number(cursor?.split('-')[1]);
 
 /** The ordinals of the log's rows, newest first. */

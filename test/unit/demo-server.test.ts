@@ -122,7 +122,7 @@ async function post(url: string, json: unknown = {}, headers: Record<string, str
 }
 
 const ids = (events: EventSourceMessage[]) => events.map((e) => e.id);
-/** What every stream starts with (docs/server-protocol.md §3). */
+/** What every stream starts with (server protocol §3). */
 const prelude = (retryMs = 1000) => `: ssemux 1 ${' '.repeat(2048)}\nretry: ${retryMs}\n\n`;
 /** The n of a memory store's cursor `<generation>-<n>`. */
 const ordinal = (cursor: string) => Number(cursor.split('-')[1]);
