@@ -1,6 +1,7 @@
 // Parser throughput and long-line scaling, ours vs eventsource-parser: `node bench/parser-bench.mjs`.
 // Node 20 cannot run TypeScript, so src/engine/parser.ts is bundled in memory with rolldown
-// (shipped with vite) and imported from a data: URL.
+// (shipped with vite) and imported from a data: URL. `--json`: one JSON line instead of the text
+// (scripts/bench.mjs puts the figures in its table).
 import { fileURLToPath } from 'node:url';
 import { rolldown } from 'rolldown';
 import { createParser as createTheirs } from 'eventsource-parser';
@@ -55,16 +56,22 @@ function race(chunks, runs) {
   return { best, events };
 }
 
+const json = process.argv.includes('--json');
 const text = realisticStream(50e6);
 const { best, events } = race(chunked(text, 16 * 1024), 9);
-console.log(`Throughput: ${(text.length / 1e6).toFixed(1)} MB of SSE in 16 KiB chunks, best of 9`);
-for (const name of Object.keys(parsers)) {
-  console.log(`  ${name.padEnd(20)} ${((text.length / 1e3 / best[name])).toFixed(0).padStart(5)} MB/s  (${events[name]} events)`);
+const result = { megabytes: text.length / 1e6, throughput: {}, events, longLine: {} };
+for (const name of Object.keys(parsers)) result.throughput[name] = text.length / 1e3 / best[name];
+if (!json) {
+  console.log(`Throughput: ${(text.length / 1e6).toFixed(1)} MB of SSE in 16 KiB chunks, best of 9`);
+  for (const name of Object.keys(parsers)) {
+    console.log(`  ${name.padEnd(20)} ${result.throughput[name].toFixed(0).padStart(5)} MB/s  (${events[name]} events)`);
+  }
+  console.log('One long data line fed in 100-byte chunks, best of 5 (ms)');
 }
-
-console.log('One long data line fed in 100-byte chunks, best of 5 (ms)');
 for (const mib of [1, 2, 4]) {
   const { best, events } = race(chunked(`data: ${'x'.repeat(mib * 1024 * 1024)}\n\n`, 100), 5);
   for (const [name, count] of Object.entries(events)) if (count !== 1) throw new Error(`${name} fired ${count} events`);
-  console.log(`  ${mib} MiB: ${Object.entries(best).map(([name, ms]) => `${name} ${ms.toFixed(1).padStart(5)}`).join('   ')}`);
+  result.longLine[mib] = best;
+  if (!json) console.log(`  ${mib} MiB: ${Object.entries(best).map(([name, ms]) => `${name} ${ms.toFixed(1).padStart(5)}`).join('   ')}`);
 }
+if (json) console.log(JSON.stringify(result));

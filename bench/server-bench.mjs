@@ -6,6 +6,7 @@
 // it can deliver (the deliveries per second it sustains). Prints one Markdown table. The clients
 // share the machine's 2 cores with the server (and Redis), so the ceiling is the machine's.
 // Env: BENCH_CONNECTIONS (1000), BENCH_RATE (100/s), BENCH_SECONDS (5), BENCH_BURST_RATE (1000/s).
+// `--json`: print the figures as one JSON line instead (scripts/bench.mjs puts them in its table).
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +18,27 @@ const BURST_RATE = Number(process.env.BENCH_BURST_RATE ?? 1000);
 const BURST_SECONDS = 2;
 const now = () => performance.timeOrigin + performance.now();
 
+/** Server processes alive now, and the throwaway redis-server's stop(): stopped on SIGINT/SIGTERM too. */
+const children = new Set();
+let stopRedis = null;
+
 if (process.argv[2] === '--serve') await serve(process.argv[3], process.argv[4]);
-else await main();
+else {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, async () => {
+      for (const child of children) child.kill('SIGKILL');
+      await stopRedis?.();
+      process.exit(130);
+    });
+  }
+  await main();
+}
 
 // ---- the server process -------------------------------------------------------------------
 
 async function serve(kind, redisUrl) {
+  // The bench process went away (killed, interrupted): do not stay behind as an orphan.
+  process.on('disconnect', () => process.exit(0));
   let publish;
   let close = async () => {};
   let handler;
@@ -94,6 +110,8 @@ function percentile(sorted, p) {
 
 function startServer(kind, redisUrl) {
   const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, redisUrl ?? ''], { execArgv: ['--expose-gc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const waiting = new Map();
   child.on('message', (message) => {
     for (const key of Object.keys(message)) waiting.get(key)?.(message[key]);
@@ -194,6 +212,7 @@ async function main() {
   const { startRedis } = await import('../test/support/redis.js');
   ensureServerBuild();
   const redis = await startRedis();
+  stopRedis = redis.stop;
   const rows = [];
   try {
     rows.push(await run('memoryStore'));
@@ -201,6 +220,10 @@ async function main() {
     rows.push(await run('better-sse'));
   } finally {
     await redis.stop();
+  }
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify({ connections: CONNECTIONS, rate: RATE, seconds: SECONDS, burstRate: BURST_RATE, burstSeconds: BURST_SECONDS, node: process.version, rows }));
+    return;
   }
   const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   console.log(

@@ -1,112 +1,139 @@
-// `npm run bench`: the multiplexer against plain EventSource in one run, in real Chromium.
-// 20 tabs share one upstream through ssemux while the server streams 20,000 events at
-// 10,000 events/s; then 5 tabs each with its own EventSource take the same burst. Prints
-// upstream connections, events delivered, p50/p99 delivery latency and the worker's heap.
-// Also runs the parser benchmark (bench/parser-bench.mjs) when present.
-import { chromium } from '@playwright/test';
-import { spawnSync } from 'node:child_process';
+// `npm run bench`: ssemux against the alternatives, side by side in one run, in real Chromium.
+// Prints one Markdown table on stdout, after a header line (Chromium, Node, date, machine);
+// progress goes to stderr. The parts (bench/parts/*.mjs say what and how each measures):
+//
+//   size     bytes of ssemux a page downloads before its first event (shared-worker mode, taken
+//            from the browser's network log), every dist file, and the peers' bundles
+//   newtab   a new tab joining 3 open tabs: navigation start → first event, ssemux vs EventSource
+//   fanout   20 tabs × 10,000 and 40,000 events/s: ssemux (shared-worker, leader) vs plain
+//            EventSource over HTTP/1.1 and HTTP/2; delivery, order, latency, CPU
+//   topics   10 topics over 6 tabs: one upstream with topics vs one stream per topic
+//   server   bench/server-bench.mjs: 1,000 connections, memory / Redis store vs better-sse
+//   parser   bench/parser-bench.mjs: ssemux's parser vs eventsource-parser
+//
+// Environment:
+//   BENCH_ONLY=size,newtab,...  run only these parts;  BENCH_SKIP=server,parser  skip these
+//   BENCH_BUILD=0               use dist/ as it is (default: `node scripts/build.mjs lib` first)
+//   BENCH_FANOUT_TABS (20), BENCH_FANOUT_RATES (10000,40000), BENCH_FANOUT_SECONDS (2)
+//   BENCH_NEWTAB_RUNS (10)      new tabs of each kind
+//   BENCH_TOPIC_RATE (500)      events/s over all topics, for 4 s
+//   bench/server-bench.mjs reads BENCH_CONNECTIONS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST_RATE
+//
+// Everything started here is stopped here: the demo server (in this process, as the tests use
+// it), the HTTP/2 front, Chromium, and the child processes of the server and parser parts
+// (which stop their own servers and redis-server).
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createDemoServer } from '../demo-server/server.js';
-import { chromiumArgs, chromiumPath } from '../test/support/chromium.js';
+import { launchBrowser } from '../bench/lib/browser.mjs';
+import { startHttp2Front } from '../bench/lib/http2-server.mjs';
+import { renderTable } from '../bench/lib/report.mjs';
+import { fanOut } from '../bench/parts/fanout.mjs';
+import { newTab } from '../bench/parts/newtab.mjs';
+import { size } from '../bench/parts/size.mjs';
+import { topics } from '../bench/parts/topics.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const TABS = Number(process.env.BENCH_TABS ?? 20);
-const PLAIN_TABS = 5;
-const COUNT = Number(process.env.BENCH_EVENTS ?? 20_000);
-const RATE = 10_000;
+const ALL_PARTS = ['size', 'newtab', 'fanout', 'topics', 'server', 'parser'];
+const listEnv = (name) => (process.env[name] ? process.env[name].split(',').map((s) => s.trim()).filter(Boolean) : null);
+const only = listEnv('BENCH_ONLY');
+const skip = listEnv('BENCH_SKIP') ?? [];
+for (const part of [...(only ?? []), ...skip]) if (!ALL_PARTS.includes(part)) throw new Error(`unknown part "${part}" (parts: ${ALL_PARTS.join(', ')})`);
+const runs = (part) => (only ? only.includes(part) : true) && !skip.includes(part);
 
-if (!existsSync(`${root}/dist/ssemux.js`) || process.env.BENCH_BUILD !== '0') {
-  if (spawnSync(process.execPath, [`${root}/scripts/build.mjs`, 'lib'], { stdio: 'inherit' }).status !== 0) process.exit(1);
-}
+const TABS = Number(process.env.BENCH_FANOUT_TABS ?? 20);
+const RATES = (listEnv('BENCH_FANOUT_RATES') ?? ['10000', '40000']).map(Number);
+const SECONDS = Number(process.env.BENCH_FANOUT_SECONDS ?? 2);
+const NEWTAB_RUNS = Number(process.env.BENCH_NEWTAB_RUNS ?? 10);
+const TOPIC_RATE = Number(process.env.BENCH_TOPIC_RATE ?? 500);
 
-const server = await createDemoServer({
-  port: 0,
-  staticDirs: [
-    { prefix: '/dist', dir: `${root}/dist` },
-    { prefix: '/', dir: `${root}/bench` },
-  ],
-});
-const browser = await chromium.launch({ executablePath: chromiumPath(), args: chromiumArgs, headless: true });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const stats = async () => (await fetch(`${server.url}/stats`)).json();
-
-function percentile(sorted, p) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
-
-async function workerHeapMb() {
-  const cdp = await browser.newBrowserCDPSession();
-  const { targetInfos } = await cdp.send('Target.getTargets');
-  const worker = targetInfos.find((t) => t.type === 'shared_worker');
-  if (!worker) return NaN;
-  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: worker.targetId, flatten: false });
-  const answer = new Promise((resolve) => {
-    cdp.on('Target.receivedMessageFromTarget', (event) => {
-      const message = JSON.parse(event.message);
-      if (message.id === 1) resolve(message.result);
-    });
+/** The child process of the part running now (server, parser). */
+let current = null;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  // Playwright closes Chromium on exit by itself; the servers live in this process.
+  process.on(signal, () => {
+    current?.kill('SIGTERM'); // server-bench.mjs then stops its server processes and redis-server
+    process.exit(130);
   });
-  await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' }) });
-  const result = await Promise.race([answer, sleep(5000).then(() => undefined)]);
-  await cdp.detach();
-  return result ? result.usedSize / 1024 / 1024 : NaN;
 }
 
-async function run(label, tabs, start, stream) {
-  const context = await browser.newContext();
-  const pages = [];
-  for (let i = 0; i < tabs; i++) {
-    const page = await context.newPage();
-    await page.goto(`${server.url}/page.html`);
-    await page.waitForFunction(() => window.benchReady === true);
-    await page.evaluate(([how, url]) => window.bench[how](url), [start, `/events?stream=${stream}`]);
-    pages.push(page);
-  }
-  for (const page of pages) await page.waitForFunction(() => window.bench.record.state === 'open', null, { timeout: 30_000 }).catch(() => {});
-  await sleep(500);
-  const upstreams = (await stats()).perStream[stream]?.open ?? 0;
-  await fetch(`${server.url}/publish/burst`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ count: COUNT, rate: RATE, type: 'bench', stream }),
+const log = (line) => process.stderr.write(`${line}\n`);
+const results = {};
+const started = Date.now();
+const loadAtStart = os.loadavg()[0];
+
+const browserParts = ['size', 'newtab', 'fanout', 'topics'].filter(runs);
+if (browserParts.length > 0 && (!existsSync(`${root}/dist/ssemux.js`) || process.env.BENCH_BUILD !== '0')) {
+  log('building the library (node scripts/build.mjs lib)');
+  // The build's output goes to stderr: stdout is the table's.
+  if (spawnSync(process.execPath, [`${root}/scripts/build.mjs`, 'lib'], { stdio: ['ignore', 2, 2] }).status !== 0) process.exit(1);
+}
+
+let chromiumVersion = '-';
+if (browserParts.length > 0) {
+  // The demo server keeps 200,000 events (the largest burst it accepts) instead of its 5,000, so
+  // that a tab that reconnects during a burst resumes instead of reporting a gap.
+  const demo = await createDemoServer({
+    port: 0,
+    bufferSize: 200_000,
+    staticDirs: [
+      { prefix: '/dist', dir: `${root}/dist` },
+      { prefix: '/', dir: `${root}/bench` },
+    ],
   });
-  const deadline = Date.now() + 60_000;
-  let records;
-  for (;;) {
-    records = await Promise.all(pages.map((p) => p.evaluate(() => ({ n: window.bench.record.latencies.length, outOfOrder: window.bench.record.outOfOrder }))));
-    if (records.every((r) => r.n >= COUNT) || Date.now() > deadline) break;
-    await sleep(250);
+  let http2;
+  let chromium;
+  try {
+    http2 = await startHttp2Front({ demo });
+    chromium = await launchBrowser();
+    chromiumVersion = chromium.version;
+    const common = { browser: chromium.browser, browserPid: chromium.pid, demo, http2, root, log };
+    // A part that fails (dist/ rebuilt under it, say) is reported as failed; the others still run.
+    const time = async (part, fn) => {
+      const t0 = Date.now();
+      log(`${part}…`);
+      try {
+        results[part] = await fn();
+      } catch (error) {
+        log(`${part} failed: ${error.stack ?? error}`);
+        results[part] = { error: String(error.message ?? error).split('\n')[0] };
+      }
+      log(`${part}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    };
+    if (runs('size')) await time('size', () => size(common));
+    if (runs('newtab')) await time('newtab', () => newTab({ ...common, runs: NEWTAB_RUNS }));
+    if (runs('fanout')) {
+      await time('fanout', async () => ({ tabs: TABS, seconds: SECONDS, results: await fanOut({ ...common, rates: RATES, tabs: TABS, seconds: SECONDS }) }));
+    }
+    if (runs('topics')) await time('topics', () => topics({ ...common, rate: TOPIC_RATE, seconds: 4 }));
+  } finally {
+    await chromium?.close();
+    await http2?.close();
+    await demo.close();
   }
-  const heap = start === 'ssemux' ? await workerHeapMb() : NaN;
-  const latencies = (await Promise.all(pages.map((p) => p.evaluate(() => window.bench.record.latencies)))).flat().sort((a, b) => a - b);
-  await context.close();
-  const delivered = records.reduce((sum, r) => sum + r.n, 0);
-  return {
-    label,
-    tabs,
-    upstreams,
-    delivered: `${delivered} / ${tabs * COUNT}`,
-    outOfOrder: records.reduce((sum, r) => sum + r.outOfOrder, 0),
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    workerHeapMb: Number.isNaN(heap) ? '-' : heap.toFixed(1),
-  };
 }
 
-try {
-  const rows = [];
-  rows.push(await run('ssemux (shared-worker)', TABS, 'ssemux', 'bench-ssemux'));
-  rows.push(await run('plain EventSource', PLAIN_TABS, 'plain', 'bench-plain'));
-  console.log(`\n${COUNT} events at ${RATE}/s, Chromium ${browser.version()}, ${new Date().toISOString()}`);
-  console.log('| client | tabs | upstream connections | events delivered | out of order | p50 ms | p99 ms | worker heap MB |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.label} | ${r.tabs} | ${r.upstreams} | ${r.delivered} | ${r.outOfOrder} | ${r.p50} | ${r.p99} | ${r.workerHeapMb} |`);
-} finally {
-  await browser.close();
-  await server.close();
+// The Node-only parts run after Chromium is gone, so that they have the machine to themselves.
+/** Runs `node <script> --json` and returns the JSON line it prints last. */
+async function runJson(part, script) {
+  const t0 = Date.now();
+  log(`${part}…`);
+  const child = (current = spawn(process.execPath, [script, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] }));
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  current = null;
+  log(`${part}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (code !== 0 || !line) return { error: `exit code ${code}` };
+  return JSON.parse(line);
 }
+if (runs('server')) results.server = await runJson('server', `${root}/bench/server-bench.mjs`);
+if (runs('parser')) results.parser = await runJson('parser', `${root}/bench/parser-bench.mjs`);
 
-if (existsSync(`${root}/bench/parser-bench.mjs`) && process.env.BENCH_PARSER !== '0') {
-  spawnSync(process.execPath, [`${root}/bench/parser-bench.mjs`], { stdio: 'inherit' });
-}
+const cpu = os.cpus();
+const machine = `${cpu[0]?.model.trim() ?? '?'} × ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load ${loadAtStart.toFixed(2)} at start`;
+console.log(`\nssemux bench: Chromium ${chromiumVersion}, Node ${process.version}, ${new Date().toISOString()}, ${machine}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+console.log(renderTable(results));

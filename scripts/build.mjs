@@ -42,19 +42,46 @@ const { version } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
 // The release names the worker, locks and channels (src/protocol/messages.ts), so releases never mix.
 const common = { root, configFile: false, logLevel: 'warn', publicDir: false, define: { __SSEMUX_VERSION__: JSON.stringify(version) } };
 
-/** One minified bundle into dist/. */
+/**
+ * One bundle into dist/, really minified: Vite's library build keeps the whitespace of ES output
+ * (`minify: true` only mangles there), so the output is minified by Rolldown itself.
+ */
 const bundle = (lib, rollupOptions = {}) =>
   build({
     ...common,
-    build: { outDir: 'dist', emptyOutDir: false, target: 'es2020', minify: true, sourcemap: true, lib, rollupOptions },
+    build: {
+      outDir: 'dist',
+      emptyOutDir: false,
+      target: 'es2020',
+      minify: true,
+      sourcemap: true,
+      lib,
+      rollupOptions: { ...rollupOptions, output: { minify: true, ...rollupOptions.output } },
+    },
   });
 
+// The lazy chunks (leader and local links with the hub and engine, the credentials, the worker
+// failure report, the XHR transport) import what they share with the entry from the entry, which
+// a page has already loaded: no common chunk, so no extra request on the common path
+// ('allow-extension' lets the entry export them).
 await bundle(
   { entry: 'src/index.ts', formats: ['es'], fileName: () => 'ssemux.js' },
-  { output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
+  { preserveEntrySignatures: 'allow-extension', output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
 );
-// IIFE output has no code splitting, so the XHR polyfill is inlined here.
-await bundle({ entry: 'worker/shared-worker.ts', formats: ['iife'], name: 'ssemuxWorker', fileName: () => 'ssemux-worker.js' });
+// One classic script (IIFE output has no code splitting): without the XHR transport (see
+// src/engine/transports/select-transport.ts).
+await build({
+  ...common,
+  define: { ...common.define, __SSEMUX_XHR__: 'false' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+    lib: { entry: 'worker/shared-worker.ts', formats: ['iife'], name: 'ssemuxWorker', fileName: () => 'ssemux-worker.js' },
+  },
+});
 await bundle(
   { entry: 'src/react/index.ts', formats: ['es'], fileName: () => 'ssemux-react.js' },
   { external: ['react', 'react/jsx-runtime'] },

@@ -1,27 +1,30 @@
 import { backoffDelay } from '../engine/backoff.js';
-import { transportOrder } from '../engine/transports/select-transport.js';
 import { clampDelay } from '../protocol/defaults.js';
-import { RealtimeError, namedError, toStatusError } from '../protocol/errors.js';
-import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
-import type { EventMap, HeadersInit, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
-import type { LinkSubscription } from '../sharing/link.js';
-import { credentialsKeyOf } from './credentials-key.js';
-import { toHeaders } from './headers-answer.js';
+import { RealtimeError, toStatusError } from '../protocol/errors.js';
+import { START, type ConnectionStatus, type Position, type StreamSpec } from '../protocol/stream.js';
+import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
+import type { Link, LinkSubscription } from '../sharing/link.js';
 import { checkTopics, resolveOptions } from './resolve-options.js';
 import { sharingOrder } from './sharing-order.js';
 
 /** A listener of one event type, or of every type with `'*'`. */
 export type Listener<T = unknown, K extends string = string> = (message: RealtimeMessage<T, K>) => void;
 
+/** Options of {@link RealtimeClient.on}. */
+export interface ListenOptions {
+  /** Aborting it stops this listener, as calling the function `on` returned does. */
+  signal?: AbortSignal;
+}
+
 /** What {@link createRealtimeClient} returns. */
 export interface RealtimeClient<E extends EventMap = EventMap> {
   /** Listens to one event type; returns the function that stops listening. */
-  on<K extends keyof E & string>(type: K, listener: Listener<E[K], K>): () => void;
+  on<K extends keyof E & string>(type: K, listener: Listener<E[K], K>, options?: ListenOptions): () => void;
   /**
    * Listens to every event. With the native `eventsource` transport, "every" means `message` and
    * the types some listener named: the platform reports no other.
    */
-  on(type: '*', listener: Listener<E[keyof E], keyof E & string>): () => void;
+  on(type: '*', listener: Listener<E[keyof E], keyof E & string>, options?: ListenOptions): () => void;
   /** The current status; `lastEventId` is current whenever read. */
   readonly status: RealtimeStatus;
   /** Called on every change of state, transport, sharing, attempt or error; returns the unsubscribe function. */
@@ -36,70 +39,62 @@ export interface RealtimeClient<E extends EventMap = EventMap> {
   close(): void;
 }
 
-/** An answer kept for the next request (see `kept`) serves it if the hub asks this soon. */
-const KEPT_ANSWER_FRESH_MS = 10_000;
-
 /**
  * Opens a realtime stream shared by every tab of the origin (see {@link RealtimeClientOptions}).
  * Throws a `RealtimeError` with code `invalid-options` when an option cannot be used.
  */
 export function createRealtimeClient<E extends EventMap = EventMap>(options: RealtimeClientOptions): RealtimeClient<E> {
   const o = resolveOptions(options);
-  const links = sharingOrder(o);
-  const parse =
-    o.parse === 'json' ? (text: string) => JSON.parse(text) as unknown : o.parse === 'text' ? (text: string) => text : o.parse;
-  const provider = typeof o.headers === 'function' ? o.headers : undefined;
+  const { stream, parse: p, log, signal } = o;
+  const url = stream.url;
+  const links = o.inert ? [] : sharingOrder(o);
+  const parse = p === 'json' ? (text: string) => JSON.parse(text) as unknown : p === 'text' ? (text: string) => text : p;
+  // Only a client with headers needs the credentials code: a chunk, loaded while it starts.
+  const credentials = o.headers && import('./credentials.js').then((m) => m.createCredentials(o.headers!, stream.headersTimeoutMs, (n) => clampDelay(backoffDelay(n, stream.backoff)), o.credentialsKey));
   const listeners = new Map<string, Set<Listener>>();
-  let topics = o.topics;
   const statusListeners = new Set<(status: RealtimeStatus) => void>();
+  let topics = o.topics;
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
-  let spec: StreamSpec | undefined;
+  let spec: StreamSpec;
   /** Where this client stands in its stream: it resubscribes from here, wherever the hub is. */
   let position: Position = START;
   let closed = false;
-  let startAttempt = 0;
-  let startTimer: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * An answer the provider already gave, kept for the next request so that it is asked once per
-   * attempt: the start-up answer (which named the credentials), or the answer that moved this
-   * client to another stream (a rotating token would otherwise move it again at every ask).
-   */
-  let kept: { headers: HeadersInit; at: number } | undefined;
-  /** Why sharing or transport differ from what was asked: set by this client and by the engine. */
-  let sharingReason = links[0]!.reason;
+  /** Bumped by every (re)subscription and by close(): a link that loads late is not used then. */
+  let attempt = 0;
+  /** Why sharing and transport are not those asked for: set by this client, and by the engine. */
+  let sharingReason = links[0]?.reason;
   let transportReason: string | undefined;
+  // Until the hub says which transport it uses: the first it will try, in a browser of today.
+  let status = {
+    state: 'connecting',
+    transport: stream.transport === 'auto' ? 'fetch' : stream.transport,
+    sharing: links[0]?.sharing ?? 'none',
+    attempt: 0,
+    lastEventId: '',
+  } as RealtimeStatus;
+  if (sharingReason) status.fallbackReason = sharingReason;
 
-  const firstTransport = transportOrder(o.transport, { headers: o.headers !== undefined, post: o.method === 'POST' })[0]!;
-  let status: RealtimeStatus = withReason({ state: 'connecting', transport: firstTransport, sharing: links[0]!.sharing, attempt: 0, lastEventId: '' });
-
-  function withReason(s: RealtimeStatus): RealtimeStatus {
-    const reason = [sharingReason, transportReason].filter(Boolean).join('; ');
-    if (reason) s.fallbackReason = reason;
-    else delete s.fallbackReason;
-    if (s.error) s.error = namedError(s.error);
-    return s;
-  }
-
+  /** `next` replaces the status (`lastEventId` and the reasons are the client's). */
   function setStatus(next: RealtimeStatus): void {
-    status = next;
-    for (const listener of [...statusListeners]) {
-      try {
-        listener(next);
-      } catch (error) {
-        report(error);
-      }
-    }
+    const reason = [sharingReason, transportReason].filter(Boolean).join('; ');
+    status = { ...next, lastEventId: position.id };
+    delete status.fallbackReason;
+    if (reason) status.fallbackReason = reason;
+    if (next.error) status.error = { name: 'RealtimeError', ...next.error };
+    log?.(`${status.state} (${status.sharing}, ${status.transport})${status.error ? `: ${status.error.message}` : ''}`, status);
+    for (const listener of [...statusListeners]) guarded(listener, status);
   }
 
   function fromLink(s: ConnectionStatus): void {
     if (closed) return;
     transportReason = s.fallbackReason;
-    setStatus(withReason({ ...s, sharing: links[linkIndex]!.sharing, lastEventId: position.id }));
+    setStatus({ ...s, sharing: links[linkIndex]!.sharing });
   }
 
-  function filter(): Filter {
-    return topics ? { types: [...listeners.keys()], topics } : { types: [...listeners.keys()] };
+  function filter() {
+    const types = [...listeners.keys()];
+    return topics ? { types, topics } : { types };
   }
 
   // The per-event path on the tab side: parse once, call the type's listeners, then '*'.
@@ -114,166 +109,115 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
       try {
         data = parse(event.data, event.type);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        setStatus(withReason({ ...status, lastEventId: position.id, error: { code: 'parse', message: `Event ${event.id || event.type}: ${message}` } }));
+        const hint = p === 'json' ? ` (for text data, set parse: 'text')` : '';
+        setStatus({ ...status, error: { code: 'parse', message: `Event ${event.id || event.type} from ${url}: ${toStatusError(error).message}${hint}` } });
         continue;
       }
       const message: RealtimeMessage = { type: event.type, data, text: event.data, lastEventId: event.id };
       if (event.topic !== undefined) message.topic = event.topic;
-      if (own) call(own, message);
-      if (all) call(all, message);
+      if (own) for (const listener of own) guarded(listener, message);
+      if (all) for (const listener of all) guarded(listener, message);
     }
     position = at;
   }
 
-  function call(set: Set<Listener>, message: RealtimeMessage): void {
-    for (const listener of set) {
-      try {
-        listener(message);
-      } catch (error) {
-        report(error);
-      }
-    }
-  }
-
-  /** Calls the provider once, within `headersTimeoutMs`, and checks its answer. */
-  async function ask(): Promise<HeadersInit> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+  function subscribe(): void {
+    const mine = ++attempt;
+    const fail = (error: unknown) => mine === attempt && lost(toStatusError(error, 'sharing-unavailable'));
     try {
-      return toHeaders(
-        await Promise.race([
-          Promise.resolve().then(provider!),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new RealtimeError('headers', `The headers provider did not answer within ${o.headersTimeoutMs} ms (headersTimeoutMs)`)),
-              o.headersTimeoutMs,
-            );
-          }),
-        ]),
-      );
+      // The leader and local links are chunks: a promise; the SharedWorker link is here. A chunk
+      // that does not load (offline, a strict CSP) is as if the mode were not there.
+      Promise.resolve(links[linkIndex]!.create(spec)).then((link) => use(link, mine), fail);
     } catch (error) {
-      throw error instanceof RealtimeError ? error : new RealtimeError('headers', `The headers provider failed: ${toStatusError(error).message}`);
-    } finally {
-      clearTimeout(timer);
+      fail(error);
     }
   }
 
-  /**
-   * Headers for the hub, before an attempt. Every answer is keyed: an answer of other credentials
-   * (a logout and login in this tab) moves this client to their stream, and is never used for
-   * the stream it was on.
-   */
-  async function headersForHub(): Promise<HeadersInit> {
-    const cached = kept;
-    kept = undefined;
-    const headers = cached && Date.now() - cached.at < KEPT_ANSWER_FRESH_MS ? cached.headers : await ask();
-    if (closed || !spec) throw new RealtimeError('headers', 'This client is closed');
-    if (o.credentialsKey === undefined) {
-      const key = credentialsKeyOf(headers);
-      if (key !== spec.credentialsKey) {
-        kept = { headers, at: Date.now() };
-        moveTo(key);
-        throw new RealtimeError('headers', 'The credentials of this client changed: it moved to their stream');
-      }
-    }
-    return headers;
-  }
-
-  function moveTo(credentialsKey: string): void {
-    subscription?.close();
-    spec = { ...spec!, credentialsKey };
+  function lost(error: StatusError): void {
+    subscription = undefined;
+    if (closed) return;
+    const next = links[linkIndex + 1];
+    if (!next) return setStatus({ ...status, state: 'closed', error });
+    linkIndex++;
+    // Every mode passed over says why: the reason for this one, after those before it.
+    sharingReason = [sharingReason, error.message].filter(Boolean).join('; ');
+    setStatus({ ...status, state: 'connecting', sharing: next.sharing, error });
     subscribe();
   }
 
-  function subscribe(): void {
-    const link = links[linkIndex]!.create(spec!);
+  function use(link: Link, mine: number): void {
+    if (mine !== attempt || closed) return;
     subscription = link.subscribe({
-      spec: spec!,
+      spec,
       filter,
       position: () => position,
-      ...(provider ? { headers: headersForHub } : {}),
+      ...(typeof o.headers === 'function' && {
+        headers: async () =>
+          (await credentials!).forHub(spec.credentialsKey, (credentialsKey) => {
+            // Another user signed in here: this client moves to the stream of their credentials.
+            subscription?.close();
+            subscription = undefined;
+            spec = { ...spec, credentialsKey };
+            subscribe();
+          }),
+      }),
       onEvents: deliver,
       onStatus: fromLink,
-      onLost(error: StatusError) {
-        subscription = undefined;
-        if (closed) return;
-        if (linkIndex + 1 < links.length) {
-          linkIndex++;
-          // Every mode passed over says why: the reason for this one, after those before it.
-          sharingReason = [sharingReason, error.message].filter(Boolean).join('; ');
-          setStatus(withReason({ ...status, state: 'connecting', sharing: links[linkIndex]!.sharing, lastEventId: position.id, error }));
-          subscribe();
-        } else {
-          setStatus(withReason({ ...status, state: 'closed', lastEventId: position.id, error }));
-        }
-      },
+      onLost: lost,
     });
   }
 
   async function start(): Promise<void> {
-    startTimer = undefined;
+    const c = await credentials;
+    // The first answer names the credentials and serves the first request; until it comes, the
+    // client says why it waits.
+    const credentialsKey = c ? await c.key((n, retryInMs, error) => closed || setStatus({ ...status, state: 'reconnecting', attempt: n, retryInMs, error })) : (o.credentialsKey ?? '');
     if (closed) return;
-    let credentialsKey = o.credentialsKey;
-    if (credentialsKey === undefined) {
-      if (provider) {
-        try {
-          // The first answer names the credentials and serves the first request.
-          const headers = await ask();
-          kept = { headers, at: Date.now() };
-          credentialsKey = credentialsKeyOf(headers);
-        } catch (error) {
-          if (closed) return;
-          // Without headers the credentials have no name, and sharing without one could mix users.
-          const retryInMs = clampDelay(backoffDelay(++startAttempt, o.backoff));
-          setStatus(withReason({ ...status, state: 'reconnecting', attempt: startAttempt, retryInMs, error: toStatusError(error, 'headers') }));
-          startTimer = setTimeout(() => void start(), retryInMs);
-          return;
-        }
-      } else {
-        credentialsKey = credentialsKeyOf((o.headers as HeadersInit | undefined) ?? {});
-      }
-    }
-    if (closed) return;
-    spec = {
-      url: o.url,
-      transport: o.transport,
-      withCredentials: o.withCredentials,
-      credentialsKey,
-      backoff: o.backoff,
-      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-      headersTimeoutMs: o.headersTimeoutMs,
-      maxConnections: o.maxConnections,
-      maxEventSize: o.maxEventSize,
-      method: o.method,
-      topics: topics !== undefined,
-      ...(o.body !== undefined ? { body: o.body } : {}),
-      ...(provider || !o.headers ? {} : { headers: o.headers as HeadersInit }),
-    };
+    spec = { ...stream, credentialsKey, topics: !!topics, ...(c?.fixed && { headers: c.fixed }) };
     subscribe();
   }
 
-  void start();
+  function close(): void {
+    if (closed) return;
+    closed = true;
+    attempt++;
+    signal?.removeEventListener('abort', close);
+    void credentials?.then((c) => c.stop());
+    subscription?.close();
+    subscription = undefined;
+    const { error: _error, retryInMs: _retry, ...rest } = status;
+    setStatus({ ...rest, state: 'closed' });
+  }
+
+  if (sharingReason) log?.(`sharing ${status.sharing}: ${sharingReason}`);
+  if (signal?.aborted) close();
+  else if (!o.inert) {
+    signal?.addEventListener('abort', close);
+    start().catch((error) => closed || setStatus({ ...status, state: 'closed', error: toStatusError(error) }));
+  }
 
   return {
-    on(type: string, listener: Listener<never, never>) {
-      let set = listeners.get(type);
-      const isNew = !set;
-      if (!set) listeners.set(type, (set = new Set()));
-      const fn = listener as Listener;
-      set.add(fn);
-      if (isNew) subscription?.update(filter());
-      return () => {
-        if (!set.delete(fn) || set.size > 0 || listeners.get(type) !== set) return;
+    on(type: string, listener: Listener<never, never>, { signal: stop }: ListenOptions = {}) {
+      const off = () => {
+        stop?.removeEventListener('abort', off);
+        if (!set.delete(listener as Listener) || set.size > 0 || listeners.get(type) !== set) return;
         listeners.delete(type);
         subscription?.update(filter());
       };
+      let set = listeners.get(type)!;
+      if (stop?.aborted) return () => {};
+      if (!set) listeners.set(type, (set = new Set()));
+      set.add(listener as Listener);
+      if (set.size === 1) subscription?.update(filter());
+      stop?.addEventListener('abort', off);
+      return off;
     },
     get status() {
       if (status.lastEventId !== position.id) status = { ...status, lastEventId: position.id };
       return status;
     },
     setTopics(next: readonly string[]) {
-      if (!topics) throw new RealtimeError('invalid-options', 'ssemux: setTopics needs a client created with the topics option');
+      if (!topics) throw new RealtimeError('invalid-options', 'ssemux: setTopics needs the topics option');
       topics = checkTopics(next, 'setTopics');
       subscription?.update(filter());
     },
@@ -281,20 +225,17 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
       statusListeners.add(listener);
       return () => void statusListeners.delete(listener);
     },
-    close() {
-      if (closed) return;
-      closed = true;
-      clearTimeout(startTimer);
-      subscription?.close();
-      subscription = undefined;
-      const { error: _error, retryInMs: _retry, ...rest } = status;
-      setStatus({ ...rest, state: 'closed', lastEventId: position.id });
-    },
+    close,
   } as RealtimeClient<E>;
 }
 
-function report(error: unknown): void {
-  const g = globalThis as { reportError?: (error: unknown) => void };
-  if (typeof g.reportError === 'function') g.reportError(error);
-  else setTimeout(() => { throw error; });
+/** Calls `fn`; what it throws goes to `reportError` and does not stop the caller's loop. */
+function guarded<T>(fn: (value: T) => void, value: T): void {
+  try {
+    fn(value);
+  } catch (error) {
+    const g = globalThis as { reportError?: (error: unknown) => void };
+    if (g.reportError) g.reportError(error);
+    else setTimeout(() => { throw error; });
+  }
 }

@@ -1,9 +1,11 @@
 import { DEFAULTS, clampDelay } from '../protocol/defaults.js';
+import { LIMITS } from '../protocol/limits.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import type { ConnectionStatus } from '../protocol/stream.js';
 import type { HeadersInit, ResolvedTransport, StatusError, TransportKind, WireEvent } from '../protocol/types.js';
-import { backoffDelay, parseRetryAfter, type Backoff } from './backoff.js';
+import { backoffDelay, type Backoff } from './backoff.js';
 import { requestSlot } from './connection-slots.js';
+import { parseRetryAfter } from './retry-after.js';
 import { downgradeOf, endpointOf, rememberDowngrade } from './downgrades.js';
 import { createParser } from './parser.js';
 import { PROTOCOL_HEADER } from '../protocol/wire.js';
@@ -24,7 +26,7 @@ export interface ConnectionOptions {
   maxEventSize: number;
   /** Upstreams open at once to the URL's origin in this realm, this one included. @default DEFAULTS.maxConnections */
   maxConnections?: number;
-  /** A connection open this long resets the attempt count. @default DEFAULTS.stableAfterMs */
+  /** A connection open this long resets the attempt count. @default LIMITS.stableAfterMs */
   stableAfterMs?: number;
   /** Called once before every attempt (and so again after a 401); the caller bounds its time. */
   headers: () => HeadersInit | Promise<HeadersInit>;
@@ -74,7 +76,7 @@ export interface Connection {
  */
 export function createConnection(options: ConnectionOptions): Connection {
   const random = options.random ?? Math.random;
-  const stableAfterMs = options.stableAfterMs ?? DEFAULTS.stableAfterMs;
+  const stableAfterMs = options.stableAfterMs ?? LIMITS.stableAfterMs;
   const maxConnections = options.maxConnections ?? DEFAULTS.maxConnections;
   const eventTypes = new Set(options.eventTypes ?? []);
   const order = transportOrder(options.transport, { headers: options.customHeaders, post: options.method !== 'GET' });
@@ -221,7 +223,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     heartbeatTimer = setTimeout(() => {
       if (!gotBytes && downgrade()) return;
       armHeartbeat();
-    }, Math.min(DEFAULTS.preludeTimeoutMs, options.heartbeatTimeoutMs));
+    }, Math.min(LIMITS.preludeTimeoutMs, options.heartbeatTimeoutMs));
   }
 
   /** `auto` may move to long-poll from here. */
@@ -273,7 +275,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     probe?.abort();
     probe = undefined;
     orderIndex = order.indexOf(to);
-    if (remember) rememberDowngrade(endpoint, to, error.message, DEFAULTS.downgradeTtlMs);
+    if (remember) rememberDowngrade(endpoint, to, error.message, LIMITS.downgradeTtlMs);
     endRequest();
     emit({ state: 'reconnecting', retryInMs: 0, transport: to, error, fallbackReason: error.message });
     wait(0, connect);
@@ -370,7 +372,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         if (recycle) {
           // Long-poll answers and full XHR buffers are not failures. An answer with events is
           // followed at once; an empty one (the server had nothing) no sooner than the floor.
-          const delay = gotEvents ? 0 : DEFAULTS.minRetryMs - (Date.now() - sentAt);
+          const delay = gotEvents ? 0 : LIMITS.minRetryMs - (Date.now() - sentAt);
           endRequest(true);
           wait(delay, connect);
           return;
@@ -381,7 +383,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         const drawn = backoff();
         const quick = status.attempt > 0;
         const delay = serverRetryMs === undefined ? drawn : quick ? Math.max(serverRetryMs, drawn) : serverRetryMs;
-        scheduleRetry(undefined, Math.max(delay, DEFAULTS.minRetryMs));
+        scheduleRetry(undefined, Math.max(delay, LIMITS.minRetryMs));
       },
       error(error) {
         if (!live()) return;

@@ -1,4 +1,5 @@
-import { comparePositions, type Position } from '../protocol/stream.js';
+import type { Position } from '../protocol/stream.js';
+import { comparePositions } from './compare-positions.js';
 import type { WireEvent } from '../protocol/types.js';
 
 /** Per-entry bookkeeping, in characters, added to an event's own length. */

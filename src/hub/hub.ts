@@ -1,8 +1,10 @@
 import { createConnection, type Connection, type ConnectionOptions } from '../engine/connection.js';
-import { DEFAULTS } from '../protocol/defaults.js';
+import { LIMITS } from '../protocol/limits.js';
 import { RealtimeError } from '../protocol/errors.js';
 import type { Frame, SubscribeRequest } from '../protocol/messages.js';
-import { comparePositions, streamKey, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
+import type { ConnectionStatus, Filter, Position, StreamSpec } from '../protocol/stream.js';
+import { comparePositions } from './compare-positions.js';
+import { streamKey } from './stream-key.js';
 import type { HeadersInit, WireEvent } from '../protocol/types.js';
 import { compareCursors, CONTROL_PREFIX, DENIED_EVENT, MAX_TOPIC_URL, RESET_EVENT, TOPIC_PARAM, type ResetNotice } from '../protocol/wire.js';
 import { createCatchUpRing, type CatchUpRing } from './catch-up-ring.js';
@@ -38,9 +40,9 @@ export interface Hub {
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
-  /** An upstream whose last subscriber left with its page closes after this. @default DEFAULTS.graceMs */
+  /** An upstream whose last subscriber left with its page closes after this. @default LIMITS.graceMs */
   graceMs?: number;
-  /** Characters of recent events kept per stream for subscribers that come back behind it; 0 keeps none. @default DEFAULTS.catchUpChars */
+  /** Characters of recent events kept per stream for subscribers that come back behind it; 0 keeps none. @default LIMITS.catchUpChars */
   catchUpChars?: number;
   /** A headers provider that has not answered by then is not waited for alone: the next one is asked too. @default 1500 */
   staggerMs?: number;
@@ -126,8 +128,8 @@ const PLACE_BY_ID_EVENTS = 10_000;
  * second (shared/docs/field-notes.md).
  */
 export function createHub(options: HubOptions = {}): Hub {
-  const graceMs = options.graceMs ?? DEFAULTS.graceMs;
-  const catchUpChars = options.catchUpChars ?? DEFAULTS.catchUpChars;
+  const graceMs = options.graceMs ?? LIMITS.graceMs;
+  const catchUpChars = options.catchUpChars ?? LIMITS.catchUpChars;
   const staggerMs = options.staggerMs ?? 1500;
   const tick = options.schedule ? undefined : createFlushTick();
   const schedule = options.schedule ?? tick!.schedule;
@@ -327,7 +329,7 @@ export function createHub(options: HubOptions = {}): Hub {
   }
 
   function scheduleUnion(stream: Stream): void {
-    stream.unionTimer ??= setTimeout(() => applyUnion(stream), DEFAULTS.topicsDebounceMs);
+    stream.unionTimer ??= setTimeout(() => applyUnion(stream), LIMITS.topicsDebounceMs);
   }
 
   /**

@@ -41,14 +41,14 @@ export type RealtimeErrorCode =
 
 /** The one error class of ssemux. Crosses worker boundaries as a plain {@link StatusError}. */
 export class RealtimeError extends Error {
-  override readonly name = 'RealtimeError';
-  readonly code: RealtimeErrorCode;
-  readonly status?: number;
+  // Declared, and assigned in the constructor: class fields compile into helpers for a 2020 target.
+  declare readonly name: 'RealtimeError';
+  declare readonly code: RealtimeErrorCode;
+  declare readonly status?: number;
 
   constructor(code: RealtimeErrorCode, message: string, status?: number) {
     super(message);
-    this.code = code;
-    if (status !== undefined) this.status = status;
+    Object.assign(this, status === undefined ? { name: 'RealtimeError', code } : { name: 'RealtimeError', code, status });
   }
 
   /** The cloneable form: structured clone drops an Error's own fields. */
@@ -62,27 +62,13 @@ export class RealtimeError extends Error {
  * a plain object: `instanceof` alone fails there.
  */
 export function isRealtimeError(value: unknown): value is RealtimeError {
-  if (value instanceof RealtimeError) return true;
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as { name?: unknown; code?: unknown; message?: unknown };
-  return v.name === 'RealtimeError' && typeof v.code === 'string' && typeof v.message === 'string';
+  const v = value as Partial<RealtimeError> | null;
+  return v instanceof RealtimeError || (v?.name === 'RealtimeError' && typeof v.code === 'string' && typeof v.message === 'string');
 }
 
-/**
- * The error as a client hands it out: plain data (it survives `postMessage` and JSON, which an
- * `Error` does not) named so that {@link isRealtimeError} recognises it.
- */
-export function namedError(error: StatusError): StatusError {
-  return error.name === 'RealtimeError' ? error : { name: 'RealtimeError', ...error };
-}
-
-/** A {@link StatusError} from anything thrown. */
+/** A {@link StatusError} from anything thrown: plain data, which survives `postMessage` and JSON as an `Error` does not. */
 export function toStatusError(error: unknown, fallback: RealtimeErrorCode = 'network'): StatusError {
-  if (isRealtimeError(error)) {
-    const out: StatusError = { name: 'RealtimeError', code: error.code, message: error.message };
-    if (error.status !== undefined) out.status = error.status;
-    return out;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: fallback, message };
+  if (!isRealtimeError(error)) return { code: fallback, message: error instanceof Error ? error.message : String(error) };
+  const { code, message, status } = error;
+  return status === undefined ? { name: 'RealtimeError', code, message } : { name: 'RealtimeError', code, message, status };
 }

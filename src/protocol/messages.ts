@@ -57,7 +57,7 @@ export interface Welcome {
 }
 
 /**
- * Control plane exposed by a hub (in the SharedWorker, or in the leader tab) over Comlink, one
+ * Control plane exposed by a hub (in the SharedWorker, or in the leader tab; src/sharing/rpc.ts), one
  * instance per connected tab. Never on the per-event path. Calls need not be awaited: they are
  * handled in the order sent, so a tab subscribes right after attaching, without a round trip.
  */
@@ -80,7 +80,7 @@ export interface HubControl {
   pong(): void;
 }
 
-/** What the hub may call on a tab, over Comlink: the tab-owned headers provider. */
+/** What the hub may call on a tab: the tab-owned headers provider. */
 export interface TabControl {
   /** Rejects when the subscription's credentials changed (it moves to its new stream itself). */
   headers(sub: number): Promise<HeadersInit>;
@@ -91,5 +91,5 @@ export type GroupMessage =
   | { v: typeof PROTOCOL_VERSION; kind: 'leader'; tab: string }
   | { v: typeof PROTOCOL_VERSION; kind: 'who' };
 
-/** On a tab's own channel: from whom, and either a Comlink message or hub data. */
+/** On a tab's own channel: from whom, and either a control-plane message or hub data. */
 export type InboxMessage = { from: string; c: unknown } | { from: string; d: DataMessage };

@@ -1,9 +1,8 @@
 import type { HeadersInit, ResolvedTransport, RealtimeStatus, TransportKind } from './types.js';
-import { compareCursors } from './wire.js';
 
 /**
  * Everything the hub needs to open one upstream. Plain data: it crosses into the worker.
- * Every field shapes the connection, so every field but `headers` is part of {@link streamKey}:
+ * Every field shapes the connection, so every field but `headers` is part of its key (the hub's `streamKey`):
  * clients share an upstream only when they would have opened the same one.
  */
 export interface StreamSpec {
@@ -26,12 +25,6 @@ export interface StreamSpec {
   headers?: HeadersInit;
 }
 
-/** Identity of a stream: two specs with the same key share one upstream. */
-export function streamKey(spec: StreamSpec): string {
-  const { headers: _headers, ...shape } = spec;
-  return JSON.stringify(Object.entries(shape).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
 /**
  * Where a subscriber stands in its stream. Plain data, held by the tab, so that it survives the
  * hub: after a worker restart or a leader takeover the tab resubscribes from it.
@@ -50,16 +43,6 @@ export interface Position {
 
 /** A subscriber that has seen nothing yet. */
 export const START: Position = { id: '', n: 0, l: '' };
-
-/**
- * Orders two positions of one stream: negative when `a` is behind `b`, 0 at the same place,
- * positive ahead; NaN when they cannot be placed against each other (other lineages, or ids that
- * are not cursors on a topic stream).
- */
-export function comparePositions(a: Position, b: Position, cursors: boolean): number {
-  if (cursors) return a.id === b.id ? 0 : compareCursors(a.id, b.id);
-  return a.l === b.l ? a.n - b.n : NaN;
-}
 
 /** Status as the engine knows it; the sharing mode is added by the client. */
 export type ConnectionStatus = Omit<RealtimeStatus, 'sharing' | 'transport'> & {

@@ -143,4 +143,20 @@ export interface RealtimeClientOptions {
    * Change them with `client.setTopics()`. Without it the endpoint is a plain SSE stream.
    */
   topics?: readonly string[];
+  /** Aborting it closes the client, as `close()` does. */
+  signal?: AbortSignal;
+  /**
+   * Logs what the client does: state changes, the sharing and transport chosen and why, and the
+   * upstream's requests and responses (method, URL, status, retry delay), which in a SharedWorker
+   * or a leader tab are otherwise invisible from this tab. `true` writes to `console.log`.
+   * @default false
+   */
+  debug?: boolean | ((message: string, detail?: unknown) => void);
+  /**
+   * An inert client opens nothing: its status stays the first one a browser shows (`connecting`,
+   * attempt 0) until `close()`, and relative URLs need no page. Server-side rendering imports the
+   * same modules as the browser; there, no stream should open.
+   * @default true on a server (no `window`, not a worker), false in a browser
+   */
+  inert?: boolean;
 }

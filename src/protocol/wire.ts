@@ -50,9 +50,3 @@ export function compareCursors(a: string, b: string): number {
 function comparePart(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
-
-/** True for a valid topic name: 1–256 characters, no control characters. */
-export function isTopic(value: unknown): value is string {
-  // eslint-disable-next-line no-control-regex
-  return typeof value === 'string' && value.length > 0 && value.length <= 256 && !/[\u0000-\u001f\u007f]/.test(value);
-}

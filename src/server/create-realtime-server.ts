@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONTROL_PREFIX, isTopic } from '../protocol/wire.js';
+import { isTopic } from '../protocol/topic-name.js';
+import { CONTROL_PREFIX } from '../protocol/wire.js';
 import { answer } from './event-stream-response.js';
 import type { EventStore } from './event-store.js';
 import { ANONYMOUS, userOf, type Identity } from './identity.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { isTopic, LAST_EVENT_ID_PARAM, LONG_POLL, TOPIC_PARAM, TRANSPORT_PARAM } from '../protocol/wire.js';
+import { isTopic } from '../protocol/topic-name.js';
+import { LAST_EVENT_ID_PARAM, LONG_POLL, TOPIC_PARAM, TRANSPORT_PARAM } from '../protocol/wire.js';
 import { readJsonBody, type BodyError } from './read-json-body.js';
 
 /** What one `/events` request asks for (server protocol §2, §4, §6). */

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { isTopic } from '../protocol/wire.js';
+import { isTopic } from '../protocol/topic-name.js';
 import type { EventStore } from './event-store.js';
 import type { Identity } from './identity.js';
 

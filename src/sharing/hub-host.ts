@@ -1,14 +1,13 @@
-import * as Comlink from 'comlink';
 import type { Hub, HubPeer } from '../hub/hub.js';
 import type { DataMessage, HubControl, TabControl, Welcome } from '../protocol/messages.js';
-import type { HeadersInit } from '../protocol/types.js';
 import { webLocks, whenReleased } from './locks.js';
+import type { Remote } from './rpc.js';
 
 /** How the hub reaches one tab: data one way, the tab's control the other. */
 export interface TabChannel {
   post(message: DataMessage): void;
-  tab: Comlink.Remote<TabControl>;
-  /** Frees the ports or channels; the tab is gone or left. */
+  tab: Remote<TabControl>;
+  /** Frees the ports or channels, and settles calls to the tab still waiting; the tab is gone or left. */
   close(): void;
 }
 
@@ -36,17 +35,12 @@ export function createHubControl(
     attach(data) {
       if (peer) return welcome;
       const channel = open(data);
-      // A call to a tab that died never settles in Comlink: settle those ourselves on release.
-      const pending = new Set<(error: Error) => void>();
       peer = hub.attach({
         deliver: (frames) => channel.post({ frames }),
-        headers: (sub) =>
-          new Promise<HeadersInit>((resolve, reject) => {
-            pending.add(reject);
-            channel.tab.headers(sub).then(resolve, reject).finally(() => pending.delete(reject));
-          }),
+        headers: (sub) => channel.tab.headers(sub),
       });
       void welcome.then(({ pingMs }) => {
+        // Nothing else tells a dead tab where the hub has no Web Locks (plain-http origins).
         if (!pingMs || !release) return;
         const timer = setInterval(() => {
           if (++missed > 3) release?.();
@@ -59,8 +53,6 @@ export function createHubControl(
         peer = release = undefined;
         current?.detach();
         for (const end of owned.splice(0)) end();
-        for (const reject of pending) reject(new Error('The tab is gone'));
-        channel.tab[Comlink.releaseProxy]();
         channel.close();
         gone();
       };

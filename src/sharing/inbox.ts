@@ -1,9 +1,9 @@
-import type { Endpoint } from 'comlink';
 import type { DataMessage, InboxMessage } from '../protocol/messages.js';
+import type { Endpoint } from './rpc.js';
 
-/** A tab's own BroadcastChannel, and Comlink endpoints and data lanes to other tabs' inboxes. */
+/** A tab's own BroadcastChannel, and control-plane endpoints and data lanes to other tabs' inboxes. */
 export interface Inbox {
-  /** A Comlink endpoint to `peer`: what `peer` posts to this inbox, and posting to `peer`'s. */
+  /** An endpoint to `peer`: what `peer` posts to this inbox, and posting to `peer`'s. */
   endpoint(peer: string): Endpoint;
   /** Hub data for `peer`'s inbox. */
   send(peer: string, message: DataMessage): void;
@@ -16,7 +16,7 @@ export interface Inbox {
  * Addressed messaging over BroadcastChannel: each tab listens on one channel named after itself,
  * so a message for one tab is read by that tab only (a shared channel would make every follower
  * deserialize every other tab's deliveries: quadratic in tabs). `onData` receives hub data;
- * `onStranger` is told of a Comlink message from a peer with no endpoint yet, before it is handled.
+ * `onStranger` is told of a control-plane message from a peer with no endpoint yet, before it is handled.
  */
 export function createInbox(
   prefix: string,
@@ -27,7 +27,7 @@ export function createInbox(
   const name = (tab: string) => `${prefix}:inbox:${tab}`;
   const inbox = new BroadcastChannel(name(me));
   const outboxes = new Map<string, BroadcastChannel>();
-  const listeners = new Map<string, Set<EventListenerOrEventListenerObject>>();
+  const listeners = new Map<string, Set<(event: MessageEvent) => void>>();
 
   const out = (peer: string) => {
     let channel = outboxes.get(peer);
@@ -41,25 +41,22 @@ export function createInbox(
     if ('d' in message) return onData(message.from, message.d);
     if (!listeners.has(message.from)) onStranger(message.from, message.c);
     const forwarded = { data: message.c } as MessageEvent;
-    for (const listener of listeners.get(message.from) ?? []) {
-      if (typeof listener === 'function') listener(forwarded);
-      else listener.handleEvent(forwarded);
-    }
+    for (const listener of listeners.get(message.from) ?? []) listener(forwarded);
   };
 
   return {
     endpoint(peer) {
       return {
         postMessage: (message: unknown) => {
-          // Comlink answers after the call that forgot the peer: that must not reopen a channel to it.
+          // An answer to the call that forgot the peer must not reopen a channel to it.
           if (listeners.has(peer)) out(peer).postMessage({ from: me, c: message } satisfies InboxMessage);
         },
-        addEventListener(_type: string, listener: EventListenerOrEventListenerObject) {
+        addEventListener(_type: string, listener: (event: MessageEvent) => void) {
           let set = listeners.get(peer);
           if (!set) listeners.set(peer, (set = new Set()));
           set.add(listener);
         },
-        removeEventListener(_type: string, listener: EventListenerOrEventListenerObject) {
+        removeEventListener(_type: string, listener: (event: MessageEvent) => void) {
           listeners.get(peer)?.delete(listener);
         },
       };

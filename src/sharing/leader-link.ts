@@ -1,25 +1,19 @@
-import * as Comlink from 'comlink';
 import { createHub, type Hub } from '../hub/hub.js';
-import { RealtimeError } from '../protocol/errors.js';
 import { NAMESPACE, PROTOCOL_VERSION, type GroupMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
 import { createHubControl } from './hub-host.js';
 import { createInbox, type Inbox } from './inbox.js';
 import type { Link } from './link.js';
 import { localSession } from './local-link.js';
 import { holdLock, randomId, webLocks, whenReleased, type HeldLock } from './locks.js';
+import { expose, wrap, type Call } from './rpc.js';
 import { createSessionLink, type Session } from './session-link.js';
 
 const groups = new Map<string, Link>();
 
-/** True where tabs can elect a leader: Web Locks and BroadcastChannel. */
-export function canElectLeader(): boolean {
-  return webLocks() !== undefined && typeof BroadcastChannel === 'function';
-}
-
 /**
  * The tab's link for one credentials group when SharedWorker is missing: the tabs of the group
  * elect a leader with a Web Lock; the leader runs the hub, and every other tab talks to it as it
- * would to the worker (Comlink over its own channel). Groups are separate per credentials
+ * would to the worker (the same control plane, over its own channel). Groups are separate per credentials
  * identity, so users never share a leader; names carry the release, so releases never mix.
  */
 export function leaderLink(group: string): Link {
@@ -51,7 +45,7 @@ function createLeaderLink(group: string): Link {
   // Held for the page's life: the leader waits on it to notice this tab's death.
   const tabLock = holdLock(locks, tabLockName);
   const link = createSessionLink('leader', () => ask(), () => retireIfUnused());
-  const tabControl: TabControl = { headers: (sub) => link.table.headers(sub) };
+  const tabControl: TabControl = { headers: (sub) => link.headers(sub) };
   /**
    * The group's channel and this tab's inbox, open while the tab takes part. A page entering
    * the back/forward cache closes them: a message dispatched to a cached page evicts it.
@@ -64,7 +58,7 @@ function createLeaderLink(group: string): Link {
   const post = (message: GroupMessage) => channels?.group.postMessage(message);
   const ask = () => post({ v: PROTOCOL_VERSION, kind: 'who' });
   const refused = () =>
-    link.fail(new RealtimeError('sharing-unavailable', 'Web Locks refuse this page (an opaque or sandboxed origin)').toJSON());
+    link.fail('sharing-unavailable', 'Web Locks refuse this page (an opaque or sandboxed origin)');
 
   function openChannels(): { group: BroadcastChannel; inbox: Inbox } {
     const group = new BroadcastChannel(`${prefix}:group`);
@@ -82,11 +76,11 @@ function createLeaderLink(group: string): Link {
       me,
       (from, message) => {
         if (following?.leader !== from) return;
-        if ('frames' in message) link.table.dispatch(message.frames);
+        if ('frames' in message) link.dispatch(message.frames);
       },
       (from, message) => {
         // Only an attach starts a follower: a late message of a tab already let go must not bring it back.
-        if (leading && (message as { path?: string[] } | undefined)?.path?.[0] === 'attach') host(leading, from);
+        if (leading && (message as Call | undefined)?.m === 'attach') host(leading, from);
       },
     );
     return { group, inbox };
@@ -118,7 +112,7 @@ function createLeaderLink(group: string): Link {
     const life = holdLock(locks, `${prefix}:leading:${me}`);
     const current: Leading = { hub: createHub(), life, followers: new Set(), controls: new Map() };
     leading = current;
-    link.use(localSession(current.hub, link.table));
+    link.use(localSession(current.hub, link));
     // Named to followers only once held, or one could take it first and think the leader gone.
     void life.held.then((held) => {
       if (held && leading === current) post({ v: PROTOCOL_VERSION, kind: 'leader', tab: me });
@@ -132,13 +126,17 @@ function createLeaderLink(group: string): Link {
     current.followers.add(tab);
     const endpoint = inbox.endpoint(tab);
     const welcome: Promise<Welcome> = current.life.held.then(() => ({ v: PROTOCOL_VERSION, lifeLock: `${prefix}:leading:${me}` }));
+    const [remote, , releaseRemote] = wrap<TabControl>(endpoint);
     const control = createHubControl(
       current.hub,
       welcome,
       () => ({
         post: (message) => inbox.send(tab, message),
-        tab: Comlink.wrap<TabControl>(endpoint),
-        close: () => inbox.forget(tab),
+        tab: remote,
+        close() {
+          releaseRemote();
+          inbox.forget(tab);
+        },
       }),
       () => {
         current.followers.delete(tab);
@@ -147,7 +145,7 @@ function createLeaderLink(group: string): Link {
       },
     );
     current.controls.set(tab, control);
-    Comlink.expose(control, endpoint);
+    expose(control, endpoint);
   }
 
   function follow(leader: string): void {
@@ -155,18 +153,12 @@ function createLeaderLink(group: string): Link {
     if (!inbox) return;
     following?.close();
     const endpoint = inbox.endpoint(leader);
-    const control = Comlink.wrap<HubControl>(endpoint);
-    Comlink.expose(tabControl, endpoint);
-    const owned: (() => void)[] = [];
+    const [control, session, releaseControl] = wrap<HubControl>(endpoint);
+    const owned: (() => void)[] = [releaseControl, expose(tabControl, endpoint)];
     const quiet = () => {};
     const current: Following = {
       leader,
-      session: {
-        subscribe: (request) => void control.subscribe(request).catch(quiet),
-        update: (sub, filter, position) => void control.update(sub, filter, position).catch(quiet),
-        unsubscribe: (sub, grace) => void control.unsubscribe(sub, grace).catch(quiet),
-        detach: () => void control.detach().catch(quiet),
-      },
+      session,
       close() {
         for (const end of owned.splice(0)) end();
         inbox.forget(leader);
@@ -188,7 +180,7 @@ function createLeaderLink(group: string): Link {
     }, quiet);
     // The leader may watch this tab's lock only once this tab holds it.
     void tabLock.held.then((held) => {
-      if (held && following === current) void control.watch(tabLockName).catch(quiet);
+      if (held && following === current) session.watch(tabLockName);
     });
     link.use(current.session);
   }
@@ -221,7 +213,7 @@ function createLeaderLink(group: string): Link {
    * channels, lock requests and page listeners end with it, and a later client starts afresh.
    */
   function retireIfUnused(): void {
-    if (link.table.size > 0 || (leading && leading.followers.size > 0)) return;
+    if (link.size > 0 || (leading && leading.followers.size > 0)) return;
     retired = true;
     leave();
     tabLock.release();

@@ -1,7 +1,6 @@
 import { createHub, type Hub } from '../hub/hub.js';
 import type { Link } from './link.js';
-import { createSessionLink, type Session } from './session-link.js';
-import type { SubscriberTable } from './subscriber-table.js';
+import { createSessionLink, type Session, type SessionLink } from './session-link.js';
 
 let shared: Link | undefined;
 
@@ -13,15 +12,15 @@ let shared: Link | undefined;
 export function localLink(): Link {
   if (!shared) {
     const link = createSessionLink('none', () => {});
-    link.use(localSession(createHub({ graceMs: 0, catchUpChars: 0 }), link.table));
+    link.use(localSession(createHub({ graceMs: 0, catchUpChars: 0 }), link));
     shared = link.link;
   }
   return shared;
 }
 
-/** A session on a hub of this realm, delivering to `table`. */
-export function localSession(hub: Hub, table: SubscriberTable): Session {
-  const peer = hub.attach({ deliver: table.dispatch, headers: table.headers });
+/** A session on a hub of this realm, delivering to `link`'s subscribers. */
+export function localSession(hub: Hub, link: SessionLink): Session {
+  const peer = hub.attach({ deliver: link.dispatch, headers: link.headers });
   return {
     subscribe: peer.subscribe,
     update: peer.update,

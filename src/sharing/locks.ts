@@ -8,6 +8,11 @@ export function webLocks(): LockManager | undefined {
   return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 }
 
+/** True where tabs can elect a leader: Web Locks and BroadcastChannel. */
+export function canElectLeader(): boolean {
+  return webLocks() !== undefined && typeof BroadcastChannel === 'function';
+}
+
 /** A lock held (or asked for) until `release()`. */
 export interface HeldLock {
   /** True once held; false when the request failed (an opaque origin throws SecurityError) or was released first. */
@@ -48,8 +53,7 @@ export function whenReleased(locks: LockManager, name: string, gone: () => void)
   return () => stop.abort();
 }
 
-/** A random id for lock and tab names. */
+/** A random id for lock and tab names (`randomUUID` needs a secure context; Web Locks do too). */
 export function randomId(): string {
-  const c = (globalThis as { crypto?: Crypto }).crypto;
-  return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return globalThis.crypto?.randomUUID?.() ?? Math.random().toString(36).slice(2);
 }

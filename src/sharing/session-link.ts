@@ -1,8 +1,8 @@
-import type { SubscribeRequest } from '../protocol/messages.js';
-import type { Filter, Position } from '../protocol/stream.js';
-import type { ResolvedSharing, StatusError } from '../protocol/types.js';
-import type { Link } from './link.js';
-import { createSubscriberTable, type SubscriberTable } from './subscriber-table.js';
+import type { Frame, SubscribeRequest } from '../protocol/messages.js';
+import type { ConnectionStatus, Filter, Position } from '../protocol/stream.js';
+import type { RealtimeErrorCode } from '../protocol/errors.js';
+import type { HeadersInit, ResolvedSharing, StatusError } from '../protocol/types.js';
+import type { Link, LinkSubscriber } from './link.js';
 
 /** What a link talks to: a hub in this realm or elsewhere. Calls are ordered and never awaited. */
 export interface Session {
@@ -16,71 +16,97 @@ export interface Session {
 /** A link whose hub may change under it; see {@link createSessionLink}. */
 export interface SessionLink {
   link: Link;
-  table: SubscriberTable;
   /** The current session, if any. */
   readonly session: Session | undefined;
+  /** Subscribers of this tab on this link. */
+  readonly size: number;
+  /** Hands each delivered frame to its subscriber. */
+  dispatch(frames: Frame[]): void;
+  /** The headers provider of subscription `sub`, for the hub. */
+  headers(sub: number): Promise<HeadersInit>;
   /** A hub serves this tab from now on: every subscriber resubscribes there, from where it stands. */
   use(session: Session): void;
   /** The hub is gone: subscribers say `reconnecting` until {@link SessionLink.use} gives them another. */
   lost(): void;
   /** This link can serve no one any more: every subscriber moves to the next sharing mode. */
-  fail(error: StatusError): void;
+  fail(code: RealtimeErrorCode, message: string): void;
 }
 
 /**
- * The tab side shared by the SharedWorker and the leader links: a table of subscribers and the
- * session they are subscribed through. Hubs come and go (a worker restart, a leader takeover, a
- * page back from the back/forward cache); subscribers stay and resume from their positions.
- * `wanted` is called when a subscriber needs a session and there is none; `emptied` when the last
- * subscriber closed.
+ * The tab side shared by every link: the tab's subscribers (numbered per tab, never reused) and
+ * the session they are subscribed through. Hubs come and go (a worker restart, a leader
+ * takeover, a page back from the back/forward cache); subscribers stay and resume from their
+ * positions. `wanted` is called when a subscriber needs a session and there is none; `emptied`
+ * when the last subscriber closed.
  */
 export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, emptied: () => void = () => {}): SessionLink {
-  const table = createSubscriberTable();
+  /** Each subscriber, and the last status it got (to say `reconnecting` while its hub is gone). */
+  const subscribers = new Map<number, { s: LinkSubscriber; status?: ConnectionStatus }>();
+  let next = 1;
   let session: Session | undefined;
   let broken: StatusError | undefined;
+  const request = (sub: number, s: LinkSubscriber): SubscribeRequest => ({ sub, spec: s.spec, filter: s.filter(), position: s.position(), provider: !!s.headers });
 
-  const sessionLink: SessionLink = {
-    table,
+  return {
     get session() {
       return session;
     },
-    use(next) {
-      session = next;
-      for (const [sub, subscriber] of table.entries()) next.subscribe(table.request(sub, subscriber));
+    get size() {
+      return subscribers.size;
+    },
+    dispatch(frames) {
+      for (const frame of frames) {
+        const entry = subscribers.get(frame.sub);
+        if (!entry) continue;
+        if (frame.kind === 'events') entry.s.onEvents(frame.events, frame.at);
+        else entry.s.onStatus((entry.status = frame.status));
+      }
+    },
+    headers(sub) {
+      const provider = subscribers.get(sub)?.s.headers;
+      return provider ? provider() : Promise.reject(new Error(`Subscription ${sub} has no headers provider`));
+    },
+    use(to) {
+      session = to;
+      for (const [sub, { s }] of subscribers) to.subscribe(request(sub, s));
     },
     lost() {
       session = undefined;
-      table.hubLost();
+      for (const entry of subscribers.values()) {
+        const last = entry.status;
+        if (!last || last.state === 'reconnecting' || last.state === 'closed') continue;
+        const { retryInMs: _, ...rest } = last;
+        entry.s.onStatus((entry.status = { ...rest, state: 'reconnecting' }));
+      }
     },
-    fail(error) {
-      broken = error;
+    fail(code, message) {
+      const error = (broken = { name: 'RealtimeError', code, message });
       session = undefined;
-      const lost = [...table.entries()];
-      for (const [sub] of lost) table.remove(sub);
-      for (const [, subscriber] of lost) subscriber.onLost(error);
+      const all = [...subscribers.values()];
+      subscribers.clear();
+      for (const { s } of all) s.onLost(error);
     },
     link: {
       sharing,
-      subscribe(subscriber) {
+      subscribe(s) {
         if (broken) {
           const error = broken;
-          queueMicrotask(() => subscriber.onLost(error));
+          queueMicrotask(() => s.onLost(error));
           return { update() {}, close() {} };
         }
-        const sub = table.add(subscriber);
-        if (session) session.subscribe(table.request(sub, subscriber));
+        const sub = next++;
+        subscribers.set(sub, { s });
+        if (session) session.subscribe(request(sub, s));
         else wanted();
         return {
-          update: (filter) => session?.update(sub, filter, subscriber.position()),
+          update: (filter) => session?.update(sub, filter, s.position()),
           close() {
-            if (!table.get(sub)) return;
-            table.remove(sub);
+            if (!subscribers.delete(sub)) return;
             session?.unsubscribe(sub, false);
-            if (table.size === 0) emptied();
+            if (subscribers.size === 0) emptied();
           },
         };
       },
     },
   };
-  return sessionLink;
 }

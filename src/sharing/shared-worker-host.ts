@@ -1,8 +1,8 @@
-import * as Comlink from 'comlink';
 import { createHub, type Hub } from '../hub/hub.js';
 import { NAMESPACE, PROTOCOL_VERSION, type TabControl, type Welcome } from '../protocol/messages.js';
 import { createHubControl, PING_MS } from './hub-host.js';
 import { holdLock, randomId, webLocks } from './locks.js';
+import { expose, wrap } from './rpc.js';
 
 /** The part of SharedWorkerGlobalScope the host needs (the DOM and WebWorker libs do not mix). */
 export interface SharedWorkerScope {
@@ -10,9 +10,9 @@ export interface SharedWorkerScope {
 }
 
 /**
- * Runs a hub in a SharedWorker: every tab that connects gets its own {@link HubControl} over
- * Comlink on the connection's port (which also carries the hub's calls to the tab), and events
- * on a port of their own, one message per flush.
+ * Runs a hub in a SharedWorker: every tab that connects gets its own {@link HubControl} on the
+ * connection's port (which also carries the hub's calls to the tab), and events on a port of
+ * their own, one message per flush.
  */
 export function serveSharedWorker(scope: SharedWorkerScope, hub: Hub = createHub()): void {
   const locks = webLocks();
@@ -24,15 +24,16 @@ export function serveSharedWorker(scope: SharedWorkerScope, hub: Hub = createHub
   );
   scope.onconnect = (event) => {
     const port = event.ports[0]!;
-    const tab = Comlink.wrap<TabControl>(port);
+    const [tab, , releaseTab] = wrap<TabControl>(port);
     const control = createHubControl(hub, welcome, (data) => ({
       post: (message) => data?.postMessage(message),
       tab,
       close() {
+        releaseTab();
         data?.close();
         port.close();
       },
     }));
-    Comlink.expose(control, port);
+    expose(control, port);
   };
 }

@@ -1,15 +1,18 @@
-import * as Comlink from 'comlink';
-import { RealtimeError } from '../protocol/errors.js';
-import { NAMESPACE, PROTOCOL_VERSION, type DataMessage, type HubControl, type TabControl } from '../protocol/messages.js';
+import { NAMESPACE, PROTOCOL_VERSION, type DataMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
+import type { StatusError } from '../protocol/types.js';
 import type { Link } from './link.js';
+import type { WorkerFailure } from './worker-failure.js';
 import { holdLock, randomId, webLocks, whenReleased } from './locks.js';
-import { createSessionLink, type Session } from './session-link.js';
+import { expose, wrap } from './rpc.js';
+import { createSessionLink } from './session-link.js';
 
 /**
  * Worker name: the release and the protocol are in it, so a tab never joins a worker of another
  * release (one that outlived a deploy); releases side by side each run their own.
  */
 export const WORKER_NAME = NAMESPACE;
+/** A worker that has not answered `attach` by then has its URL looked at (./worker-failure.ts): a wrong URL never answers. */
+const CHECK_AFTER_MS = 500;
 /** A worker that has not answered `attach` by then is taken as failed (a busy machine starts one slowly). */
 const ATTACH_TIMEOUT_MS = 10_000;
 /** More worker deaths than this within {@link RESTART_WINDOW_MS} and the link gives up. */
@@ -25,103 +28,102 @@ export function sharedWorkerLink(workerUrl: string): Link {
   return link;
 }
 
-/** One connection to a worker, with everything it holds open. */
-interface WorkerSession extends Session {
-  control: Comlink.Remote<HubControl>;
-  /** Ends what this connection holds: ports, lock waits, timers. */
-  close(): void;
-}
-
 function createSharedWorkerLink(workerUrl: string): Link {
   const locks = webLocks();
   const tabLock = `${NAMESPACE}:tab:${randomId()}`;
   // Held for the page's life, so the worker notices a tab that dies without a word.
-  const tabLockHeld = locks ? holdLock(locks, tabLock).held : Promise.resolve(false);
-  const tabControl: TabControl = { headers: (sub) => shared.table.headers(sub) };
-  const shared = createSessionLink('shared-worker', () => void (current ?? connect()));
+  const tabLockHeld = locks && holdLock(locks, tabLock).held;
+  const tabControl: TabControl = { headers: (sub) => shared.headers(sub) };
+  const shared = createSessionLink('shared-worker', () => current ?? connect());
   const deaths: number[] = [];
-  let current: WorkerSession | undefined;
+  /** Ends the current connection to the worker: its ports, lock wait and timers. */
+  let current: (() => void) | undefined;
 
-  function connect(): WorkerSession | undefined {
+  /**
+   * Gives up on the worker for good; the subscribers move to the next sharing mode, told why
+   * (./worker-failure.ts, a chunk: failing is rare, and the worker URL is looked at then).
+   */
+  function fail(why: WorkerFailure, detail?: unknown): void {
+    end();
+    explain(why, detail).then((error) => shared.fail(error!.code, error!.message));
+  }
+
+  const explain = (why: WorkerFailure, detail?: unknown) =>
+    import('./worker-failure.js').then(
+      (m) => m.explainFailure(workerUrl, why, detail),
+      (): StatusError => ({ code: 'sharing-unavailable', message: `The SharedWorker at ${workerUrl} failed (${why})` }),
+    );
+
+  function end(): void {
+    current?.();
+    current = undefined;
+  }
+
+  function connect(): void {
+    // A data: or blob: URL starts a worker no other tab can join.
+    if (/^(data|blob):/.test(workerUrl)) return fail('start');
     let worker: SharedWorker;
     try {
       worker = new SharedWorker(workerUrl, { name: WORKER_NAME });
     } catch (error) {
-      shared.fail(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} cannot start: ${(error as Error)?.message ?? error}`).toJSON());
-      return undefined;
+      return fail('start', error);
     }
     const port = worker.port;
-    const control = Comlink.wrap<HubControl>(port);
-    Comlink.expose(tabControl, port);
+    const [control, session, releaseControl] = wrap<HubControl>(port);
     const data = new MessageChannel();
-    const owned: (() => void)[] = [];
-    const quiet = () => {};
-    const session: WorkerSession = {
-      control,
-      subscribe: (request) => void control.subscribe(request).catch(quiet),
-      update: (sub, filter, position) => void control.update(sub, filter, position).catch(quiet),
-      unsubscribe: (sub, grace) => void control.unsubscribe(sub, grace).catch(quiet),
-      detach: () => void control.detach().catch(quiet),
-      close() {
-        for (const end of owned.splice(0)) end();
-        data.port1.close();
-        port.close();
-      },
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    let stopWatching: (() => void) | undefined;
+    const mine = () => {
+      releaseControl();
+      stopExposing();
+      stopWatching?.();
+      timers.forEach(clearTimeout);
+      data.port1.close();
+      port.close();
     };
-    current = session;
-
-    const failed = (error: RealtimeError) => {
-      if (current !== session) return;
-      session.detach();
-      session.close();
-      current = undefined;
-      shared.fail(error.toJSON());
-    };
-    let pingWatch: ReturnType<typeof setTimeout> | undefined;
-    owned.push(() => clearTimeout(pingWatch));
+    const stopExposing = expose(tabControl, port);
+    current = mine;
     const watchPings = (everyMs: number) => {
-      clearTimeout(pingWatch);
-      pingWatch = setTimeout(() => died(session), everyMs * 3);
+      clearTimeout(timers[2]);
+      timers[2] = setTimeout(() => died(mine), everyMs * 3);
     };
-    data.port1.onmessage = (event: MessageEvent<DataMessage>) => {
-      const message = event.data;
-      if ('frames' in message) return shared.table.dispatch(message.frames);
-      void control.pong().catch(quiet);
+    data.port1.onmessage = ({ data: message }: MessageEvent<DataMessage>) => {
+      if ('frames' in message) return shared.dispatch(message.frames);
+      session.pong();
       watchPings(message.ping);
     };
-    const answer = setTimeout(() => failed(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} did not answer`)), ATTACH_TIMEOUT_MS);
-    owned.push(() => clearTimeout(answer));
-    worker.onerror = () => failed(new RealtimeError('sharing-unavailable', `The SharedWorker at ${workerUrl} failed to start`));
-    control.attach(Comlink.transfer(data.port2, [data.port2])).then(
-      (welcome) => {
-        clearTimeout(answer);
-        if (welcome?.v !== PROTOCOL_VERSION) {
-          return failed(new RealtimeError('protocol-mismatch', `The SharedWorker speaks protocol ${String(welcome?.v)}, this tab ${PROTOCOL_VERSION}`));
-        }
-        if (current !== session) return;
-        if (welcome.lifeLock && locks) owned.push(whenReleased(locks, welcome.lifeLock, () => died(session)));
+    const failed = (why: WorkerFailure, detail?: unknown) => current === mine && (session.detach(), fail(why, detail));
+    // A wrong URL (an HTML fallback page, another script) loads but never answers: look at it early.
+    timers[0] = setTimeout(() => void explain('slow').then((error) => error && failed('slow')), CHECK_AFTER_MS);
+    timers[1] = setTimeout(() => failed('silent'), ATTACH_TIMEOUT_MS);
+    worker.onerror = () => failed('error');
+    control.attach(data.port2).then(
+      (welcome: Welcome | undefined) => {
+        if (current !== mine) return;
+        clearTimeout(timers[0]);
+        clearTimeout(timers[1]);
+        if (welcome?.v !== PROTOCOL_VERSION) return failed('protocol', welcome?.v);
+        if (welcome.lifeLock && locks) stopWatching = whenReleased(locks, welcome.lifeLock, () => died(mine));
         if (welcome.pingMs) watchPings(welcome.pingMs);
       },
-      () => failed(new RealtimeError('protocol-mismatch', `The SharedWorker at ${workerUrl} does not speak protocol ${PROTOCOL_VERSION}`)),
+      () => failed('protocol'),
     );
-    void tabLockHeld.then((held) => {
-      if (held && current === session) void control.watch(tabLock).catch(quiet);
+    void tabLockHeld?.then((held) => {
+      if (held && current === mine) session.watch(tabLock);
     });
     // Subscriptions follow attach on the same port, so the worker handles them after it: no
     // round trip before the first event.
     shared.use(session);
-    return session;
   }
 
   /** The worker was terminated (Safari does this when its creating tab closes): start another, resubscribe. */
-  function died(dead: WorkerSession): void {
+  function died(dead: () => void): void {
     if (current !== dead) return;
-    dead.close();
-    current = undefined;
+    end();
     const now = Date.now();
     deaths.push(now);
     while (deaths[0]! < now - RESTART_WINDOW_MS) deaths.shift();
-    if (deaths.length > MAX_RESTARTS) return shared.fail(new RealtimeError('sharing-unavailable', 'The SharedWorker keeps dying').toJSON());
+    if (deaths.length > MAX_RESTARTS) return fail('dying');
     shared.lost();
     connect();
   }
@@ -129,20 +131,16 @@ function createSharedWorkerLink(workerUrl: string): Link {
   // pagehide is the fast path for a closing tab, and a page entering the back/forward cache must
   // not hold the worker's deliveries while frozen; a restored page attaches again and resumes
   // from where each of its subscribers stands.
-  const g = globalThis as unknown as EventTarget;
-  if (typeof g.addEventListener === 'function') {
-    g.addEventListener('pagehide', () => {
-      const session = current;
-      if (!session) return;
-      current = undefined;
-      session.detach();
-      session.close();
-      shared.lost();
-    });
-    g.addEventListener('pageshow', (event) => {
-      if ((event as PageTransitionEvent).persisted && !current && shared.table.size > 0) connect();
-    });
-  }
+  const g = globalThis as unknown as Partial<EventTarget>;
+  g.addEventListener?.('pagehide', () => {
+    if (!current) return;
+    shared.session?.detach();
+    end();
+    shared.lost();
+  });
+  g.addEventListener?.('pageshow', (event) => {
+    if ((event as PageTransitionEvent).persisted && !current && shared.size > 0) connect();
+  });
 
   return shared.link;
 }

@@ -41,7 +41,7 @@ test('with SharedWorker, EventSource and stream reading removed, events arrive b
 test('a modern browser never downloads the polyfill chunk', async ({ context, server }) => {
   const chunks: string[] = [];
   context.on('request', (r) => {
-    if (r.url().includes('/dist/chunks/')) chunks.push(r.url());
+    if (r.url().includes('/dist/chunks/')) chunks.push(new URL(r.url()).pathname);
   });
   const page = await openHarness(context, server);
   await startClient(page, { url: '/events?stream=modern', sharing: 'none', ...FAST });
@@ -49,7 +49,22 @@ test('a modern browser never downloads the polyfill chunk', async ({ context, se
   const sent = await publish(server, 'modern', 2);
   await expectIds([page], sent);
   expect((await status(page)).transport).toBe('fetch');
-  expect(chunks).toEqual([]);
+  // sharing 'none' runs the hub here: its chunk, and no other.
+  expect(chunks).toEqual([expect.stringMatching(/^\/dist\/chunks\/local-link-[\w-]+\.js$/)]);
+});
+
+test('in shared-worker mode a page downloads ssemux.js and the worker, and no chunk', async ({ context, server }) => {
+  const scripts: string[] = [];
+  context.on('request', (r) => {
+    if (r.url().includes('/dist/')) scripts.push(new URL(r.url()).pathname);
+  });
+  const pages = [await openHarness(context, server), await openHarness(context, server)];
+  for (const page of pages) await startClient(page, { url: '/events?stream=common', sharing: 'shared-worker', ...FAST });
+  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+  const sent = await publish(server, 'common', 2);
+  await expectIds(pages, sent);
+  expect(scripts.filter((path) => path.includes('/chunks/'))).toEqual([]);
+  expect(new Set(scripts)).toEqual(new Set(['/dist/ssemux.js', '/dist/ssemux-worker.js']));
 });
 
 test('behind a proxy that buffers whole responses, auto ends on long-poll and events arrive', async ({ context }) => {

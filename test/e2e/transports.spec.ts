@@ -1,4 +1,4 @@
-import { FAST, expect, expectIds, ids, openHarness, publish, startClient, stats, status, test } from './fixtures.js';
+import { FAST, expect, expectIds, openHarness, publish, startClient, stats, status, test } from './fixtures.js';
 
 // Every transport against the real demo server, one tab each (sharing 'none'): the bytes the
 // server writes arrive as the same events, in order, across drops and stalls.

@@ -384,7 +384,7 @@ interface WorkerInstance extends FakeWorker {
 /** The worker's end of a connection: a MessagePort whose listeners run as the worker. */
 function workerPort(worker: WorkerInstance, port: MessagePort): MessagePort {
   const listeners = new Map<unknown, EventListener>();
-  // Named MessagePort so that Comlink treats it as one (it closes a MessagePort it is done with).
+  // Named MessagePort, as the real one is (code may tell ports by their constructor).
   const WorkerSide = class MessagePort {
     postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {
       if (!worker.alive) return;

@@ -8,9 +8,13 @@ export async function settle(rounds = 5): Promise<void> {
   }
 }
 
-/** Settles until `condition` holds; throws after 100 rounds. */
+/**
+ * Settles until `condition` holds; throws after 100 rounds and at least 2 s of real time (a
+ * chunk's dynamic import goes through Vitest's module runner, which takes real time).
+ */
 export async function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < 100 || process.hrtime.bigint() - start < 2_000_000_000n; i++) {
     if (condition()) return;
     await settle(1);
   }

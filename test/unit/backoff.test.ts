@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter, type Backoff } from '../../src/engine/backoff.js';
+import { backoffDelay, type Backoff } from '../../src/engine/backoff.js';
+import { parseRetryAfter } from '../../src/engine/retry-after.js';
 
 const B: Backoff = { initialMs: 1000, maxMs: 30_000, factor: 2 };
 const fixed = (value: number) => () => value;

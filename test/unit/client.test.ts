@@ -19,12 +19,18 @@ function nextUrl(): string {
 }
 
 function client<E extends EventMap = EventMap>(options: Partial<RealtimeClientOptions> = {}): RealtimeClient<E> {
-  const c = createRealtimeClient<E>({ url: nextUrl(), sharing: 'none', transport: 'fetch', ...options });
+  const c = createRealtimeClient<E>({ url: nextUrl(), sharing: 'none', transport: 'fetch', inert: false, ...options });
   clients.push(c as unknown as RealtimeClient<EventMap>);
   return c;
 }
 
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeAll(async () => {
+  server.listen({ onUnhandledRequest: 'error' });
+  // sharing 'none' loads the local link, a client with headers its credentials, as chunks on first
+  // use; have Vitest transform them before the fake clock runs.
+  await import('../../src/sharing/local-link.js');
+  await import('../../src/client/credentials.js');
+});
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   requests.length = 0;
@@ -277,7 +283,7 @@ describe('createRealtimeClient: options validation', () => {
   function invalid(options: unknown, names: string): void {
     let thrown: unknown;
     try {
-      const c = createRealtimeClient(options as RealtimeClientOptions);
+      const c = createRealtimeClient((options && typeof options === 'object' ? { inert: false, ...options } : options) as RealtimeClientOptions);
       c.close();
     } catch (error) {
       thrown = error;
@@ -496,5 +502,99 @@ describe('createRealtimeClient: topics', () => {
     expect(() => client({ topics: ['a'], method: 'POST', body: 'x' })).toThrow(/topics and body/);
     expect(() => client().setTopics(['a'])).toThrow(/topics option/);
     expect(() => client({ topics: [] }).setTopics([''])).toThrow(/setTopics/);
+  });
+});
+
+describe('createRealtimeClient: adoption (issue 11)', () => {
+  it('an unknown option is an invalid-options error naming the closest valid one', () => {
+    const url = 'http://127.0.0.1:9/unknown';
+    const message = (options: object) => {
+      try {
+        createRealtimeClient({ url, sharing: 'none', inert: false, ...options } as RealtimeClientOptions).close();
+      } catch (error) {
+        expect(isRealtimeError(error) && error.code).toBe('invalid-options');
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message({ workerURL: '/w.js' })).toBe('ssemux: unknown option workerURL; did you mean workerUrl?');
+    expect(message({ heartbeatTimeout: 1000 })).toBe('ssemux: unknown option heartbeatTimeout; did you mean heartbeatTimeoutMs?');
+    expect(message({ credentialKey: 'a' })).toBe('ssemux: unknown option credentialKey; did you mean credentialsKey?');
+    expect(message({ signal: new AbortController().signal, debug: () => {} })).toBe('accepted');
+    expect(message({ debug: 'yes' })).toMatch(/debug must be/);
+    expect(message({ signal: {} })).toMatch(/signal must be an AbortSignal/);
+  });
+
+  it('fixed headers that are not headers: closed with invalid-options, and no request', async () => {
+    const c = client({ headers: 'Bearer abc' as never });
+    await until(() => c.status.state === 'closed', 'closed');
+    expect(c.status.error).toMatchObject({ name: 'RealtimeError', code: 'invalid-options' });
+    expect(c.status.error!.message).toMatch(/headers/);
+    expect(requests).toHaveLength(0);
+  });
+
+  it("a parse error names the URL and, with parse 'json', says how to switch to text", async () => {
+    const url = nextUrl();
+    serve((req) => req.stream('id: 7\ndata: hello world\n\n'));
+    const c = client({ url });
+    c.on('message', () => {});
+    await until(() => c.status.error?.code === 'parse', 'a parse error');
+    expect(c.status.error!.message).toContain(url);
+    expect(c.status.error!.message).toContain("parse: 'text'");
+  });
+
+  it('the signal option closes the client; an aborted signal closes it at once, before any request', async () => {
+    serve((req) => req.stream('data: 1\n\n'));
+    const controller = new AbortController();
+    const c = client({ signal: controller.signal });
+    await until(() => c.status.state === 'open', 'open');
+    controller.abort();
+    expect(c.status.state).toBe('closed');
+    await settle();
+    expect(requests.every((r) => r.signal.aborted)).toBe(true);
+    const before = requests.length;
+    const late = client({ signal: AbortSignal.abort() });
+    expect(late.status.state).toBe('closed');
+    await settle();
+    expect(requests).toHaveLength(before);
+  });
+
+  it('on() takes a signal: aborting it stops that listener only', async () => {
+    serve((req) => req.stream());
+    const c = client();
+    const controller = new AbortController();
+    const a: unknown[] = [];
+    const b: unknown[] = [];
+    c.on('message', (m) => a.push(m.data), { signal: controller.signal });
+    c.on('message', (m) => b.push(m.data));
+    c.on('message', () => a.push('never'), { signal: AbortSignal.abort() });
+    await until(() => c.status.state === 'open', 'open');
+    requests[0]!.send('data: 1\n\n');
+    await until(() => b.length === 1, 'first event');
+    controller.abort();
+    requests[0]!.send('data: 2\n\n');
+    await until(() => b.length === 2, 'second event');
+    expect(a).toEqual([1]);
+    expect(b).toEqual([1, 2]);
+  });
+
+  it("debug logs state changes and the sharing mode's fallback reasons", async () => {
+    serve((req) => req.stream('data: 1\n\n'));
+    const lines: string[] = [];
+    const c = client({ debug: (message) => lines.push(message) });
+    await until(() => c.status.state === 'open', 'open');
+    expect(lines).toContain('open (none, fetch)');
+  });
+
+  it('an inert client (a server render) opens nothing, accepts a relative URL, and says connecting until closed', async () => {
+    const c = createRealtimeClient({ url: '/events', workerUrl: '/ssemux-worker.js' });
+    const seen: unknown[] = [];
+    c.on('*', (m) => seen.push(m));
+    await settle();
+    expect(c.status).toEqual({ state: 'connecting', transport: 'fetch', sharing: 'none', attempt: 0, lastEventId: '' });
+    expect(requests).toHaveLength(0);
+    c.close();
+    expect(c.status.state).toBe('closed');
+    expect(seen).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
-import { http, HttpResponse } from 'msw';
+import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConnection, LONG_POLL_TIMEOUT_MS, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
 import { downgradeOf, endpointOf } from '../../src/engine/downgrades.js';
-import { DEFAULTS, MAX_TIMER_MS } from '../../src/protocol/defaults.js';
+import { MAX_TIMER_MS } from '../../src/protocol/defaults.js';
+import { LIMITS } from '../../src/protocol/limits.js';
 import type { ConnectionStatus } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
 import { settle, until } from '../support/fake-time.js';
@@ -53,7 +54,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   // A downgrade is remembered for the endpoint: let it expire, as time would, between tests.
-  expect(downgradeOf(endpointOf(URL_), Date.now() + DEFAULTS.downgradeTtlMs)).toBeUndefined();
+  expect(downgradeOf(endpointOf(URL_), Date.now() + LIMITS.downgradeTtlMs)).toBeUndefined();
   for (const c of connections.splice(0)) c.close();
   await settle(2);
   const live = requests.filter((r) => r.live).length;
@@ -535,7 +536,7 @@ describe('createConnection: long-poll', () => {
     await until(() => requests.length === 1, 'first poll');
     await settle();
     // The server answered at once with nothing: asking again at once would be a hot loop.
-    await advance(DEFAULTS.minRetryMs - 10);
+    await advance(LIMITS.minRetryMs - 10);
     expect(requests).toHaveLength(1);
     await advance(10);
     await until(() => requests.length === 3, 'second and third polls');
@@ -704,7 +705,7 @@ describe('createConnection: downgrades only on evidence', () => {
     });
     const c = open({ transport: 'auto', heartbeatTimeoutMs: 45_000 });
     await until(() => c.last().state === 'open', 'open');
-    await advance(DEFAULTS.preludeTimeoutMs - 1);
+    await advance(LIMITS.preludeTimeoutMs - 1);
     expect(c.last().transport).toBe('fetch');
     await advance(1);
     await until(() => c.last().transport === 'long-poll', 'long-poll');
@@ -718,11 +719,11 @@ describe('createConnection: downgrades only on evidence', () => {
     });
     const c = open({ transport: 'auto' });
     await until(() => c.last().state === 'open', 'open');
-    await advance(DEFAULTS.preludeTimeoutMs);
+    await advance(LIMITS.preludeTimeoutMs);
     await until(() => c.last().transport === 'long-poll', 'long-poll');
     c.connection.close();
     expect(open({ transport: 'auto' }).last().transport).toBe('long-poll');
-    vi.setSystemTime(Date.now() + DEFAULTS.downgradeTtlMs);
+    vi.setSystemTime(Date.now() + LIMITS.downgradeTtlMs);
     expect(open({ transport: 'auto' }).last().transport).toBe('fetch');
   });
 });

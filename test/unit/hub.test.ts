@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
 import { createHub, type HubEndpoint, type HubOptions } from '../../src/hub/hub.js';
 import type { Frame, SubscribeRequest } from '../../src/protocol/messages.js';
-import { DEFAULTS } from '../../src/protocol/defaults.js';
+import { LIMITS } from '../../src/protocol/limits.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../../src/protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../../src/protocol/types.js';
 
@@ -533,7 +533,7 @@ describe('createHub: topics', () => {
     expect(made[0]!.options.prelude).toBe(true);
     made[0]!.idOnly('1-0');
     hub.attach(b).subscribe(req({ spec: topicSpec, filter: on(['jobs/42']) }));
-    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
     expect(connect).toHaveBeenCalledTimes(1);
     expect(new URL(lastRestart(made[0]!).url!).searchParams.getAll('topic')).toEqual(['jobs/42', 'news']);
     send(made[0]!, '1-1', 'news');
@@ -554,7 +554,7 @@ describe('createHub: topics', () => {
     hub.attach(b).subscribe(req({ spec: topicSpec, filter: on(['b']) }));
     send(made[0]!, '1-6', 'a');
     flush();
-    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
     // One reconnect, from where B asked.
     expect(made[0]!.restarts).toHaveLength(1);
     expect(lastRestart(made[0]!).lastEventId).toBe('1-5');
@@ -579,7 +579,7 @@ describe('createHub: topics', () => {
     send(made[0]!, '1-2', 'y');
     peer.update(1, on(['x', 'z']), a.positions.get(1)!);
     hub.attach(endpoint()).subscribe(req({ sub: 2, spec: topicSpec, filter: on(['w']) }));
-    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
     flush();
     expect(idsOf(a)).toEqual([]);
     expect(made[0]!.restarts).toHaveLength(1);
@@ -592,7 +592,7 @@ describe('createHub: topics', () => {
     send(made[0]!, '1-3', 'x');
     flush();
     peer.update(1, on(['z']), a.positions.get(1)!);
-    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
     expect(made[0]!.restarts).toHaveLength(2);
     expect(lastRestart(made[0]!)).toMatchObject({ lastEventId: '1-3', body: null });
   });
@@ -613,7 +613,7 @@ describe('createHub: topics', () => {
     peer.update(1, on(['x', 'y']), stoodAt);
     send(made[0]!, '1-4', 'y');
     flush();
-    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
     expect(made[0]!.restarts).toEqual([]);
     expect(idsOf(b)).toEqual(['1-2', '1-3', '1-4']);
   });
@@ -632,7 +632,7 @@ describe('createHub: topics', () => {
     peer.subscribe(req({ spec: topicSpec, filter: on([]) }));
     expect(connect).not.toHaveBeenCalled();
     peer.update(1, on(['late']), START);
-    await vi.advanceTimersByTimeAsync(DEFAULTS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
     expect(connect).toHaveBeenCalledTimes(1);
   });
 

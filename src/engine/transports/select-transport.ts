@@ -1,8 +1,17 @@
+import { RealtimeError } from '../../protocol/errors.js';
 import type { ResolvedTransport, TransportKind } from '../../protocol/types.js';
 import { eventSourceTransport } from './eventsource-transport.js';
 import { fetchTransport } from './fetch-transport.js';
 import { longPollTransport } from './long-poll-transport.js';
 import type { Transport } from './transport.js';
+
+declare const __SSEMUX_XHR__: boolean;
+/**
+ * The XHR transport is in this build (a lazy chunk of the page builds). The SharedWorker's build
+ * leaves it out: in a worker, a browser without fetch streams still has EventSource and
+ * long-poll, and a client that asks for `polyfill` runs its stream in the page.
+ */
+const WITH_XHR = typeof __SSEMUX_XHR__ !== 'boolean' || __SSEMUX_XHR__;
 
 /** What the current global scope can do; a function so tests and fallbacks see changes. */
 export function platformSupport(scope: typeof globalThis = globalThis) {
@@ -16,7 +25,7 @@ export function platformSupport(scope: typeof globalThis = globalThis) {
       !!Stream?.prototype && 'getReader' in Stream.prototype,
     fetch: typeof s.fetch === 'function',
     eventSource: typeof s.EventSource === 'function',
-    xhr: typeof s.XMLHttpRequest === 'function',
+    xhr: WITH_XHR && typeof s.XMLHttpRequest === 'function',
   };
 }
 
@@ -49,6 +58,7 @@ export async function loadTransport(kind: ResolvedTransport): Promise<Transport>
     case 'long-poll':
       return longPollTransport;
     case 'polyfill':
+      if (!WITH_XHR) throw new RealtimeError('unsupported', 'The XHR transport runs in the page, not in the SharedWorker');
       return (await import('./xhr-transport.js')).xhrTransport;
   }
 }

@@ -280,7 +280,7 @@ type LocalLinkModule = typeof import('../../../src/sharing/local-link.js');
 
 /**
  * A tab: its own copy of the sharing modules (a fresh module graph, so its own link caches and
- * its own Comlink), running as its own agent of the platform.
+ * its own control-plane endpoints), running as its own agent of the platform.
  */
 export interface Tab {
   agent: string;

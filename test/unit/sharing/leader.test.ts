@@ -1,7 +1,9 @@
+import { canElectLeader } from '../../../src/sharing/locks.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionOptions } from '../../../src/engine/connection.js';
 import { NAMESPACE, type DataMessage, type Frame, type InboxMessage, type SubscribeRequest } from '../../../src/protocol/messages.js';
 import type { WireEvent } from '../../../src/protocol/types.js';
+import type { Call } from '../../../src/sharing/rpc.js';
 import { installFakePlatform, type ChannelRecord, type FakePlatform, type PlatformOptions } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
 import { createFakeServer, FAKE_TIMERS, openTab, openTabs, recorder, spec, states, type FakeServer, type Recorder, type Tab } from './helpers.js';
@@ -54,11 +56,11 @@ const dataOn = (channel: ChannelRecord): DataMessage[] =>
   channel.received.flatMap((m) => (m && typeof m === 'object' && 'd' in m ? [(m as { d: DataMessage }).d] : []));
 const framesOn = (channel: ChannelRecord): Frame[] => dataOn(channel).flatMap((d) => ('frames' in d ? d.frames : []));
 const eventsOn = (channel: ChannelRecord): WireEvent[] => framesOn(channel).flatMap((f) => (f.kind === 'events' ? f.events : []));
-/** Subscriptions a leader was asked for over Comlink on its inbox (Comlink's wire format). */
+/** Subscriptions a leader was asked for on its inbox (the control plane's wire format: Comlink's). */
 const requestsOn = (channel: ChannelRecord): SubscribeRequest[] =>
   channel.received.flatMap((m) => {
-    const c = (m as { c?: { type?: string; path?: string[]; argumentList?: { value: unknown }[] } }).c;
-    return c?.type === 'APPLY' && c.path?.[0] === 'subscribe' ? [c.argumentList![0]!.value as SubscribeRequest] : [];
+    const c = (m as { c?: Call }).c;
+    return c?.m === 'subscribe' ? [c.a[0] as SubscribeRequest] : [];
   });
 
 const tabs = <const Agents extends readonly string[]>(...agents: Agents) => openTabs(platform, ...agents);
@@ -418,7 +420,7 @@ describe('leader election', () => {
   it('without Web Locks no leader can be elected', async () => {
     install({ locks: false });
     const [a] = await tabs('A');
-    expect(a.leader.canElectLeader()).toBe(false);
+    expect(a.run(() => canElectLeader())).toBe(false);
   });
 
   it('two groups (two credentials) never share a leader, an upstream or a frame', async () => {

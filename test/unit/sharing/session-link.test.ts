@@ -32,7 +32,7 @@ const status = (state: ConnectionStatus['state'], extra: Partial<ConnectionStatu
   ...extra,
 });
 
-const ERROR: StatusError = { code: 'sharing-unavailable', message: 'The SharedWorker keeps dying' };
+const ERROR: StatusError = { name: 'RealtimeError', code: 'sharing-unavailable', message: 'The SharedWorker keeps dying' };
 
 describe('createSessionLink', () => {
   it('without a session a subscriber asks for one; with one it subscribes at once, from where it stands', () => {
@@ -63,7 +63,7 @@ describe('createSessionLink', () => {
     link.link.subscribe(b);
     const subC = link.link.subscribe(c);
     // Deliveries move the positions; a listener is added; one subscriber leaves.
-    link.table.dispatch([
+    link.dispatch([
       { kind: 'events', sub: 1, events: [], at: { id: '3', n: 3, l: 'L' } },
       { kind: 'events', sub: 2, events: [{ type: 'x', data: '', id: '3' }], at: { id: '3', n: 3, l: 'L' } },
     ]);
@@ -111,7 +111,7 @@ describe('createSessionLink', () => {
     const silent = recorder();
     const closed = recorder();
     for (const r of [open, connecting, silent, closed]) link.link.subscribe(r);
-    link.table.dispatch([
+    link.dispatch([
       { kind: 'status', sub: 1, status: status('open', { lastEventId: '4' }) },
       { kind: 'status', sub: 2, status: status('reconnecting', { retryInMs: 500 }) },
       { kind: 'status', sub: 2, status: status('connecting', { attempt: 2 }) },
@@ -127,7 +127,7 @@ describe('createSessionLink', () => {
     expect(link.session).toBeUndefined();
     // A new hub's status, then another loss: reconnecting again, once.
     link.use(fakeSession());
-    link.table.dispatch([{ kind: 'status', sub: 1, status: status('open') }]);
+    link.dispatch([{ kind: 'status', sub: 1, status: status('open') }]);
     link.lost();
     expect(open.statuses.map((s) => s.state)).toEqual(['open', 'reconnecting', 'open', 'reconnecting']);
   });
@@ -141,7 +141,7 @@ describe('createSessionLink', () => {
     const b = recorder();
     const subA = link.link.subscribe(a);
     link.link.subscribe(b);
-    link.fail(ERROR);
+    link.fail(ERROR.code, ERROR.message);
     expect(a.lost).toEqual([ERROR]);
     expect(b.lost).toEqual([ERROR]);
     expect(link.session).toBeUndefined();
@@ -167,7 +167,7 @@ describe('createSessionLink', () => {
     link.link.subscribe(a);
     const subB = link.link.subscribe(b);
     subB.close();
-    link.table.dispatch([
+    link.dispatch([
       { kind: 'events', sub: 1, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
       { kind: 'events', sub: 2, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
       { kind: 'events', sub: 9, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
@@ -185,8 +185,8 @@ describe('createSessionLink', () => {
     const link = createSessionLink('shared-worker', () => {});
     link.link.subscribe(recorder({ headers: async () => ({ Authorization: 'Bearer a' }) }));
     link.link.subscribe(recorder());
-    await expect(link.table.headers(1)).resolves.toEqual({ Authorization: 'Bearer a' });
-    await expect(link.table.headers(2)).rejects.toThrow('no headers provider');
-    await expect(link.table.headers(3)).rejects.toThrow('no headers provider');
+    await expect(link.headers(1)).resolves.toEqual({ Authorization: 'Bearer a' });
+    await expect(link.headers(2)).rejects.toThrow('no headers provider');
+    await expect(link.headers(3)).rejects.toThrow('no headers provider');
   });
 });

@@ -1,7 +1,7 @@
-import * as Comlink from 'comlink';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHub } from '../../../src/hub/hub.js';
 import type { SubscribeRequest } from '../../../src/protocol/messages.js';
+import { expose } from '../../../src/sharing/rpc.js';
 import { serveSharedWorker } from '../../../src/sharing/shared-worker-host.js';
 import { installFakePlatform, type FakePlatform, type FakeWorker, type PlatformOptions, type WorkerScript } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
@@ -45,14 +45,19 @@ function install(options: PlatformOptions = {}): void {
   server = createFakeServer(platform);
 }
 
+// The worker URL check is a chunk, loaded on first use: have Vitest transform it before the fake clock runs.
+beforeAll(() => import('../../../src/sharing/worker-failure.js'));
 beforeEach(() => {
   vi.useFakeTimers(FAKE_TIMERS);
   hubs = new Map();
   welcomedAtSubscribe = [];
+  // A worker slow to answer has its URL looked at (src/sharing/worker-failure.ts): here it serves the worker.
+  vi.stubGlobal('fetch', async () => new Response('/* the ssemux worker */', { headers: { 'content-type': 'text/javascript' } }));
 });
 afterEach(() => {
   platform.uninstall();
   vi.useRealTimers();
+  vi.unstubAllGlobals();
 });
 
 const sw = (tab: Tab) => tab.sw.sharedWorkerLink(WORKER_URL);
@@ -221,7 +226,7 @@ describe('SharedWorker sharing', () => {
       if (death < 4) expect(s.lost).toEqual([]);
     }
     await until(() => s.lost.length === 1, 'onLost');
-    expect(s.lost[0]).toMatchObject({ code: 'sharing-unavailable', message: 'The SharedWorker keeps dying' });
+    expect(s.lost[0]).toMatchObject({ code: 'sharing-unavailable', message: `The SharedWorker at ${WORKER_URL} keeps dying` });
     await settle();
     expect(platform.workers).toHaveLength(4);
     // A later subscriber of this tab is handed over too.
@@ -256,13 +261,13 @@ describe('SharedWorker sharing', () => {
     const [a] = await tabs('A');
     const s = a.subscribe(recorder(), sw);
     await until(() => s.lost.length === 1, 'onLost');
-    expect(s.lost[0]).toMatchObject({ code: 'protocol-mismatch', message: 'The SharedWorker speaks protocol 1, this tab 2' });
+    expect(s.lost[0]).toMatchObject({ code: 'protocol-mismatch', message: `The SharedWorker at ${WORKER_URL} speaks protocol 1, this tab 2` });
   });
 
   it('a worker that does not speak the protocol at all (attach fails): onLost with protocol-mismatch', async () => {
     install({
       sharedWorker: () => (scope) => {
-        scope.onconnect = (event) => Comlink.expose({ hello: () => 'hi' }, event.ports[0]!);
+        scope.onconnect = (event) => void expose({ hello: () => 'hi' }, event.ports[0]!);
       },
     });
     const [a] = await tabs('A');
@@ -277,15 +282,29 @@ describe('SharedWorker sharing', () => {
     const [a] = await tabs('A');
     const first = a.subscribe(recorder(), sw);
     const second = a.subscribe(recorder(), sw);
-    await settle();
+    await until(() => first.lost.length + second.lost.length === 2, 'onLost');
     expect(first.lost).toEqual([
       { name: 'RealtimeError', code: 'sharing-unavailable', message: `The SharedWorker at ${WORKER_URL} cannot start: Access to the script is denied` },
     ]);
     expect(second.lost).toMatchObject([{ code: 'sharing-unavailable' }]);
   });
 
-  it('a worker script that fails to load: onLost with sharing-unavailable', async () => {
+  it('a worker script that fails to load: onLost with sharing-unavailable saying what the URL serves, and one console line', async () => {
     install({ sharedWorker: () => Promise.reject(new Error('404')) });
+    vi.stubGlobal('fetch', async () => new Response('Not found', { status: 404 }));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const [a] = await tabs('A');
+    const s = a.subscribe(recorder(), sw);
+    await until(() => s.lost.length === 1, 'onLost');
+    expect(s.lost[0]).toMatchObject({ code: 'sharing-unavailable', message: `The SharedWorker at ${WORKER_URL} answers 404` });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/^ssemux: the worker URL .* answers 404; .*new URL\('ssemux\/worker', import\.meta\.url\)/);
+    warn.mockRestore();
+  });
+
+  it('a worker script that cannot be looked at (unreachable): onLost says it failed to start', async () => {
+    install({ sharedWorker: () => Promise.reject(new Error('network')) });
+    vi.stubGlobal('fetch', async () => Promise.reject(new TypeError('Failed to fetch')));
     const [a] = await tabs('A');
     const s = a.subscribe(recorder(), sw);
     await until(() => s.lost.length === 1, 'onLost');
@@ -307,6 +326,7 @@ describe('SharedWorker sharing', () => {
     await vi.advanceTimersByTimeAsync(9_999);
     expect(s.lost).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
+    await until(() => s.lost.length > 0, 'onLost');
     expect(s.lost).toMatchObject([{ code: 'sharing-unavailable', message: `The SharedWorker at ${WORKER_URL} did not answer` }]);
     // The busy machine starts the worker at last: it finds what the tab sent before giving up.
     start();

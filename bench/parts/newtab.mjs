@@ -1,0 +1,53 @@
+// Part 2, a new tab goes live: 3 tabs already follow a stream on which the server publishes an
+// event every 10 ms; a new tab opens, and we time from its navigation start
+// (performance.timeOrigin: every mark is ms since then) to the first event its listener gets.
+// ssemux in shared-worker mode (the new tab joins the worker's running upstream) against a tab
+// opening its own plain EventSource on the same server, same stream, same rate (also with 3
+// such tabs open, so both contexts hold connections and a warm HTTP cache alike).
+//
+// The two kinds take turns, new tab after new tab, so a busy moment of the machine hits both;
+// the first new tab of each kind is a warm-up and not counted. Each new tab is closed after its
+// first event (the 3 others stay).
+import { openTabs } from '../lib/browser.mjs';
+import { median, sleep } from '../lib/stats.mjs';
+
+const STEPS = ['htmlLoaded', 'scriptsLoaded', 'moduleLoaded', 'clientCreate', 'clientCreated', 'open', 'firstEvent'];
+
+export async function newTab({ browser, demo, runs, log }) {
+  let seq = 0;
+  const ticker = setInterval(() => void demo.publish({ stream: 'newtab', type: 'tick', data: { seq: seq++, t: Date.now() } }), 10);
+  const kinds = {
+    ssemux: { url: `${demo.url}/ssemux.html?stream=newtab&type=tick&sharing=shared-worker`, samples: [] },
+    plain: { url: `${demo.url}/plain.html?stream=newtab&type=tick`, samples: [] },
+  };
+  const contexts = [];
+  try {
+    for (const kind of Object.values(kinds)) {
+      kind.context = await browser.newContext();
+      contexts.push(kind.context);
+      await openTabs(kind.context, kind.url, 3);
+    }
+    await sleep(500);
+    for (let i = 0; i <= runs; i++) {
+      for (const [name, kind] of Object.entries(kinds)) {
+        const page = await kind.context.newPage();
+        await page.goto(kind.url);
+        await page.waitForFunction(() => window.benchRecorder.record.delivered > 0, null, { timeout: 30_000, polling: 20 });
+        const timings = await page.evaluate(() => ({ ...window.bench.timings(), sharing: window.benchRecorder.record.sharing }));
+        await page.close();
+        if (i > 0) kind.samples.push(timings); // i = 0: warm-up
+        if (i === runs) log(`  ${name}: ${kind.samples.map((s) => Math.round(s.firstEvent)).join(' ')} ms`);
+        await sleep(100);
+      }
+    }
+  } finally {
+    clearInterval(ticker);
+    for (const context of contexts) await context.close();
+  }
+  const summary = (samples) => {
+    const first = samples.map((s) => s.firstEvent);
+    const steps = Object.fromEntries(STEPS.map((step) => [step, median(samples.map((s) => s[step]).filter((v) => v !== null))]));
+    return { n: samples.length, median: median(first), min: Math.min(...first), max: Math.max(...first), steps, sharing: samples[0]?.sharing };
+  };
+  return { ssemux: summary(kinds.ssemux.samples), plain: summary(kinds.plain.samples) };
+}
