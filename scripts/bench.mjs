@@ -15,6 +15,7 @@
 //   BENCH_ONLY=size,newtab,...  run only these parts;  BENCH_SKIP=server,parser  skip these
 //   BENCH_BUILD=0               use dist/ as it is (default: `node scripts/build.mjs lib` first)
 //   BENCH_FANOUT_TABS (20), BENCH_FANOUT_RATES (10000,40000), BENCH_FANOUT_SECONDS (2)
+//   BENCH_FANOUT_CLIENTS=shared-worker,leader  only the fan-out rows whose label has one of these
 //   BENCH_NEWTAB_RUNS (10)      new tabs of each kind
 //   BENCH_TOPIC_RATE (500)      events/s over all topics, for 4 s
 //   bench/server-bench.mjs reads BENCH_CONNECTIONS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST_RATE

@@ -30,8 +30,11 @@ export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, se
     { label: 'plain EventSource, HTTP/2', origin: http2.url, page: 'plain.html', query: '', serverStats: http2Stats },
   ];
 
+  // BENCH_FANOUT_CLIENTS=shared-worker,leader picks rows by a word of their label.
+  const only = process.env.BENCH_FANOUT_CLIENTS?.split(',');
   const results = [];
   for (const [i, client] of clients.entries()) {
+    if (only && !only.some((word) => client.label.includes(word))) continue;
     const stream = `fanout-${i}`;
     await waitForNoStreams(demoStats);
     await waitForNoStreams(http2Stats);

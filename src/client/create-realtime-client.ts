@@ -1,11 +1,9 @@
-import { backoffDelay } from '../engine/backoff.js';
-import { clampDelay } from '../protocol/defaults.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
 import type { Link, LinkSubscription } from '../sharing/link.js';
 import { checkTopics, resolveOptions } from './resolve-options.js';
-import { sharingOrder } from './sharing-order.js';
+import { workerChoice, type LinkChoice } from './sharing-order.js';
 
 /** A listener of one event type, or of every type with `'*'`. */
 export type Listener<T = unknown, K extends string = string> = (message: RealtimeMessage<T, K>) => void;
@@ -47,10 +45,14 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   const o = resolveOptions(options);
   const { stream, parse: p, log, signal } = o;
   const url = stream.url;
-  const links = o.inert ? [] : sharingOrder(o);
+  const first = o.inert ? undefined : workerChoice(o);
+  /** The sharing modes to try, in order; the SharedWorker or nothing until the fallbacks load. */
+  const links: LinkChoice[] = first ? [first] : [];
+  /** The fallback modes (./fallback-order.ts) are still to be loaded. */
+  let fallbacks = !o.inert;
   const parse = p === 'json' ? (text: string) => JSON.parse(text) as unknown : p === 'text' ? (text: string) => text : p;
   // Only a client with headers needs the credentials code: a chunk, loaded while it starts.
-  const credentials = o.headers && import('./credentials.js').then((m) => m.createCredentials(o.headers!, stream.headersTimeoutMs, (n) => clampDelay(backoffDelay(n, stream.backoff)), o.credentialsKey));
+  const credentials = o.headers && import('./credentials.js').then((m) => m.createCredentials(o.headers!, stream.headersTimeoutMs, stream.backoff, o.credentialsKey));
   const listeners = new Map<string, Set<Listener>>();
   const statusListeners = new Set<(status: RealtimeStatus) => void>();
   let topics = o.topics;
@@ -63,17 +65,17 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   /** Bumped by every (re)subscription and by close(): a link that loads late is not used then. */
   let attempt = 0;
   /** Why sharing and transport are not those asked for: set by this client, and by the engine. */
-  let sharingReason = links[0]?.reason;
+  let sharingReason: string | undefined;
   let transportReason: string | undefined;
-  // Until the hub says which transport it uses: the first it will try, in a browser of today.
+  // Until the hub says which transport it uses: the first it will try, in a browser of today. And
+  // until the fallback modes load, the mode asked for.
   let status = {
     state: 'connecting',
     transport: stream.transport === 'auto' ? 'fetch' : stream.transport,
-    sharing: links[0]?.sharing ?? 'none',
+    sharing: first ? 'shared-worker' : o.sharing === 'auto' || o.inert ? 'none' : o.sharing,
     attempt: 0,
     lastEventId: '',
   } as RealtimeStatus;
-  if (sharingReason) status.fallbackReason = sharingReason;
 
   /** `next` replaces the status (`lastEventId` and the reasons are the client's). */
   function setStatus(next: RealtimeStatus): void {
@@ -82,7 +84,8 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     delete status.fallbackReason;
     if (reason) status.fallbackReason = reason;
     if (next.error) status.error = { name: 'RealtimeError', ...next.error };
-    log?.(`${status.state} (${status.sharing}, ${status.transport})${status.error ? `: ${status.error.message}` : ''}`, status);
+    // The status itself follows: its error names the URL and the server's answer, retryInMs the wait.
+    log?.(`${status.state} ${status.sharing}/${status.transport} ${status.error?.message ?? ''}`, status);
     for (const listener of [...statusListeners]) guarded(listener, status);
   }
 
@@ -121,28 +124,48 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     position = at;
   }
 
+  /** The sharing mode at `index` of the order, loading the fallback modes when it gets to them. */
+  async function choice(index: number): Promise<LinkChoice | undefined> {
+    if (!links[index] && fallbacks) {
+      fallbacks = false;
+      links.push(...(await import('./fallback-order.js')).fallbackOrder(o));
+    }
+    return links[index];
+  }
+
   function subscribe(): void {
     const mine = ++attempt;
-    const fail = (error: unknown) => mine === attempt && lost(toStatusError(error, 'sharing-unavailable'));
-    try {
-      // The leader and local links are chunks: a promise; the SharedWorker link is here. A chunk
-      // that does not load (offline, a strict CSP) is as if the mode were not there.
-      Promise.resolve(links[linkIndex]!.create(spec)).then((link) => use(link, mine), fail);
-    } catch (error) {
-      fail(error);
-    }
+    // A chunk that does not load (offline, a strict CSP) is as if the mode were not there.
+    choice(linkIndex)
+      .then((c) => {
+        if (mine !== attempt || closed) return;
+        if (linkIndex === 0 && c!.reason && !sharingReason) {
+          // The first mode is a fallback: which, and why.
+          sharingReason = c!.reason;
+          log?.(`sharing ${c!.sharing}: ${sharingReason}`);
+          setStatus({ ...status, sharing: c!.sharing });
+        }
+        use(c!.create(spec), mine);
+      })
+      .catch((error: unknown) => mine === attempt && lost(toStatusError(error, 'sharing-unavailable')));
   }
 
   function lost(error: StatusError): void {
     subscription = undefined;
     if (closed) return;
-    const next = links[linkIndex + 1];
-    if (!next) return setStatus({ ...status, state: 'closed', error });
-    linkIndex++;
-    // Every mode passed over says why: the reason for this one, after those before it.
-    sharingReason = [sharingReason, error.message].filter(Boolean).join('; ');
-    setStatus({ ...status, state: 'connecting', sharing: next.sharing, error });
-    subscribe();
+    const mine = ++attempt;
+    void choice(linkIndex + 1).then(
+      (next) => {
+        if (mine !== attempt || closed) return;
+        if (!next) return setStatus({ ...status, state: 'closed', error });
+        linkIndex++;
+        // Every mode passed over says why: the reason for this one, after those before it.
+        sharingReason = [sharingReason, error.message].filter(Boolean).join('; ');
+        setStatus({ ...status, state: 'connecting', sharing: next.sharing, error });
+        subscribe();
+      },
+      () => mine === attempt && setStatus({ ...status, state: 'closed', error }),
+    );
   }
 
   function use(link: Link, mine: number): void {
@@ -189,7 +212,6 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     setStatus({ ...rest, state: 'closed' });
   }
 
-  if (sharingReason) log?.(`sharing ${status.sharing}: ${sharingReason}`);
   if (signal?.aborted) close();
   else if (!o.inert) {
     signal?.addEventListener('abort', close);

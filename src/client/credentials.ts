@@ -1,3 +1,4 @@
+import { clampDelay } from '../protocol/defaults.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import type { HeadersInit, HeadersLike, HeadersProvider, StatusError } from '../protocol/types.js';
 import { credentialsKeyOf } from './credentials-key.js';
@@ -34,8 +35,7 @@ export interface Credentials {
 export function createCredentials(
   headers: HeadersLike | HeadersProvider,
   headersTimeoutMs: number,
-  /** The wait before asking a failed provider again, by attempt (the client's backoff). */
-  delay: (attempt: number) => number,
+  backoff: { initialMs: number; maxMs: number; factor: number },
   credentialsKey?: string,
 ): Credentials {
   const provider = typeof headers === 'function' ? headers : undefined;
@@ -100,7 +100,9 @@ export function createCredentials(
           kept = { headers: first, at: Date.now() };
           return credentialsKeyOf(first);
         } catch (error) {
-          const retryInMs = delay(attempt);
+          // The engine's full-jitter backoff (src/engine/backoff.ts), written out here so that this
+          // chunk needs no other: the engine is in the page only in leader and none modes.
+          const retryInMs = clampDelay(Math.round(Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (attempt - 1)) * Math.random()));
           waiting(attempt, retryInMs, toStatusError(error, 'headers'));
           await wait(retryInMs).until;
         }

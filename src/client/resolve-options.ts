@@ -22,8 +22,8 @@ export interface ResolvedOptions {
   inert: boolean;
 }
 
-/** Every option there is: any other name is a mistake, named with the closest of these. */
-const NAMES = 'url workerUrl sharing transport headers credentialsKey headersTimeoutMs maxConnections withCredentials parse backoff heartbeatTimeoutMs maxEventSize method body topics signal debug inert'.split(' ');
+/** Every option there is (those with a default, and these): any other name is a mistake, named with the closest. */
+const NAMES = [...Object.keys(DEFAULTS), ...'url workerUrl headers credentialsKey topics body signal inert'.split(' ')];
 
 function fail(message: string): never {
   throw new RealtimeError('invalid-options', `ssemux: ${message}`);

@@ -1,5 +1,5 @@
-import { DEFAULTS, clampDelay } from '../protocol/defaults.js';
-import { LIMITS } from '../protocol/limits.js';
+import { clampDelay } from '../protocol/defaults.js';
+import { DOWNGRADE_TTL_MS, MIN_RETRY_MS, PRELUDE_TIMEOUT_MS, STABLE_AFTER_MS } from '../protocol/limits.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import type { ConnectionStatus } from '../protocol/stream.js';
 import type { HeadersInit, ResolvedTransport, StatusError, TransportKind, WireEvent } from '../protocol/types.js';
@@ -24,9 +24,9 @@ export interface ConnectionOptions {
   backoff: Backoff;
   heartbeatTimeoutMs: number;
   maxEventSize: number;
-  /** Upstreams open at once to the URL's origin in this realm, this one included. @default DEFAULTS.maxConnections */
-  maxConnections?: number;
-  /** A connection open this long resets the attempt count. @default LIMITS.stableAfterMs */
+  /** Upstreams open at once to the URL's origin in this realm, this one included. */
+  maxConnections: number;
+  /** A connection open this long resets the attempt count. @default STABLE_AFTER_MS */
   stableAfterMs?: number;
   /** Called once before every attempt (and so again after a 401); the caller bounds its time. */
   headers: () => HeadersInit | Promise<HeadersInit>;
@@ -45,8 +45,8 @@ export interface ConnectionOptions {
   onStatus(status: ConnectionStatus): void;
   /** Injectable randomness for the backoff jitter. */
   random?: () => number;
-  /** Where `online` events come from; `null` for none. @default globalThis */
-  onlineTarget?: EventTarget | null;
+  /** Where `online` events come from. @default globalThis */
+  onlineTarget?: EventTarget;
 }
 
 /** A long-poll request that has not answered by then is dead (servers hold one about 25 s). */
@@ -76,8 +76,8 @@ export interface Connection {
  */
 export function createConnection(options: ConnectionOptions): Connection {
   const random = options.random ?? Math.random;
-  const stableAfterMs = options.stableAfterMs ?? LIMITS.stableAfterMs;
-  const maxConnections = options.maxConnections ?? DEFAULTS.maxConnections;
+  const stableAfterMs = options.stableAfterMs ?? STABLE_AFTER_MS;
+  const maxConnections = options.maxConnections;
   const eventTypes = new Set(options.eventTypes ?? []);
   const order = transportOrder(options.transport, { headers: options.customHeaders, post: options.method !== 'GET' });
   let url = options.url;
@@ -223,7 +223,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     heartbeatTimer = setTimeout(() => {
       if (!gotBytes && downgrade()) return;
       armHeartbeat();
-    }, Math.min(LIMITS.preludeTimeoutMs, options.heartbeatTimeoutMs));
+    }, Math.min(PRELUDE_TIMEOUT_MS, options.heartbeatTimeoutMs));
   }
 
   /** `auto` may move to long-poll from here. */
@@ -275,7 +275,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     probe?.abort();
     probe = undefined;
     orderIndex = order.indexOf(to);
-    if (remember) rememberDowngrade(endpoint, to, error.message, LIMITS.downgradeTtlMs);
+    if (remember) rememberDowngrade(endpoint, to, error.message, DOWNGRADE_TTL_MS);
     endRequest();
     emit({ state: 'reconnecting', retryInMs: 0, transport: to, error, fallbackReason: error.message });
     wait(0, connect);
@@ -347,8 +347,7 @@ export function createConnection(options: ConnectionOptions): Connection {
           if ((options.prelude || header(PROTOCOL_HEADER)) && kind !== 'long-poll' && kind !== 'eventsource') armPrelude();
           return true;
         }
-        const error = verdict.error.toJSON();
-        error.message += ` (${url})`;
+        const error = { ...verdict.error, message: `${verdict.error.message} (${url})` };
         if (verdict.action === 'stop' || verdict.action === 'fatal') stop(error);
         else if (verdict.action === 'auth' && ++unauthorizedInARow === 1) scheduleRetry(error, 0);
         else scheduleRetry(error, backoff(parseRetryAfter(header('retry-after')) ?? 0));
@@ -372,7 +371,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         if (recycle) {
           // Long-poll answers and full XHR buffers are not failures. An answer with events is
           // followed at once; an empty one (the server had nothing) no sooner than the floor.
-          const delay = gotEvents ? 0 : LIMITS.minRetryMs - (Date.now() - sentAt);
+          const delay = gotEvents ? 0 : MIN_RETRY_MS - (Date.now() - sentAt);
           endRequest(true);
           wait(delay, connect);
           return;
@@ -383,7 +382,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         const drawn = backoff();
         const quick = status.attempt > 0;
         const delay = serverRetryMs === undefined ? drawn : quick ? Math.max(serverRetryMs, drawn) : serverRetryMs;
-        scheduleRetry(undefined, Math.max(delay, LIMITS.minRetryMs));
+        scheduleRetry(undefined, Math.max(delay, MIN_RETRY_MS));
       },
       error(error) {
         if (!live()) return;
@@ -415,12 +414,10 @@ export function createConnection(options: ConnectionOptions): Connection {
   const onOnline = () => {
     if (status.state === 'reconnecting' && retryTimer !== undefined) connection.reconnectNow();
   };
-  const onlineTarget = options.onlineTarget === undefined ? (globalThis as unknown as EventTarget) : options.onlineTarget;
-  const canListen = typeof onlineTarget?.addEventListener === 'function';
-  if (canListen) onlineTarget!.addEventListener('online', onOnline);
-  function removeOnline(): void {
-    if (canListen) onlineTarget!.removeEventListener('online', onOnline);
-  }
+  // Node (tests) has no global event target.
+  const onlineTarget: Partial<EventTarget> = options.onlineTarget ?? globalThis;
+  onlineTarget.addEventListener?.('online', onOnline);
+  const removeOnline = () => onlineTarget.removeEventListener?.('online', onOnline);
 
   const connection: Connection = {
     get status() {

@@ -1,4 +1,5 @@
-import { RealtimeError } from '../protocol/errors.js';
+import type { RealtimeErrorCode } from '../protocol/errors.js';
+import type { StatusError } from '../protocol/types.js';
 
 /**
  * What to do with a response's status line, before reading a byte of its body:
@@ -10,7 +11,7 @@ import { RealtimeError } from '../protocol/errors.js';
  */
 export type ResponseVerdict =
   | { action: 'open' }
-  | { action: 'stop' | 'auth' | 'retry' | 'fatal'; error: RealtimeError };
+  | { action: 'stop' | 'auth' | 'retry' | 'fatal'; error: StatusError };
 
 /** MIME essence check: parameters (`;charset=utf-8`) and a stray `;` are allowed. */
 export function isEventStream(contentType: string | null): boolean {
@@ -20,18 +21,14 @@ export function isEventStream(contentType: string | null): boolean {
 
 /** Classifies a response by status and content type; see {@link ResponseVerdict}. */
 export function classifyResponse(status: number, contentType: string | null): ResponseVerdict {
+  const verdict = (action: 'stop' | 'auth' | 'retry' | 'fatal', code: RealtimeErrorCode, message: string): ResponseVerdict => ({
+    action,
+    error: { name: 'RealtimeError', code, message, status },
+  });
   if (status === 200) {
-    return isEventStream(contentType)
-      ? { action: 'open' }
-      : {
-          action: 'fatal',
-          error: new RealtimeError('content-type', `Expected text/event-stream, got ${contentType || 'no content type'}`, status),
-        };
+    return isEventStream(contentType) ? { action: 'open' } : verdict('fatal', 'content-type', `Expected text/event-stream, got ${contentType || 'no content type'}`);
   }
-  if (status === 204) return { action: 'stop', error: new RealtimeError('no-content', 'The server asked not to reconnect (204)', status) };
-  if (status === 401) return { action: 'auth', error: new RealtimeError('unauthorized', 'Unauthorized (401)', status) };
-  if (status >= 500 || status === 408 || status === 429) {
-    return { action: 'retry', error: new RealtimeError('http', `Server answered ${status}`, status) };
-  }
-  return { action: 'fatal', error: new RealtimeError('http', `Server answered ${status}`, status) };
+  if (status === 204) return verdict('stop', 'no-content', 'The server asked not to reconnect (204)');
+  if (status === 401) return verdict('auth', 'unauthorized', 'Unauthorized (401)');
+  return verdict(status >= 500 || status === 408 || status === 429 ? 'retry' : 'fatal', 'http', `Server answered ${status}`);
 }

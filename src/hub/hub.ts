@@ -1,5 +1,5 @@
 import { createConnection, type Connection, type ConnectionOptions } from '../engine/connection.js';
-import { LIMITS } from '../protocol/limits.js';
+import { CATCH_UP_CHARS, GRACE_MS, TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
 import { RealtimeError } from '../protocol/errors.js';
 import type { Frame, SubscribeRequest } from '../protocol/messages.js';
 import type { ConnectionStatus, Filter, Position, StreamSpec } from '../protocol/stream.js';
@@ -32,22 +32,29 @@ export interface HubPeer {
 /** Streams by key, shared by every endpoint. */
 export interface Hub {
   attach(endpoint: HubEndpoint): HubPeer;
-  /** Open upstreams and their subscriber counts, for diagnostics. */
-  streams(): { key: string; subscribers: number; status: ConnectionStatus }[];
   /** Closes every upstream at once and forgets every endpoint (a leader stepping down). */
   close(): void;
 }
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
-  /** An upstream whose last subscriber left with its page closes after this. @default LIMITS.graceMs */
+  /** An upstream whose last subscriber left with its page closes after this. @default GRACE_MS */
   graceMs?: number;
-  /** Characters of recent events kept per stream for subscribers that come back behind it; 0 keeps none. @default LIMITS.catchUpChars */
+  /** Characters of recent events kept per stream for subscribers that come back behind it; 0 keeps none. @default CATCH_UP_CHARS */
   catchUpChars?: number;
   /** A headers provider that has not answered by then is not waited for alone: the next one is asked too. @default 1500 */
   staggerMs?: number;
   /** Runs a flush after the current task. @default a MessageChannel tick, not throttled in hidden tabs */
   schedule?: (flush: () => void) => void;
+  /**
+   * Fewest milliseconds between two flushes, given how many endpoints the hub serves: events that
+   * come sooner wait for the next, so that a busy stream costs each endpoint a message per gap
+   * rather than one per network read (a message to another process costs tens of microseconds,
+   * however small). 0 flushes after every task that routed something; a hub in a hidden tab must
+   * keep 0, its timers being throttled.
+   * @default () => 0
+   */
+  flushGap?: (endpoints: number) => number;
   /** @default createConnection */
   connect?: (options: ConnectionOptions) => Connection;
   /** Names a new lineage of positions. @default a random id */
@@ -74,8 +81,13 @@ interface Subscription {
    */
   joins?: Map<string, Position>;
   provider: boolean;
-  /** Events routed to it since the last flush. */
+  /**
+   * Events owed to it ahead of its share of the stream's batch: caught up from the ring, read
+   * while it stood ahead of the stream, or taken out of the batch under a filter it changed.
+   */
   pending: WireEvent[];
+  /** Where its share of the stream's batch starts: the events before it were routed before it came. */
+  from: number;
   /** The position last sent to it: a flush that moved the stream tells it the new one. */
   at?: Position;
   /** It stands ahead of the stream (it resumed from further on): events up to here it already has. */
@@ -99,6 +111,10 @@ interface Stream {
   /** A change of the union waits for this, so that changes close together cost one reconnect. */
   unionTimer?: ReturnType<typeof setTimeout>;
   ring: CatchUpRing;
+  /** Events routed since the last flush: each subscription's share is taken at the flush, shared by those with the same filter. */
+  batch: WireEvent[];
+  /** Subscriptions ahead of the stream (skipping what they have): the only ones routed event by event. */
+  ahead: Set<Subscription>;
   connection?: Connection;
   status?: ConnectionStatus;
   /** Moved since the last flush. */
@@ -128,22 +144,30 @@ const PLACE_BY_ID_EVENTS = 10_000;
  * second (shared/docs/field-notes.md).
  */
 export function createHub(options: HubOptions = {}): Hub {
-  const graceMs = options.graceMs ?? LIMITS.graceMs;
-  const catchUpChars = options.catchUpChars ?? LIMITS.catchUpChars;
+  const graceMs = options.graceMs ?? GRACE_MS;
+  const catchUpChars = options.catchUpChars ?? CATCH_UP_CHARS;
   const staggerMs = options.staggerMs ?? 1500;
   const tick = options.schedule ? undefined : createFlushTick();
   const schedule = options.schedule ?? tick!.schedule;
   const connect = options.connect ?? createConnection;
   const lineage = options.lineage ?? (() => Math.random().toString(36).slice(2, 10));
+  const flushGap = options.flushGap ?? (() => 0);
   const streams = new Map<string, Stream>();
+  const peers = new Set<Peer>();
   const dirtyStreams: Stream[] = [];
   const dirtyPeers = new Set<Peer>();
   let flushQueued = false;
+  let lastFlush = -Infinity;
+  let gapTimer: ReturnType<typeof setTimeout> | undefined;
 
   function requestFlush(): void {
     if (flushQueued) return;
     flushQueued = true;
-    schedule(flush);
+    const gap = flushGap(peers.size);
+    // A monotonic clock: the wall clock may step back.
+    const wait = gap && lastFlush + gap - performance.now();
+    if (wait > 0) gapTimer = setTimeout(flush, wait);
+    else schedule(flush);
   }
 
   function markDirty(stream: Stream): void {
@@ -155,6 +179,7 @@ export function createHub(options: HubOptions = {}): Hub {
 
   function flush(): void {
     flushQueued = false;
+    lastFlush = performance.now();
     for (const stream of dirtyStreams) collect(stream);
     dirtyStreams.length = 0;
     for (const peer of dirtyPeers) {
@@ -165,18 +190,54 @@ export function createHub(options: HubOptions = {}): Hub {
     dirtyPeers.clear();
   }
 
-  /** Moves what the stream's subscriptions got into their endpoints' frames, with the stream's position. */
+  /**
+   * Moves what the stream's subscriptions got into their endpoints' frames, with the stream's
+   * position. Subscriptions with the same filter get the same array: a host serializes it once.
+   */
   function collect(stream: Stream): void {
     stream.dirty = false;
+    const batch = stream.batch;
+    stream.batch = [];
+    /** Each filter's share of the batch, for subscriptions whose share starts at its beginning. */
+    const shares = new Map<string, WireEvent[]>();
     let at: Position | undefined;
     for (const s of stream.subs) {
+      const from = s.from;
+      s.from = 0;
       // A subscription ahead of the stream stands where it was until the stream passes it.
       if (s.skipTo || s.skipToId !== undefined) continue;
-      if (s.pending.length === 0 && s.at && s.at.n === stream.pos.n && s.at.id === stream.pos.id && s.at.l === stream.pos.l) continue;
+      let events = share(s, batch, from, shares);
+      if (s.pending.length > 0) {
+        events = s.pending.concat(events);
+        s.pending = [];
+      }
+      if (events.length === 0 && s.at && s.at.n === stream.pos.n && s.at.id === stream.pos.id && s.at.l === stream.pos.l) continue;
       s.at = at ??= { ...stream.pos };
-      push(s.peer, { kind: 'events', sub: s.sub, events: s.pending, at });
-      s.pending = [];
+      push(s.peer, { sub: s.sub, events, at });
     }
+  }
+
+  /** The events of `batch` from `from` on that `s` listens to. */
+  function share(s: Subscription, batch: WireEvent[], from: number, shares: Map<string, WireEvent[]>): WireEvent[] {
+    if (from >= batch.length) return [];
+    // '*' on a plain stream takes everything: the batch itself.
+    if (from === 0 && s.all && !s.stream.cursors) return batch;
+    const key = from === 0 ? `${s.all ? '*' : [...s.types].join('\n')}\t${s.topics ? [...s.topics].join('\n') : ''}` : undefined;
+    let events = key === undefined ? undefined : shares.get(key);
+    if (!events) {
+      events = [];
+      for (let i = from; i < batch.length; i++) if (matches(s, batch[i]!)) events.push(batch[i]!);
+      if (key !== undefined) shares.set(key, events);
+    }
+    return events;
+  }
+
+  /** Takes `s`'s share of the batch so far into its pending events (its filter is about to change). */
+  function settleShare(s: Subscription): void {
+    const batch = s.stream.batch;
+    if (s.stream.ahead.has(s)) return;
+    for (let i = s.from; i < batch.length; i++) if (matches(s, batch[i]!)) s.pending.push(batch[i]!);
+    s.from = batch.length;
   }
 
   /** Queues `frame` for the next flush (the caller makes sure one is coming). */
@@ -185,25 +246,32 @@ export function createHub(options: HubOptions = {}): Hub {
     dirtyPeers.add(peer);
   }
 
-  // The per-event path: one position update, one ring write, then one check per subscription.
+  // The per-event path: one position update, one ring write, one batch push; only subscriptions
+  // ahead of the stream are looked at event by event.
   function route(stream: Stream, event: WireEvent): void {
     const type = event.type;
     if (type.charCodeAt(0) === 115 && type.startsWith(CONTROL_PREFIX)) return control(stream, event);
     const pos = stream.pos;
     pos.id = event.id;
     pos.n++;
-    let topic: string | undefined;
     if (stream.cursors) {
       // The first data line is the topic (the server protocol in the README).
       const data = event.data;
       const nl = data.indexOf('\n');
-      topic = event.topic = nl < 0 ? data : data.slice(0, nl);
+      event.topic = nl < 0 ? data : data.slice(0, nl);
       event.data = nl < 0 ? '' : data.slice(nl + 1);
     }
     stream.ring.push(event, pos.n);
-    for (const s of stream.subs) {
-      if ((s.skipTo || s.skipToId !== undefined) && skipping(s, event)) continue;
-      if ((s.all || s.types.has(type)) && (topic === undefined || s.topics!.has(topic))) s.pending.push(event);
+    stream.batch.push(event);
+    for (const s of stream.ahead) {
+      const skip = skipping(s, event);
+      if (s.skipTo || s.skipToId !== undefined) {
+        if (!skip && matches(s, event)) s.pending.push(event);
+        continue;
+      }
+      // It has passed what it had: from this event (or the next, if it had this one) it shares the batch.
+      stream.ahead.delete(s);
+      s.from = stream.batch.length - (skip ? 0 : 1);
     }
     markDirty(stream);
   }
@@ -271,6 +339,7 @@ export function createHub(options: HubOptions = {}): Hub {
     }
     if (order > 0) {
       s.skipTo = position;
+      stream.ahead.add(s);
       return;
     }
     const missed = order < 0 ? stream.ring.after(position, stream.cursors) : stream.ring.afterId(position.id)?.events;
@@ -300,7 +369,8 @@ export function createHub(options: HubOptions = {}): Hub {
       else if (stream.pos.id !== '') {
         s.skipToId = stream.pos.id;
         s.skipped = 0;
-      }
+      } else continue;
+      stream.ahead.add(s);
     }
     stream.pos = { ...position };
     stream.ring.clear(stream.pos);
@@ -329,7 +399,7 @@ export function createHub(options: HubOptions = {}): Hub {
   }
 
   function scheduleUnion(stream: Stream): void {
-    stream.unionTimer ??= setTimeout(() => applyUnion(stream), LIMITS.topicsDebounceMs);
+    stream.unionTimer ??= setTimeout(() => applyUnion(stream), TOPICS_DEBOUNCE_MS);
   }
 
   /**
@@ -354,7 +424,7 @@ export function createHub(options: HubOptions = {}): Hub {
   }
 
   function sendStatus(s: Subscription, status: ConnectionStatus): void {
-    push(s.peer, { kind: 'status', sub: s.sub, status });
+    push(s.peer, { sub: s.sub, status });
     requestFlush();
   }
 
@@ -364,10 +434,9 @@ export function createHub(options: HubOptions = {}): Hub {
    * for alone: the next one is asked too, and the first answer wins.
    */
   function headersFor(stream: Stream): Promise<HeadersInit> {
-    const candidates = [...stream.subs].filter((s) => s.provider);
-    if (candidates.length === 0) return Promise.resolve(stream.spec.headers ?? {});
     const first = stream.answered;
-    if (first && candidates.includes(first)) candidates.unshift(...candidates.splice(candidates.indexOf(first), 1));
+    const candidates = [...stream.subs].filter((s) => s.provider).sort((a, b) => +(b === first) - +(a === first));
+    if (candidates.length === 0) return Promise.resolve(stream.spec.headers ?? {});
     const timeoutMs = stream.spec.headersTimeoutMs;
     return new Promise<HeadersInit>((resolve, reject) => {
       let asked = 0;
@@ -417,14 +486,10 @@ export function createHub(options: HubOptions = {}): Hub {
     const request = upstreamRequest(stream);
     stream.ring.clear(stream.pos);
     stream.connection = connect({
+      // The spec's fields are the connection's options (and a few it does not read).
+      ...spec,
       url: request.url ?? spec.url,
-      transport: spec.transport,
-      withCredentials: spec.withCredentials,
-      ...(request.body ? { method: 'POST' as const, body: request.body } : { method: spec.method, ...(spec.body !== undefined ? { body: spec.body } : {}) }),
-      backoff: spec.backoff,
-      heartbeatTimeoutMs: spec.heartbeatTimeoutMs,
-      maxEventSize: spec.maxEventSize,
-      maxConnections: spec.maxConnections,
+      ...(request.body && { method: 'POST' as const, body: request.body }),
       headers: () => headersFor(stream),
       customHeaders: [...stream.subs].some((s) => s.provider) || Object.keys(spec.headers ?? {}).length > 0,
       lastEventId: stream.pos.id,
@@ -458,6 +523,7 @@ export function createHub(options: HubOptions = {}): Hub {
   function release(s: Subscription, grace: boolean): void {
     const stream = s.stream;
     stream.subs.delete(s);
+    stream.ahead.delete(s);
     s.peer.subs.delete(s.sub);
     if (stream.answered === s) stream.answered = undefined;
     if (stream.subs.size > 0) {
@@ -520,8 +586,6 @@ export function createHub(options: HubOptions = {}): Hub {
     if (unionOf(stream).join('\n') !== stream.union.join('\n')) scheduleUnion(stream);
   }
 
-  const peers = new Set<Peer>();
-
   return {
     attach(endpoint) {
       const peer: Peer = { endpoint, subs: new Map(), frames: [] };
@@ -534,11 +598,11 @@ export function createHub(options: HubOptions = {}): Hub {
           const first = !stream;
           if (!stream) {
             const pos = position.id === '' && position.n === 0 ? { id: '', n: 0, l: lineage() } : { ...position };
-            stream = { key, spec, subs: new Set(), pos, cursors: spec.topics, union: [], ring: createCatchUpRing(catchUpChars, pos), dirty: false };
+            stream = { key, spec, subs: new Set(), pos, cursors: spec.topics, union: [], ring: createCatchUpRing(catchUpChars, pos), batch: [], ahead: new Set(), dirty: false };
             streams.set(key, stream);
           }
           clearTimeout(stream.closeTimer);
-          const s: Subscription = { peer, sub, stream, all: false, types: new Set(), provider, pending: [], skipped: 0 };
+          const s: Subscription = { peer, sub, stream, all: false, types: new Set(), provider, pending: [], from: stream.batch.length, skipped: 0 };
           stream.subs.add(s);
           peer.subs.set(sub, s);
           if (first) {
@@ -555,6 +619,8 @@ export function createHub(options: HubOptions = {}): Hub {
           const s = peer.subs.get(sub);
           if (!s) return;
           const before = s.topics;
+          // What was routed under the old filter stays routed under it.
+          settleShare(s);
           applyFilter(s, filter, position);
           const carried = [...(s.topics ?? [])].filter((t) => !before?.has(t) && s.stream.union.includes(t));
           if (carried.length > 0) catchUpTopics(s, carried, position);
@@ -571,11 +637,6 @@ export function createHub(options: HubOptions = {}): Hub {
         },
       };
     },
-    streams() {
-      return [...streams.values()]
-        .filter((s) => s.status)
-        .map((s) => ({ key: s.key, subscribers: s.subs.size, status: s.status! }));
-    },
     close() {
       for (const stream of [...streams.values()]) {
         stream.subs.clear();
@@ -585,6 +646,8 @@ export function createHub(options: HubOptions = {}): Hub {
       peers.clear();
       dirtyPeers.clear();
       dirtyStreams.length = 0;
+      clearTimeout(gapTimer);
+      flushQueued = false;
       tick?.close();
     },
   };

@@ -22,6 +22,8 @@ export const DEFAULTS = {
   maxEventSize: 1024 * 1024,
   /** @default 'GET' */
   method: 'GET' as 'GET' | 'POST',
+  /** @default false */
+  debug: false as boolean | ((message: string, detail?: unknown) => void),
 } as const;
 
 /** The longest delay `setTimeout` can hold (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */

@@ -8,7 +8,7 @@ declare const __SSEMUX_VERSION__: string;
  * package version it names the worker, the locks and the channels ({@link NAMESPACE}), so a tab
  * never talks to a hub of another release: two releases side by side run two hubs.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The package version, set by the build. */
 export const VERSION: string = typeof __SSEMUX_VERSION__ === 'string' ? __SSEMUX_VERSION__ : '0.0.0-dev';
@@ -18,23 +18,34 @@ export const NAMESPACE = `ssemux@${VERSION}/${PROTOCOL_VERSION}`;
 
 /** Events for one subscription, in order, and where its stream stands after them. */
 export interface EventsFrame {
-  kind: 'events';
   sub: number;
-  /** May be empty: the stream moved on with events of other types. */
+  /**
+   * May be empty: the stream moved on with events of other types. Subscriptions with the same
+   * filter get the same array (see {@link WireFrame}).
+   */
   events: WireEvent[];
   at: Position;
 }
 /** A status change of one subscription's stream. */
 export interface StatusFrame {
-  kind: 'status';
   sub: number;
   status: ConnectionStatus;
 }
 /** One item of a delivery; frames keep the order in which things happened. */
 export type Frame = EventsFrame | StatusFrame;
 
-/** Hub to tab, on the data channel: one message per tab per flush, never one per event. */
-export type DataMessage = { frames: Frame[] } | { ping: number };
+/**
+ * A frame as it crosses to another realm: the events serialized once per flush, as one string
+ * every tab's message copies (src/sharing/encode-frames.ts), rather than cloned object by object
+ * for each tab.
+ */
+export type WireFrame = { sub: number; e: string; at: Position } | StatusFrame;
+
+/**
+ * Hub to tab, on the data channel: the welcome once attached, then one message per tab per
+ * flush (never one per event), and pings where there are no Web Locks.
+ */
+export type DataMessage = { welcome: Welcome } | { frames: WireFrame[] } | { ping: number };
 
 /** What a subscriber asks of the hub. */
 export interface SubscribeRequest {
@@ -47,7 +58,7 @@ export interface SubscribeRequest {
   provider: boolean;
 }
 
-/** Answer to {@link HubControl.attach}. */
+/** What a hub says once a tab is attached, first on its data channel. */
 export interface Welcome {
   v: number;
   /** Name of a Web Lock the hub holds for its lifetime: granting it to a tab means the hub died. */
@@ -58,15 +69,15 @@ export interface Welcome {
 
 /**
  * Control plane exposed by a hub (in the SharedWorker, or in the leader tab; src/sharing/rpc.ts), one
- * instance per connected tab. Never on the per-event path. Calls need not be awaited: they are
- * handled in the order sent, so a tab subscribes right after attaching, without a round trip.
+ * instance per connected tab. Never on the per-event path. A tab awaits none of its calls: they
+ * are handled in the order sent, so it subscribes right after attaching, without a round trip.
  */
 export interface HubControl {
   /**
    * Registers the tab. `data` (SharedWorker) receives {@link DataMessage}s; a leader posts them
-   * on the tab's channel instead. Resolves once the hub holds its life lock.
+   * on the tab's channel instead. The first is the {@link Welcome}, once the hub holds its life lock.
    */
-  attach(data?: MessagePort): Welcome | Promise<Welcome>;
+  attach(data?: MessagePort): void;
   /** The tab now holds `tabLock` for its lifetime: the hub waits on it to notice a dead tab. */
   watch(tabLock: string): void;
   subscribe(request: SubscribeRequest): void;

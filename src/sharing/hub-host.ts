@@ -1,5 +1,6 @@
 import type { Hub, HubPeer } from '../hub/hub.js';
 import type { DataMessage, HubControl, TabControl, Welcome } from '../protocol/messages.js';
+import { encodeFrames } from './encode-frames.js';
 import { webLocks, whenReleased } from './locks.js';
 import type { Remote } from './rpc.js';
 
@@ -33,15 +34,18 @@ export function createHubControl(
 
   return {
     attach(data) {
-      if (peer) return welcome;
+      if (peer) return;
       const channel = open(data);
       peer = hub.attach({
-        deliver: (frames) => channel.post({ frames }),
+        deliver: (frames) => channel.post({ frames: encodeFrames(frames) }),
         headers: (sub) => channel.tab.headers(sub),
       });
-      void welcome.then(({ pingMs }) => {
+      void welcome.then((w) => {
+        if (!release) return;
+        channel.post({ welcome: w });
+        const pingMs = w.pingMs;
         // Nothing else tells a dead tab where the hub has no Web Locks (plain-http origins).
-        if (!pingMs || !release) return;
+        if (!pingMs) return;
         const timer = setInterval(() => {
           if (++missed > 3) release?.();
           else channel.post({ ping: pingMs });
@@ -56,7 +60,6 @@ export function createHubControl(
         channel.close();
         gone();
       };
-      return welcome;
     },
     watch(tabLock) {
       const locks = webLocks();

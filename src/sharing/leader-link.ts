@@ -1,14 +1,23 @@
 import { createHub, type Hub } from '../hub/hub.js';
 import { NAMESPACE, PROTOCOL_VERSION, type GroupMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
+import { decodeFrames } from './decode-frames.js';
 import { createHubControl } from './hub-host.js';
 import { createInbox, type Inbox } from './inbox.js';
 import type { Link } from './link.js';
 import { localSession } from './local-link.js';
-import { holdLock, randomId, webLocks, whenReleased, type HeldLock } from './locks.js';
-import { expose, wrap, type Call } from './rpc.js';
+import { holdLock, type HeldLock } from './hold-lock.js';
+import { webLocks, whenReleased } from './locks.js';
+import { randomId } from './random-id.js';
+import { expose, notifier, type Call } from './rpc.js';
+import { wrap } from './wrap.js';
 import { createSessionLink, type Session } from './session-link.js';
 
 const groups = new Map<string, Link>();
+
+/** True where tabs can elect a leader: Web Locks and BroadcastChannel. */
+export function canElectLeader(): boolean {
+  return webLocks() !== undefined && typeof BroadcastChannel === 'function';
+}
 
 /**
  * The tab's link for one credentials group when SharedWorker is missing: the tabs of the group
@@ -34,6 +43,8 @@ interface Leading {
 interface Following {
   leader: string;
   session: Session;
+  /** The leader's welcome came: its life lock is watched from now. */
+  welcomed(welcome: Welcome): void;
   close(): void;
 }
 
@@ -76,7 +87,8 @@ function createLeaderLink(group: string): Link {
       me,
       (from, message) => {
         if (following?.leader !== from) return;
-        if ('frames' in message) link.dispatch(message.frames);
+        if ('frames' in message) link.dispatch(decodeFrames(message.frames));
+        else if ('welcome' in message) following.welcomed(message.welcome);
       },
       (from, message) => {
         // Only an attach starts a follower: a late message of a tab already let go must not bring it back.
@@ -126,7 +138,7 @@ function createLeaderLink(group: string): Link {
     current.followers.add(tab);
     const endpoint = inbox.endpoint(tab);
     const welcome: Promise<Welcome> = current.life.held.then(() => ({ v: PROTOCOL_VERSION, lifeLock: `${prefix}:leading:${me}` }));
-    const [remote, , releaseRemote] = wrap<TabControl>(endpoint);
+    const [remote, releaseRemote] = wrap<TabControl>(endpoint);
     const control = createHubControl(
       current.hub,
       welcome,
@@ -153,31 +165,31 @@ function createLeaderLink(group: string): Link {
     if (!inbox) return;
     following?.close();
     const endpoint = inbox.endpoint(leader);
-    const [control, session, releaseControl] = wrap<HubControl>(endpoint);
-    const owned: (() => void)[] = [releaseControl, expose(tabControl, endpoint)];
-    const quiet = () => {};
+    const session = notifier<HubControl>(endpoint);
+    const owned: (() => void)[] = [expose(tabControl, endpoint)];
     const current: Following = {
       leader,
       session,
+      welcomed(welcome) {
+        if (following !== current || !welcome.lifeLock || owned.length > 1) return;
+        owned.push(
+          whenReleased(locks, welcome.lifeLock, () => {
+            if (following !== current) return;
+            // The leader is gone: the next tab in line takes over and announces itself.
+            current.close();
+            following = undefined;
+            link.lost();
+            ask();
+          }),
+        );
+      },
       close() {
         for (const end of owned.splice(0)) end();
         inbox.forget(leader);
       },
     };
     following = current;
-    void control.attach().then((welcome) => {
-      if (following !== current || !welcome.lifeLock) return;
-      owned.push(
-        whenReleased(locks, welcome.lifeLock, () => {
-          if (following !== current) return;
-          // The leader is gone: the next tab in line takes over and announces itself.
-          current.close();
-          following = undefined;
-          link.lost();
-          ask();
-        }),
-      );
-    }, quiet);
+    session.attach();
     // The leader may watch this tab's lock only once this tab holds it.
     void tabLock.held.then((held) => {
       if (held && following === current) session.watch(tabLockName);

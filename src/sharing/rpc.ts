@@ -3,8 +3,8 @@
  * calls of an object exposed at the other end of a message endpoint, in the part ssemux uses
  * (methods with cloneable arguments, a MessagePort transferred). Comlink itself cost 1.5 KB of
  * the tab's 5 KB and 1.8 KB of the worker's 9 KB. Unlike Comlink, a call nobody awaits is sent
- * without asking for an answer, and a call whose peer is gone settles when the caller lets the
- * peer go.
+ * without asking for an answer ({@link notifier}: every call of a tab to its hub), and a call
+ * whose peer is gone settles when the caller lets the peer go.
  *
  * A call is `{ m: method, a: arguments, i?: id }`; the answer to a call with an id is
  * `{ i, v: value }` or `{ i, e: error }`. Both directions may share one endpoint: calls have `m`.
@@ -26,7 +26,8 @@ export interface Call {
   i?: number;
 }
 
-interface Answer {
+/** The answer to a {@link Call} with an id. */
+export interface Answer {
   i: number;
   v?: unknown;
   e?: { message: string; name?: string; code?: string };
@@ -59,42 +60,12 @@ export function expose(target: object, endpoint: Endpoint): () => void {
   return () => endpoint.removeEventListener('message', listener);
 }
 
-/**
- * The object exposed at the other end of `endpoint`: calls that answer, the same calls sent
- * without asking for an answer, and the function that lets the other end go (calls still
- * waiting are rejected: their answer will never come). A MessagePort argument is transferred.
- */
-export function wrap<T>(endpoint: Endpoint): [call: Remote<T>, send: Notify<T>, release: () => void] {
-  let next = 0;
-  const pending = new Map<number, [(value: unknown) => void, (error: Error) => void]>();
-  const listener = ({ data }: MessageEvent<Answer>) => {
-    const waiting = data?.m === undefined && pending.get(data?.i);
-    if (!waiting) return;
-    pending.delete(data.i);
-    if (data.e) waiting[1](Object.assign(new Error(), data.e));
-    else waiting[0](data.v);
-  };
-  endpoint.addEventListener('message', listener);
-  endpoint.start?.();
-  const caller = (answered: boolean) =>
-    new Proxy({} as never, {
-      get: (_, m) => (...a: unknown[]) => {
-        const transfer = a.filter((x): x is MessagePort => typeof MessagePort === 'function' && x instanceof MessagePort);
-        if (!answered) return endpoint.postMessage({ m, a } as Call, transfer);
-        return new Promise((resolve, reject) => {
-          const i = ++next;
-          pending.set(i, [resolve, reject]);
-          endpoint.postMessage({ m, a, i } as Call, transfer);
-        });
-      },
-    });
-  return [
-    caller(true),
-    caller(false),
-    () => {
-      endpoint.removeEventListener('message', listener);
-      for (const [, reject] of pending.values()) reject(new Error('The other side is gone'));
-      pending.clear();
-    },
-  ];
+/** The calls of the object exposed at the other end of `endpoint`, sent without asking for an answer. */
+export function notifier<T>(endpoint: Endpoint): Notify<T> {
+  return new Proxy({} as Notify<T>, {
+    get: (_, m) => (...a: unknown[]) => endpoint.postMessage({ m, a } as Call, a.filter(isPort)),
+  });
 }
+
+/** A MessagePort argument is transferred, not cloned. */
+export const isPort = (x: unknown): x is MessagePort => typeof MessagePort === 'function' && x instanceof MessagePort;

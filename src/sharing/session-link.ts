@@ -58,13 +58,13 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
       for (const frame of frames) {
         const entry = subscribers.get(frame.sub);
         if (!entry) continue;
-        if (frame.kind === 'events') entry.s.onEvents(frame.events, frame.at);
-        else entry.s.onStatus((entry.status = frame.status));
+        if ('status' in frame) entry.s.onStatus((entry.status = frame.status));
+        else entry.s.onEvents(frame.events, frame.at);
       }
     },
     headers(sub) {
       const provider = subscribers.get(sub)?.s.headers;
-      return provider ? provider() : Promise.reject(new Error(`Subscription ${sub} has no headers provider`));
+      return provider ? provider() : Promise.reject(new Error('No headers provider'));
     },
     use(to) {
       session = to;

@@ -2,8 +2,9 @@ import { NAMESPACE, PROTOCOL_VERSION, type DataMessage, type HubControl, type Ta
 import type { StatusError } from '../protocol/types.js';
 import type { Link } from './link.js';
 import type { WorkerFailure } from './worker-failure.js';
-import { holdLock, randomId, webLocks, whenReleased } from './locks.js';
-import { expose, wrap } from './rpc.js';
+import { holdForLife, webLocks, whenReleased } from './locks.js';
+import { decodeFrames } from './decode-frames.js';
+import { expose, notifier } from './rpc.js';
 import { createSessionLink } from './session-link.js';
 
 /**
@@ -30,9 +31,10 @@ export function sharedWorkerLink(workerUrl: string): Link {
 
 function createSharedWorkerLink(workerUrl: string): Link {
   const locks = webLocks();
-  const tabLock = `${NAMESPACE}:tab:${randomId()}`;
+  // Web Locks come with secure contexts, and so does randomUUID.
+  const tabLock = `${NAMESPACE}:tab:${locks && crypto.randomUUID()}`;
   // Held for the page's life, so the worker notices a tab that dies without a word.
-  const tabLockHeld = locks && holdLock(locks, tabLock).held;
+  const tabLockHeld = holdForLife(locks, tabLock);
   const tabControl: TabControl = { headers: (sub) => shared.headers(sub) };
   const shared = createSessionLink('shared-worker', () => current ?? connect());
   const deaths: number[] = [];
@@ -69,12 +71,11 @@ function createSharedWorkerLink(workerUrl: string): Link {
       return fail('start', error);
     }
     const port = worker.port;
-    const [control, session, releaseControl] = wrap<HubControl>(port);
+    const session = notifier<HubControl>(port);
     const data = new MessageChannel();
     const timers: ReturnType<typeof setTimeout>[] = [];
     let stopWatching: (() => void) | undefined;
     const mine = () => {
-      releaseControl();
       stopExposing();
       stopWatching?.();
       timers.forEach(clearTimeout);
@@ -88,7 +89,8 @@ function createSharedWorkerLink(workerUrl: string): Link {
       timers[2] = setTimeout(() => died(mine), everyMs * 3);
     };
     data.port1.onmessage = ({ data: message }: MessageEvent<DataMessage>) => {
-      if ('frames' in message) return shared.dispatch(message.frames);
+      if ('frames' in message) return shared.dispatch(decodeFrames(message.frames));
+      if ('welcome' in message) return welcomed(message.welcome);
       session.pong();
       watchPings(message.ping);
     };
@@ -97,18 +99,15 @@ function createSharedWorkerLink(workerUrl: string): Link {
     timers[0] = setTimeout(() => void explain('slow').then((error) => error && failed('slow')), CHECK_AFTER_MS);
     timers[1] = setTimeout(() => failed('silent'), ATTACH_TIMEOUT_MS);
     worker.onerror = () => failed('error');
-    control.attach(data.port2).then(
-      (welcome: Welcome | undefined) => {
-        if (current !== mine) return;
-        clearTimeout(timers[0]);
-        clearTimeout(timers[1]);
-        if (welcome?.v !== PROTOCOL_VERSION) return failed('protocol', welcome?.v);
-        if (welcome.lifeLock && locks) stopWatching = whenReleased(locks, welcome.lifeLock, () => died(mine));
-        if (welcome.pingMs) watchPings(welcome.pingMs);
-      },
-      () => failed('protocol'),
-    );
-    void tabLockHeld?.then((held) => {
+    const welcomed = (welcome: Welcome) => {
+      clearTimeout(timers[0]);
+      clearTimeout(timers[1]);
+      if (welcome.v !== PROTOCOL_VERSION) return failed('protocol', welcome.v);
+      if (welcome.lifeLock && locks) stopWatching = whenReleased(locks, welcome.lifeLock, () => died(mine));
+      if (welcome.pingMs) watchPings(welcome.pingMs);
+    };
+    session.attach(data.port2);
+    void tabLockHeld.then((held) => {
       if (held && current === mine) session.watch(tabLock);
     });
     // Subscriptions follow attach on the same port, so the worker handles them after it: no

@@ -1,10 +1,11 @@
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { NAMESPACE, PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { StatusError } from '../protocol/types.js';
 
 /**
  * Why a tab gives up on its SharedWorker: it cannot be created (`start`), reports an error
- * (`error`), never answers (`silent`), speaks another protocol (`protocol`, `detail` the version
- * it speaks) or keeps dying (`dying`). `slow`: it has not answered yet, and may only be slow.
+ * (`error`), never welcomes the tab (`silent`), speaks another protocol (`protocol`, `detail`
+ * the version it speaks) or keeps dying (`dying`). `slow`: it has not welcomed the tab yet, and
+ * may only be slow.
  */
 export type WorkerFailure = 'start' | 'error' | 'silent' | 'protocol' | 'dying' | 'slow';
 
@@ -18,7 +19,7 @@ const looked = new Map<string, Promise<string | undefined>>();
  */
 export async function explainFailure(url: string, why: WorkerFailure, detail?: unknown): Promise<StatusError | undefined> {
   const error = (code: StatusError['code'], what: string): StatusError => ({ name: 'RealtimeError', code, message: `The SharedWorker at ${url} ${what}` });
-  if (why === 'protocol') return error('protocol-mismatch', detail === undefined ? `does not speak protocol ${PROTOCOL_VERSION}` : `speaks protocol ${String(detail)}, this tab ${PROTOCOL_VERSION}`);
+  if (why === 'protocol') return error('protocol-mismatch', `speaks protocol ${String(detail)}, this tab ${PROTOCOL_VERSION}`);
   if (why === 'dying') return error('sharing-unavailable', 'keeps dying');
   if (why === 'start' && !/^(data|blob):/.test(url)) return error('sharing-unavailable', `cannot start: ${(detail as Error)?.message ?? String(detail)}`);
   let problem = looked.get(url);
@@ -46,6 +47,11 @@ async function lookAt(url: string): Promise<string | undefined> {
       // An HTML page: a single-page app's fallback route answers every path.
       else if (/html/i.test(type) || /^\s*</.test(text)) problem = 'serves an HTML page';
       else if (!text.includes('ssemux')) problem = 'serves a script that is not the ssemux worker';
+      // A worker of another release (a stale copy, a cached file) names itself otherwise; a
+      // wrapper script that imports the worker (in development) names nothing.
+      else if (/ssemux@[^/`'"]+\/\d+/.test(text) && !text.includes(NAMESPACE)) {
+        problem = `serves the worker of another release (${/ssemux@[^/`'"]+\/\d+/.exec(text)![0]}, this page runs ${NAMESPACE})`;
+      }
     } catch {
       // Unreachable: nothing to tell from here.
     }

@@ -49,8 +49,8 @@ test('a modern browser never downloads the polyfill chunk', async ({ context, se
   const sent = await publish(server, 'modern', 2);
   await expectIds([page], sent);
   expect((await status(page)).transport).toBe('fetch');
-  // sharing 'none' runs the hub here: its chunk, and no other.
-  expect(chunks).toEqual([expect.stringMatching(/^\/dist\/chunks\/local-link-[\w-]+\.js$/)]);
+  // sharing 'none' runs the hub here: the fallback modes' chunk (the links, the hub, the engine), and no other.
+  expect(chunks).toEqual([expect.stringMatching(/^\/dist\/chunks\/fallback-order-[\w-]+\.js$/)]);
 });
 
 test('in shared-worker mode a page downloads ssemux.js and the worker, and no chunk', async ({ context, server }) => {

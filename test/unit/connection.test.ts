@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createConnection, LONG_POLL_TIMEOUT_MS, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
 import { downgradeOf, endpointOf } from '../../src/engine/downgrades.js';
 import { MAX_TIMER_MS } from '../../src/protocol/defaults.js';
-import { LIMITS } from '../../src/protocol/limits.js';
+import { DOWNGRADE_TTL_MS, MIN_RETRY_MS, PRELUDE_TIMEOUT_MS } from '../../src/protocol/limits.js';
 import type { ConnectionStatus } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
 import { settle, until } from '../support/fake-time.js';
@@ -25,6 +25,7 @@ function open(overrides: Partial<ConnectionOptions> = {}) {
     backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 },
     heartbeatTimeoutMs: 600_000,
     maxEventSize: 1024 * 1024,
+    maxConnections: 4,
     stableAfterMs: 5000,
     headers: () => ({}),
     customHeaders: true,
@@ -54,7 +55,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   // A downgrade is remembered for the endpoint: let it expire, as time would, between tests.
-  expect(downgradeOf(endpointOf(URL_), Date.now() + LIMITS.downgradeTtlMs)).toBeUndefined();
+  expect(downgradeOf(endpointOf(URL_), Date.now() + DOWNGRADE_TTL_MS)).toBeUndefined();
   for (const c of connections.splice(0)) c.close();
   await settle(2);
   const live = requests.filter((r) => r.live).length;
@@ -536,7 +537,7 @@ describe('createConnection: long-poll', () => {
     await until(() => requests.length === 1, 'first poll');
     await settle();
     // The server answered at once with nothing: asking again at once would be a hot loop.
-    await advance(LIMITS.minRetryMs - 10);
+    await advance(MIN_RETRY_MS - 10);
     expect(requests).toHaveLength(1);
     await advance(10);
     await until(() => requests.length === 3, 'second and third polls');
@@ -705,7 +706,7 @@ describe('createConnection: downgrades only on evidence', () => {
     });
     const c = open({ transport: 'auto', heartbeatTimeoutMs: 45_000 });
     await until(() => c.last().state === 'open', 'open');
-    await advance(LIMITS.preludeTimeoutMs - 1);
+    await advance(PRELUDE_TIMEOUT_MS - 1);
     expect(c.last().transport).toBe('fetch');
     await advance(1);
     await until(() => c.last().transport === 'long-poll', 'long-poll');
@@ -719,11 +720,11 @@ describe('createConnection: downgrades only on evidence', () => {
     });
     const c = open({ transport: 'auto' });
     await until(() => c.last().state === 'open', 'open');
-    await advance(LIMITS.preludeTimeoutMs);
+    await advance(PRELUDE_TIMEOUT_MS);
     await until(() => c.last().transport === 'long-poll', 'long-poll');
     c.connection.close();
     expect(open({ transport: 'auto' }).last().transport).toBe('long-poll');
-    vi.setSystemTime(Date.now() + LIMITS.downgradeTtlMs);
+    vi.setSystemTime(Date.now() + DOWNGRADE_TTL_MS);
     expect(open({ transport: 'auto' }).last().transport).toBe('fetch');
   });
 });

@@ -2,8 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
 import { createHub, type HubEndpoint, type HubOptions } from '../../src/hub/hub.js';
 import type { Frame, SubscribeRequest } from '../../src/protocol/messages.js';
-import { LIMITS } from '../../src/protocol/limits.js';
+import { TOPICS_DEBOUNCE_MS } from '../../src/protocol/limits.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../../src/protocol/stream.js';
+import { decodeFrames } from '../../src/sharing/decode-frames.js';
+import { encodeFrames } from '../../src/sharing/encode-frames.js';
 import type { HeadersInit, WireEvent } from '../../src/protocol/types.js';
 
 interface FakeConnection {
@@ -78,7 +80,7 @@ function endpoint(headers?: (sub: number) => Promise<HeadersInit>) {
     headersCalls: [],
     deliver(frames) {
       deliveries.push(frames);
-      for (const f of frames) if (f.kind === 'events') positions.set(f.sub, f.at);
+      for (const f of frames) if ('events' in f) positions.set(f.sub, f.at);
     },
     headers(sub) {
       ep.headersCalls.push(sub);
@@ -92,11 +94,11 @@ type Ep = ReturnType<typeof endpoint>;
 
 /** Ids delivered to `sub`, in order. */
 const idsOf = (ep: Ep, sub = 1): string[] =>
-  ep.deliveries.flat().flatMap((f) => (f.kind === 'events' && f.sub === sub ? f.events.map((e) => e.id) : []));
+  ep.deliveries.flat().flatMap((f) => ('events' in f && f.sub === sub ? f.events.map((e) => e.id) : []));
 const eventsOf = (ep: Ep, sub = 1): WireEvent[] =>
-  ep.deliveries.flat().flatMap((f) => (f.kind === 'events' && f.sub === sub ? f.events : []));
+  ep.deliveries.flat().flatMap((f) => ('events' in f && f.sub === sub ? f.events : []));
 const statesOf = (ep: Ep, sub = 1): string[] =>
-  ep.deliveries.flat().flatMap((f) => (f.kind === 'status' && f.sub === sub ? [f.status.state] : []));
+  ep.deliveries.flat().flatMap((f) => ('status' in f && f.sub === sub ? [f.status.state] : []));
 
 function spec(over: Partial<StreamSpec> = {}): StreamSpec {
   return {
@@ -138,7 +140,6 @@ describe('createHub: sharing', () => {
     flush();
     expect(eventsOf(a)).toEqual([{ type: 'message', data: 'd1', id: '1' }]);
     expect(idsOf(b)).toEqual(['1']);
-    expect(hub.streams()[0]!.subscribers).toBe(2);
   });
 
   it('every option that shapes the connection is part of the key: other options, another upstream', () => {
@@ -223,6 +224,84 @@ describe('createHub: routing and batching', () => {
     expect(a.positions.get(2)).toEqual({ id: '100', n: 100, l: 'L1' });
   });
 
+  it('tabs with the same filter get the same array of events, serialized once for every tab', () => {
+    const { hub, made, flush } = setup();
+    const tabs = [endpoint(), endpoint(), endpoint(), endpoint()];
+    hub.attach(tabs[0]!).subscribe(req());
+    hub.attach(tabs[1]!).subscribe(req());
+    hub.attach(tabs[2]!).subscribe(req({ filter: { types: ['b'] } }));
+    hub.attach(tabs[3]!).subscribe(req({ filter: { types: ['b'] } }));
+    flush();
+    for (const t of tabs) t.deliveries.length = 0;
+    for (let i = 1; i <= 10; i++) made[0]!.event(String(i), i % 2 ? 'a' : 'b');
+    flush();
+    const arrays = tabs.map((t) => (t.deliveries[0]![0] as { events: WireEvent[] }).events);
+    expect(arrays[0]).toBe(arrays[1]);
+    expect(arrays[2]).toBe(arrays[3]);
+    expect(arrays[0]!.map((e) => e.id)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+    expect(arrays[2]!.map((e) => e.id)).toEqual(['2', '4', '6', '8', '10']);
+    const wire = tabs.map((t) => encodeFrames(t.deliveries[0]!)[0] as { e: string });
+    expect(wire[0]!.e).toBe(wire[1]!.e);
+    expect(decodeFrames([wire[2]! as never])[0]).toEqual(tabs[2]!.deliveries[0]![0]);
+  });
+
+  it('a filter changed between two flushes applies from the change: what went by before went by under the old one', () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    const peer = hub.attach(a);
+    peer.subscribe(req({ filter: { types: ['x'] } }));
+    flush();
+    made[0]!.event('1', 'x');
+    made[0]!.event('2', 'y');
+    peer.update(1, { types: ['y'] }, START);
+    made[0]!.event('3', 'x');
+    made[0]!.event('4', 'y');
+    peer.update(1, { types: ['x', 'y'] }, START);
+    made[0]!.event('5', 'x');
+    flush();
+    expect(idsOf(a)).toEqual(['1', '4', '5']);
+    expect(a.deliveries.at(-1)).toHaveLength(1);
+  });
+
+  it('a subscriber that joins between two flushes gets none of what went by before it came', () => {
+    const { hub, made, flush } = setup();
+    const first = endpoint();
+    const late = endpoint();
+    hub.attach(first).subscribe(req());
+    flush();
+    made[0]!.event('1');
+    hub.attach(late).subscribe(req());
+    made[0]!.event('2');
+    flush();
+    expect(idsOf(first)).toEqual(['1', '2']);
+    expect(idsOf(late)).toEqual(['2']);
+  });
+
+  it('with a flush gap, events that come sooner than the gap after a flush wait for one flush', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const { hub, made, flush } = setup({ flushGap: (endpoints) => endpoints * 5 });
+    const a = endpoint();
+    const b = endpoint();
+    hub.attach(a).subscribe(req());
+    hub.attach(b).subscribe(req());
+    flush();
+    const deliveries = a.deliveries.length;
+    await vi.advanceTimersByTimeAsync(20);
+    made[0]!.event('1');
+    flush(); // the first flush after a quiet spell goes out at once
+    expect(a.deliveries).toHaveLength(deliveries + 1);
+    made[0]!.event('2');
+    made[0]!.event('3');
+    flush();
+    expect(a.deliveries).toHaveLength(deliveries + 1);
+    await vi.advanceTimersByTimeAsync(9); // 2 endpoints: a 10 ms gap
+    expect(a.deliveries).toHaveLength(deliveries + 1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(a.deliveries).toHaveLength(deliveries + 2);
+    expect(idsOf(a)).toEqual(['1', '2', '3']);
+    expect(idsOf(b)).toEqual(['1', '2', '3']);
+  });
+
   it('status frames come after the events routed before the change', () => {
     const { hub, made, flush } = setup();
     const a = endpoint();
@@ -232,7 +311,7 @@ describe('createHub: routing and batching', () => {
     made[0]!.status('reconnecting');
     made[0]!.event('2');
     flush();
-    const kinds = a.deliveries.flat().map((f) => (f.kind === 'status' ? f.status.state : f.events.map((e) => e.id).join()));
+    const kinds = a.deliveries.flat().map((f) => ('status' in f ? f.status.state : f.events.map((e) => e.id).join()));
     expect(kinds.filter((k) => k !== '')).toEqual(['connecting', 'open', '1', 'reconnecting', '2']);
   });
 });
@@ -533,7 +612,7 @@ describe('createHub: topics', () => {
     expect(made[0]!.options.prelude).toBe(true);
     made[0]!.idOnly('1-0');
     hub.attach(b).subscribe(req({ spec: topicSpec, filter: on(['jobs/42']) }));
-    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(TOPICS_DEBOUNCE_MS);
     expect(connect).toHaveBeenCalledTimes(1);
     expect(new URL(lastRestart(made[0]!).url!).searchParams.getAll('topic')).toEqual(['jobs/42', 'news']);
     send(made[0]!, '1-1', 'news');
@@ -554,7 +633,7 @@ describe('createHub: topics', () => {
     hub.attach(b).subscribe(req({ spec: topicSpec, filter: on(['b']) }));
     send(made[0]!, '1-6', 'a');
     flush();
-    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(TOPICS_DEBOUNCE_MS);
     // One reconnect, from where B asked.
     expect(made[0]!.restarts).toHaveLength(1);
     expect(lastRestart(made[0]!).lastEventId).toBe('1-5');
@@ -579,7 +658,7 @@ describe('createHub: topics', () => {
     send(made[0]!, '1-2', 'y');
     peer.update(1, on(['x', 'z']), a.positions.get(1)!);
     hub.attach(endpoint()).subscribe(req({ sub: 2, spec: topicSpec, filter: on(['w']) }));
-    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(TOPICS_DEBOUNCE_MS);
     flush();
     expect(idsOf(a)).toEqual([]);
     expect(made[0]!.restarts).toHaveLength(1);
@@ -592,7 +671,7 @@ describe('createHub: topics', () => {
     send(made[0]!, '1-3', 'x');
     flush();
     peer.update(1, on(['z']), a.positions.get(1)!);
-    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(TOPICS_DEBOUNCE_MS);
     expect(made[0]!.restarts).toHaveLength(2);
     expect(lastRestart(made[0]!)).toMatchObject({ lastEventId: '1-3', body: null });
   });
@@ -613,7 +692,7 @@ describe('createHub: topics', () => {
     peer.update(1, on(['x', 'y']), stoodAt);
     send(made[0]!, '1-4', 'y');
     flush();
-    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(TOPICS_DEBOUNCE_MS);
     expect(made[0]!.restarts).toEqual([]);
     expect(idsOf(b)).toEqual(['1-2', '1-3', '1-4']);
   });
@@ -632,7 +711,7 @@ describe('createHub: topics', () => {
     peer.subscribe(req({ spec: topicSpec, filter: on([]) }));
     expect(connect).not.toHaveBeenCalled();
     peer.update(1, on(['late']), START);
-    await vi.advanceTimersByTimeAsync(LIMITS.topicsDebounceMs);
+    await vi.advanceTimersByTimeAsync(TOPICS_DEBOUNCE_MS);
     expect(connect).toHaveBeenCalledTimes(1);
   });
 
@@ -647,7 +726,7 @@ describe('createHub: topics', () => {
     made[0]!.event('1-9', 'ssemux:reset', '{"from":"1-2","reason":"retention"}');
     send(made[0]!, '1-10', 'ok');
     flush();
-    const errors = (ep: Ep) => ep.deliveries.flat().flatMap((f) => (f.kind === 'status' && f.status.error ? [f.status.error] : []));
+    const errors = (ep: Ep) => ep.deliveries.flat().flatMap((f) => ('status' in f && f.status.error ? [f.status.error] : []));
     expect(errors(a)).toEqual([
       { code: 'forbidden', status: 403, message: expect.stringMatching(/secret/) },
       { code: 'gap', message: expect.stringMatching(/1-2.*retention/) },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RealtimeError } from '../../src/protocol/errors.js';
+import { isRealtimeError } from '../../src/protocol/errors.js';
 import { classifyResponse, isEventStream } from '../../src/engine/response-policy.js';
 
 describe('classifyResponse', () => {
@@ -22,10 +22,9 @@ describe('classifyResponse', () => {
       const verdict = classifyResponse(200, type);
       expect(verdict.action).toBe('fatal');
       if (verdict.action === 'open') return;
-      expect(verdict.error).toBeInstanceOf(RealtimeError);
-      expect(verdict.error.code).toBe('content-type');
-      expect(verdict.error.status).toBe(200);
-      expect(verdict.error.toJSON()).toMatchObject({ code: 'content-type', status: 200 });
+      expect(isRealtimeError(verdict.error)).toBe(true);
+      expect(verdict.error).toMatchObject({ name: 'RealtimeError', code: 'content-type', status: 200 });
+      expect(structuredClone(verdict.error)).toEqual(verdict.error);
     },
   );
 

@@ -58,7 +58,8 @@ export async function loadTransport(kind: ResolvedTransport): Promise<Transport>
     case 'long-poll':
       return longPollTransport;
     case 'polyfill':
-      if (!WITH_XHR) throw new RealtimeError('unsupported', 'The XHR transport runs in the page, not in the SharedWorker');
+      // Never chosen where it is left out: `auto` does not list it, and options refuse it there.
+      if (!WITH_XHR) throw new RealtimeError('unsupported', 'No XHR transport here');
       return (await import('./xhr-transport.js')).xhrTransport;
   }
 }

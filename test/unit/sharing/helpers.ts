@@ -243,7 +243,6 @@ export function recordingHub(hub: Hub, calls: HubCall[], onCall: (call: HubCall)
     onCall(call);
   };
   return {
-    streams: () => hub.streams(),
     close: () => hub.close(),
     attach(endpoint: HubEndpoint) {
       const peer = ++peers;

@@ -1,8 +1,9 @@
-import { canElectLeader } from '../../../src/sharing/locks.js';
+import { canElectLeader } from '../../../src/sharing/leader-link.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionOptions } from '../../../src/engine/connection.js';
-import { NAMESPACE, type DataMessage, type Frame, type InboxMessage, type SubscribeRequest } from '../../../src/protocol/messages.js';
+import { NAMESPACE, PROTOCOL_VERSION, type DataMessage, type Frame, type InboxMessage, type SubscribeRequest } from '../../../src/protocol/messages.js';
 import type { WireEvent } from '../../../src/protocol/types.js';
+import { decodeFrames } from '../../../src/sharing/decode-frames.js';
 import type { Call } from '../../../src/sharing/rpc.js';
 import { installFakePlatform, type ChannelRecord, type FakePlatform, type PlatformOptions } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
@@ -54,8 +55,8 @@ const idOf = (tab: Tab) => inboxOf(tab).name.split(':inbox:')[1]!;
 /** Hub data a channel received. */
 const dataOn = (channel: ChannelRecord): DataMessage[] =>
   channel.received.flatMap((m) => (m && typeof m === 'object' && 'd' in m ? [(m as { d: DataMessage }).d] : []));
-const framesOn = (channel: ChannelRecord): Frame[] => dataOn(channel).flatMap((d) => ('frames' in d ? d.frames : []));
-const eventsOn = (channel: ChannelRecord): WireEvent[] => framesOn(channel).flatMap((f) => (f.kind === 'events' ? f.events : []));
+const framesOn = (channel: ChannelRecord): Frame[] => dataOn(channel).flatMap((d) => ('frames' in d ? decodeFrames(d.frames) : []));
+const eventsOn = (channel: ChannelRecord): WireEvent[] => framesOn(channel).flatMap((f) => ('events' in f ? f.events : []));
 /** Subscriptions a leader was asked for on its inbox (the control plane's wire format: Comlink's). */
 const requestsOn = (channel: ChannelRecord): SubscribeRequest[] =>
   channel.received.flatMap((m) => {
@@ -451,18 +452,18 @@ describe('leader election', () => {
     const a2 = await openTab(platform, 'A2', { release: '1.0.0' });
     const sa = a.subscribe(recorder(), group());
     const sb = b.subscribe(recorder(), group());
-    await until(() => leaderOf(GROUP, 'ssemux@1.0.0/2') === 'A' && leaderOf(GROUP, 'ssemux@2.0.0/2') === 'B', 'a leader per release');
+    await until(() => leaderOf(GROUP, `ssemux@1.0.0/${PROTOCOL_VERSION}`) === 'A' && leaderOf(GROUP, `ssemux@2.0.0/${PROTOCOL_VERSION}`) === 'B', 'a leader per release');
     const sa2 = a2.subscribe(recorder(), group());
     await until(() => [sa, sb, sa2].every((s) => s.state === 'open'), 'every subscriber open');
     server.publish();
     await allAt([sa, sb, sa2], '1');
     expect(server.upstreams.map((u) => u.agent)).toEqual(['A', 'B']);
-    expect(platform.locks.waiting(leaderLock(GROUP, 'ssemux@1.0.0/2'))).toEqual(['A2']);
+    expect(platform.locks.waiting(leaderLock(GROUP, `ssemux@1.0.0/${PROTOCOL_VERSION}`))).toEqual(['A2']);
     // Not one channel or lock name in common.
     const names = (tab: Tab) => new Set(platform.channels.filter((ch) => ch.agent === tab.agent).map((ch) => ch.name.split(':')[0]));
-    expect([...names(a)]).toEqual(['ssemux@1.0.0/2']);
-    expect([...names(b)]).toEqual(['ssemux@2.0.0/2']);
-    expect(platform.locks.snapshot().held.filter((l) => l.clientId === 'B').every((l) => l.name.startsWith('ssemux@2.0.0/2:'))).toBe(true);
+    expect([...names(a)]).toEqual([`ssemux@1.0.0/${PROTOCOL_VERSION}`]);
+    expect([...names(b)]).toEqual([`ssemux@2.0.0/${PROTOCOL_VERSION}`]);
+    expect(platform.locks.snapshot().held.filter((l) => l.clientId === 'B').every((l) => l.name.startsWith(`ssemux@2.0.0/${PROTOCOL_VERSION}:`))).toBe(true);
     expect(inboxOf(b).received).toEqual([]);
   });
 });

@@ -64,8 +64,8 @@ describe('createSessionLink', () => {
     const subC = link.link.subscribe(c);
     // Deliveries move the positions; a listener is added; one subscriber leaves.
     link.dispatch([
-      { kind: 'events', sub: 1, events: [], at: { id: '3', n: 3, l: 'L' } },
-      { kind: 'events', sub: 2, events: [{ type: 'x', data: '', id: '3' }], at: { id: '3', n: 3, l: 'L' } },
+      { sub: 1, events: [], at: { id: '3', n: 3, l: 'L' } },
+      { sub: 2, events: [{ type: 'x', data: '', id: '3' }], at: { id: '3', n: 3, l: 'L' } },
     ]);
     a.types = ['x', 'y'];
     subA.update({ types: ['x', 'y'] });
@@ -112,10 +112,10 @@ describe('createSessionLink', () => {
     const closed = recorder();
     for (const r of [open, connecting, silent, closed]) link.link.subscribe(r);
     link.dispatch([
-      { kind: 'status', sub: 1, status: status('open', { lastEventId: '4' }) },
-      { kind: 'status', sub: 2, status: status('reconnecting', { retryInMs: 500 }) },
-      { kind: 'status', sub: 2, status: status('connecting', { attempt: 2 }) },
-      { kind: 'status', sub: 4, status: status('closed') },
+      { sub: 1, status: status('open', { lastEventId: '4' }) },
+      { sub: 2, status: status('reconnecting', { retryInMs: 500 }) },
+      { sub: 2, status: status('connecting', { attempt: 2 }) },
+      { sub: 4, status: status('closed') },
     ]);
     link.lost();
     link.lost();
@@ -127,7 +127,7 @@ describe('createSessionLink', () => {
     expect(link.session).toBeUndefined();
     // A new hub's status, then another loss: reconnecting again, once.
     link.use(fakeSession());
-    link.dispatch([{ kind: 'status', sub: 1, status: status('open') }]);
+    link.dispatch([{ sub: 1, status: status('open') }]);
     link.lost();
     expect(open.statuses.map((s) => s.state)).toEqual(['open', 'reconnecting', 'open', 'reconnecting']);
   });
@@ -168,10 +168,10 @@ describe('createSessionLink', () => {
     const subB = link.link.subscribe(b);
     subB.close();
     link.dispatch([
-      { kind: 'events', sub: 1, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
-      { kind: 'events', sub: 2, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
-      { kind: 'events', sub: 9, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
-      { kind: 'events', sub: 1, events: [{ type: 'm', data: '2', id: '2' }], at: { id: '2', n: 2, l: 'L' } },
+      { sub: 1, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
+      { sub: 2, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
+      { sub: 9, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
+      { sub: 1, events: [{ type: 'm', data: '2', id: '2' }], at: { id: '2', n: 2, l: 'L' } },
     ]);
     expect(a.ids).toEqual(['1', '2']);
     expect(a.positions).toEqual([
@@ -186,7 +186,7 @@ describe('createSessionLink', () => {
     link.link.subscribe(recorder({ headers: async () => ({ Authorization: 'Bearer a' }) }));
     link.link.subscribe(recorder());
     await expect(link.headers(1)).resolves.toEqual({ Authorization: 'Bearer a' });
-    await expect(link.headers(2)).rejects.toThrow('no headers provider');
-    await expect(link.headers(3)).rejects.toThrow('no headers provider');
+    await expect(link.headers(2)).rejects.toThrow('No headers provider');
+    await expect(link.headers(3)).rejects.toThrow('No headers provider');
   });
 });

@@ -1,7 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHub } from '../../../src/hub/hub.js';
-import type { SubscribeRequest } from '../../../src/protocol/messages.js';
-import { expose } from '../../../src/sharing/rpc.js';
+import { NAMESPACE, PROTOCOL_VERSION, type SubscribeRequest } from '../../../src/protocol/messages.js';
 import { serveSharedWorker } from '../../../src/sharing/shared-worker-host.js';
 import { installFakePlatform, type FakePlatform, type FakeWorker, type PlatformOptions, type WorkerScript } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
@@ -106,7 +105,8 @@ describe('SharedWorker sharing', () => {
     expect(onlyX.state).toBe('open');
     // Each tab attached once, then subscribed, without waiting for the welcome: no tab had it yet.
     for (const peer of [1, 2]) expect(callsOf(1).filter((c) => c.peer === peer).map((c) => c.kind)).toEqual(['attach', 'subscribe']);
-    expect(welcomedAtSubscribe).toEqual([[], []]);
+    expect(welcomedAtSubscribe[0]).not.toContain('A');
+    expect(welcomedAtSubscribe[1]).not.toContain('B');
     await watching(1, [a, b]);
   });
 
@@ -207,8 +207,8 @@ describe('SharedWorker sharing', () => {
     const subscribers = [a, b, a2].map((t) => t.subscribe(recorder(), sw));
     await until(() => subscribers.every((s) => s.state === 'open'), 'every subscriber open');
     expect(platform.workers.map((w) => [w.name, w.connections])).toEqual([
-      ['ssemux@1.0.0/2', 2],
-      ['ssemux@2.0.0/2', 1],
+      [`ssemux@1.0.0/${PROTOCOL_VERSION}`, 2],
+      [`ssemux@2.0.0/${PROTOCOL_VERSION}`, 1],
     ]);
     expect(server.upstreams.map((u) => u.agent)).toEqual(['worker1', 'worker2']);
   });
@@ -261,20 +261,29 @@ describe('SharedWorker sharing', () => {
     const [a] = await tabs('A');
     const s = a.subscribe(recorder(), sw);
     await until(() => s.lost.length === 1, 'onLost');
-    expect(s.lost[0]).toMatchObject({ code: 'protocol-mismatch', message: `The SharedWorker at ${WORKER_URL} speaks protocol 1, this tab 2` });
+    expect(s.lost[0]).toMatchObject({ code: 'protocol-mismatch', message: `The SharedWorker at ${WORKER_URL} speaks protocol 1, this tab ${PROTOCOL_VERSION}` });
   });
 
-  it('a worker that does not speak the protocol at all (attach fails): onLost with protocol-mismatch', async () => {
-    install({
-      sharedWorker: () => (scope) => {
-        scope.onconnect = (event) => void expose({ hello: () => 'hi' }, event.ports[0]!);
-      },
+  for (const [what, script, says] of [
+    ['another script', 'self.onconnect = () => {};', 'serves a script that is not the ssemux worker'],
+    ['another release', 'const n = "ssemux@0.0.1/1"; self.onconnect = () => {};', `serves the worker of another release (ssemux@0.0.1/1, this page runs ${NAMESPACE})`],
+  ] as const) {
+    it(`a worker URL that serves ${what}: the tab looks at it after 500 ms and falls back, saying what it serves, once in the console`, async () => {
+      install({ sharedWorker: () => (scope) => void (scope.onconnect = () => {}) });
+      vi.stubGlobal('fetch', async () => new Response(script, { headers: { 'content-type': 'text/javascript' } }));
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const [a] = await tabs('A');
+      const s = a.subscribe(recorder(), sw);
+      await vi.advanceTimersByTimeAsync(499);
+      await settle();
+      expect(s.lost).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await until(() => s.lost.length === 1, 'onLost');
+      expect(s.lost[0]).toMatchObject({ code: 'sharing-unavailable', message: `The SharedWorker at ${WORKER_URL} ${says}` });
+      expect(warn.mock.calls.map((c) => c[0])).toEqual([expect.stringContaining(says)]);
+      warn.mockRestore();
     });
-    const [a] = await tabs('A');
-    const s = a.subscribe(recorder(), sw);
-    await until(() => s.lost.length === 1, 'onLost');
-    expect(s.lost[0]).toMatchObject({ code: 'protocol-mismatch', message: `The SharedWorker at ${WORKER_URL} does not speak protocol 2` });
-  });
+  }
 
   it('new SharedWorker() throws (a blocked or broken worker URL): onLost with sharing-unavailable', async () => {
     install();

@@ -1,0 +1,27 @@
+import { canElectLeader, leaderLink } from '../sharing/leader-link.js';
+import { localLink } from '../sharing/local-link.js';
+import type { LinkChoice, OrderOptions } from './sharing-order.js';
+
+/**
+ * The sharing modes to try when the SharedWorker is not tried or failed, best first, each with
+ * why the ones before it were passed over: leader election, then each tab on its own. A chunk,
+ * with the links, the hub and the engine they run (see ./sharing-order.ts).
+ */
+export function fallbackOrder(options: OrderOptions): LinkChoice[] {
+  const { sharing, workerUrl } = options;
+  const leader: LinkChoice = { sharing: 'leader', create: (spec) => leaderLink(spec.credentialsKey) };
+  const none: LinkChoice = { sharing: 'none', create: () => localLink() };
+  if (sharing === 'none') return [none];
+  if (sharing === 'shared-worker') return [];
+  let reason: string | undefined;
+  if (sharing === 'auto') {
+    if (typeof SharedWorker !== 'function') reason = 'SharedWorker is not available';
+    else if (!workerUrl) reason = 'No workerUrl was given';
+    else if (options.stream.transport === 'polyfill') reason = "transport 'polyfill' runs in the page";
+  }
+  const choices: LinkChoice[] = [];
+  if (canElectLeader()) choices.push(reason ? { ...leader, reason } : leader);
+  else reason = `${reason ? `${reason}; ` : ''}Web Locks or BroadcastChannel are not available`;
+  choices.push(reason ? { ...none, reason } : none);
+  return choices;
+}
