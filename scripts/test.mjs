@@ -1,6 +1,6 @@
-// `npm test`: installs Chromium and redis-server when they are missing, builds, runs the unit
-// tests (Vitest) and the end-to-end tests (Playwright in real Chromium against the real demo
-// server), and fails when any test fails.
+// `npm test`: installs Chromium and redis-server when they are missing, builds, checks the size
+// budgets (size-limit), runs the unit tests (Vitest) and the end-to-end tests (Playwright in real
+// Chromium against the real demo server), and fails when any of them fails.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chromiumPath, DEFAULT_CHROMIUM, hasChromium } from '../test/support/chromium.js';
@@ -36,6 +36,8 @@ if (!hasRedisServer()) {
 }
 
 if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
+// The size budgets of .size-limit.json (issue 10), on what the build just wrote.
+const size = run(bin('size-limit'), []);
 
 const unit = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json']);
 const e2e = run(bin('playwright'), ['test']);
@@ -53,4 +55,5 @@ if (e2eReport) {
   counts.failed += e2eReport.stats.unexpected + e2eReport.stats.flaky;
 }
 console.log(`\ntests: ${counts.passed} passed, ${counts.failed} failed`);
-process.exit(unit !== 0 || e2e !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);
+if (size !== 0) console.log('size budgets: exceeded (see above)');
+process.exit(size !== 0 || unit !== 0 || e2e !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);
