@@ -2,9 +2,10 @@
 // (dist/ssemux-worker.js, one IIFE with no import or export, so it loads as a classic or a
 // module worker), the React binding, the Node server (dist/ssemux-server.js), the type
 // declarations and the demo page. `node scripts/build.mjs server` builds only the Node server.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { rolldown } from 'rolldown';
+import { dts } from 'rolldown-plugin-dts';
 import { build } from 'vite';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -96,8 +97,20 @@ await bundle(
 
 await buildServer();
 
-// Declarations of src/ (ssemux/server's included) into dist/types.
-execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.build.json`], { stdio: 'inherit' });
+// The public declarations, one file per entry point (and a shared one), with declaration maps into
+// src/ (which the package ships for them): no declaration of an internal module is published.
+const entries = { index: 'src/index.ts', react: 'src/react/index.ts', server: 'src/server/index.ts', eventsource: 'src/eventsource/index.ts' };
+const types = await rolldown({
+  cwd: root,
+  input: Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(`${root}/${file}`))),
+  plugins: [dts({ tsconfig: 'tsconfig.build.json', emitDtsOnly: true, sourcemap: true })],
+  external: [/^node:/, 'react', 'react/jsx-runtime', 'ioredis'],
+});
+await types.write({ dir: `${root}/dist/types`, format: 'es', sourcemap: true, chunkFileNames: '[name]-[hash].d.ts' });
+await types.close();
+// `ssemux/worker` is a script, not a module with exports: `import 'ssemux/worker'` in a worker of
+// the app's own, or a URL to it, is all there is to type.
+writeFileSync(`${root}/dist/types/worker.d.ts`, '/** The SharedWorker script (see the README): it exports nothing. */\nexport {};\n');
 
 if (only !== 'lib') {
   // The dashboard imports the library as an app would ('ssemux', 'ssemux/react'), from source.

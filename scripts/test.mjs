@@ -36,8 +36,10 @@ if (!hasRedisServer()) {
 }
 
 if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
-// The size budgets of .size-limit.json (issue 10), on what the build just wrote.
+// The size budgets of .size-limit.json (issue 10), on what the build just wrote; and the package
+// as users install it (publint, arethetypeswrong, import and require()).
 const size = run(bin('size-limit'), []);
+const pack = run(process.execPath, ['scripts/check-package.mjs']);
 
 const unit = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json']);
 const e2e = run(bin('playwright'), ['test']);
@@ -56,4 +58,5 @@ if (e2eReport) {
 }
 console.log(`\ntests: ${counts.passed} passed, ${counts.failed} failed`);
 if (size !== 0) console.log('size budgets: exceeded (see above)');
-process.exit(size !== 0 || unit !== 0 || e2e !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);
+if (pack !== 0) console.log('package check: failed (see above)');
+process.exit(size !== 0 || pack !== 0 || unit !== 0 || e2e !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);
