@@ -1,6 +1,8 @@
 /**
  * React hooks over a {@link RealtimeClient}: `ssemux/react`. They only subscribe and unsubscribe;
- * create the client yourself (once, outside render) and pass it in.
+ * create the client yourself (once, outside render) and pass it in. Each accepts `null` or
+ * `undefined` for the client (the usual `typeof window` guard of a server render, or a client
+ * not created yet): they then subscribe to nothing and return their default.
  *
  * Only types come from the core, so this bundle has no runtime dependency on it: it works with
  * whichever copy of `ssemux` created the client.
@@ -20,26 +22,28 @@ import type { EventMap, RealtimeMessage, RealtimeStatus } from '../protocol/type
  * useRealtimeEvent(client, 'notification', (msg) => toast(msg.data.title));
  */
 export function useRealtimeEvent<E extends EventMap, K extends keyof E & string>(
-  client: RealtimeClient<E>,
+  client: RealtimeClient<E> | null | undefined,
   type: K,
   handler: Listener<E[K], K>,
 ): void;
 export function useRealtimeEvent<E extends EventMap>(
-  client: RealtimeClient<E>,
+  client: RealtimeClient<E> | null | undefined,
   type: '*',
   handler: Listener<E[keyof E], keyof E & string>,
 ): void;
-export function useRealtimeEvent(client: RealtimeClient, type: string, handler: Listener): void {
+export function useRealtimeEvent(client: RealtimeClient | null | undefined, type: string, handler: Listener): void {
   const latest = useRef(handler);
-  // Updated after commit, before any event the new render could be called for.
+  // Updated after commit, before any event the new render could be called for (effects do not
+  // run in a server render, so useLayoutEffect's warning there does not apply to React 19).
   useLayoutEffect(() => {
     latest.current = handler;
   });
-  useEffect(() => client.on(type, (message: RealtimeMessage) => latest.current(message)), [client, type]);
+  useEffect(() => client?.on(type, (message: RealtimeMessage) => latest.current(message)), [client, type]);
 }
 
 /**
- * The `data` of the latest event of `type` (or of any type with `'*'`), `undefined` before any.
+ * The `data` of the latest event of `type` (or of any type with `'*'`), `undefined` before any
+ * (and on the server, and while the browser hydrates a server render).
  *
  * The component re-renders only when the value changes: an event whose data is the same value
  * (`Object.is`) or has the same type and raw text as the previous one does not re-render. All components
@@ -50,13 +54,13 @@ export function useRealtimeEvent(client: RealtimeClient, type: string, handler: 
  * const stats = useRealtimeLatest(client, 'stats'); // Events['stats'] | undefined
  */
 export function useRealtimeLatest<E extends EventMap, K extends keyof E & string>(
-  client: RealtimeClient<E>,
+  client: RealtimeClient<E> | null | undefined,
   type: K,
 ): E[K] | undefined;
-export function useRealtimeLatest<E extends EventMap>(client: RealtimeClient<E>, type: '*'): E[keyof E] | undefined;
-export function useRealtimeLatest(client: RealtimeClient, type: string): unknown {
-  const store = latestStore(client, type);
-  return useSyncExternalStore(store.subscribe, store.get, store.get);
+export function useRealtimeLatest<E extends EventMap>(client: RealtimeClient<E> | null | undefined, type: '*'): E[keyof E] | undefined;
+export function useRealtimeLatest(client: RealtimeClient | null | undefined, type: string): unknown {
+  const store = client ? latestStore(client, type) : NO_VALUE;
+  return useSyncExternalStore(store.subscribe, store.get, NO_VALUE.get);
 }
 
 /**
@@ -69,10 +73,16 @@ export function useRealtimeLatest(client: RealtimeClient, type: string): unknown
  * @example
  * const { state, transport } = useRealtimeStatus(client);
  */
-export function useRealtimeStatus<E extends EventMap>(client: RealtimeClient<E>): RealtimeStatus {
-  const store = statusStore(client as RealtimeClient);
-  return useSyncExternalStore(store.subscribe, store.get, store.get);
+export function useRealtimeStatus<E extends EventMap>(client: RealtimeClient<E> | null | undefined): RealtimeStatus {
+  const store = client ? statusStore(client as RealtimeClient) : NO_STATUS;
+  return useSyncExternalStore(store.subscribe, store.get, NO_STATUS.get);
 }
+
+/**
+ * What {@link useRealtimeStatus} returns without a client, on the server, and while the browser
+ * hydrates a server render (so that both render the same); the client's own status from then on.
+ */
+export const INITIAL_STATUS: RealtimeStatus = Object.freeze({ state: 'connecting', transport: 'fetch', sharing: 'none', attempt: 0, lastEventId: '' });
 
 // --- the small external stores useSyncExternalStore reads ---------------------------------------
 
@@ -83,6 +93,9 @@ interface Store<T> {
   idle?: () => boolean;
 }
 
+const unsubscribed = () => {};
+const NO_VALUE: Store<unknown> = { subscribe: () => unsubscribed, get: () => undefined };
+const NO_STATUS: Store<RealtimeStatus> = { subscribe: () => unsubscribed, get: () => INITIAL_STATUS };
 const latestStores = new WeakMap<RealtimeClient, Map<string, Store<unknown>>>();
 /**
  * Stores no component reads keep their value for a remount, but only for this many types per
