@@ -46,11 +46,12 @@ async function lookAt(url: string): Promise<string | undefined> {
       if (!response.ok) problem = `answers ${response.status}`;
       // An HTML page: a single-page app's fallback route answers every path.
       else if (/html/i.test(type) || /^\s*</.test(text)) problem = 'serves an HTML page';
-      else if (!text.includes('ssemux')) problem = 'serves a script that is not the ssemux worker';
-      // A worker of another release (a stale copy, a cached file) names itself otherwise; a
-      // wrapper script that imports the worker (in development) names nothing.
-      else if (/ssemux@[^/`'"]+\/\d+/.test(text) && !text.includes(NAMESPACE)) {
-        problem = `serves the worker of another release (${/ssemux@[^/`'"]+\/\d+/.exec(text)![0]}, this page runs ${NAMESPACE})`;
+      // The worker names itself by its release; a worker of another release (a stale copy, a
+      // cached file) otherwise; a script of the app that imports it (in development) by its path.
+      else if (!text.includes(NAMESPACE)) {
+        const release = /ssemux@[^/`'"\s]+\/\d+/.exec(text)?.[0];
+        if (release) problem = `serves the worker of another release (${release}, this page runs ${NAMESPACE})`;
+        else if (!text.includes('ssemux/worker')) problem = 'serves a script that is not the ssemux worker';
       }
     } catch {
       // Unreachable: nothing to tell from here.

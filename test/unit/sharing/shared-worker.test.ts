@@ -51,7 +51,7 @@ beforeEach(() => {
   hubs = new Map();
   welcomedAtSubscribe = [];
   // A worker slow to answer has its URL looked at (src/sharing/worker-failure.ts): here it serves the worker.
-  vi.stubGlobal('fetch', async () => new Response('/* the ssemux worker */', { headers: { 'content-type': 'text/javascript' } }));
+  vi.stubGlobal('fetch', async () => new Response(`/* the worker of ${NAMESPACE} */`, { headers: { 'content-type': 'text/javascript' } }));
 });
 afterEach(() => {
   platform.uninstall();
