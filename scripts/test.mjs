@@ -1,9 +1,11 @@
-// `npm test`: installs Chromium and redis-server when they are missing, builds, checks the size
-// budgets (size-limit), runs the unit tests (Vitest) and the end-to-end tests (Playwright in real
-// Chromium against the real demo server), and fails when any of them fails.
+// `npm test`: installs Chromium, Firefox ESR and redis-server when they are missing, builds, checks
+// the size budgets (size-limit), runs the unit tests (Vitest) and the end-to-end tests (Playwright
+// in real Chromium, then test/firefox in Firefox ESR over WebDriver BiDi, against the real demo
+// server), and fails when any of them fails.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chromiumPath, DEFAULT_CHROMIUM, hasChromium } from '../test/support/chromium.js';
+import { DEFAULT_FIREFOX, firefoxPath, hasFirefox } from '../test/support/firefox.js';
 import { DEFAULT_REDIS_SERVER, hasRedisServer, redisServerPath } from '../test/support/redis.js';
 
 const run = (command, args, options = {}) => spawnSync(command, args, { stdio: 'inherit', ...options }).status ?? 1;
@@ -19,6 +21,18 @@ if (!hasChromium()) {
   console.log('Chromium is missing: installing Debian\'s chromium package');
   if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'chromium') !== 0 || !hasChromium()) {
     console.error('Could not install Chromium; set CHROMIUM_PATH to a Chromium binary');
+    process.exit(1);
+  }
+}
+
+if (!hasFirefox()) {
+  if (firefoxPath() !== DEFAULT_FIREFOX) {
+    console.error(`FIREFOX_PATH=${firefoxPath()} does not exist`);
+    process.exit(1);
+  }
+  console.log('Firefox is missing: installing Debian\'s firefox-esr package');
+  if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'firefox-esr') !== 0 || !hasFirefox()) {
+    console.error('Could not install Firefox; set FIREFOX_PATH to a Firefox binary');
     process.exit(1);
   }
 }
@@ -43,6 +57,7 @@ const pack = run(process.execPath, ['scripts/check-package.mjs']);
 
 const unit = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json']);
 const e2e = run(bin('playwright'), ['test']);
+const firefox = run(bin('vitest'), ['run', '--config', 'test/firefox/vitest.config.ts', '--reporter=default', '--reporter=json', '--outputFile=test-results/firefox.json']);
 
 const counts = { passed: 0, failed: 0 };
 const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
@@ -56,7 +71,12 @@ if (e2eReport) {
   counts.passed += e2eReport.stats.expected;
   counts.failed += e2eReport.stats.unexpected + e2eReport.stats.flaky;
 }
+const firefoxReport = readJson('test-results/firefox.json');
+if (firefoxReport) {
+  counts.passed += firefoxReport.numPassedTests;
+  counts.failed += firefoxReport.numFailedTests;
+}
 console.log(`\ntests: ${counts.passed} passed, ${counts.failed} failed`);
 if (size !== 0) console.log('size budgets: exceeded (see above)');
 if (pack !== 0) console.log('package check: failed (see above)');
-process.exit(size !== 0 || pack !== 0 || unit !== 0 || e2e !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);
+process.exit(size !== 0 || pack !== 0 || unit !== 0 || e2e !== 0 || firefox !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);

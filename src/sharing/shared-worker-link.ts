@@ -16,6 +16,12 @@ export const WORKER_NAME = NAMESPACE;
 const CHECK_AFTER_MS = 500;
 /** A worker that has not answered `attach` by then is taken as failed (a busy machine starts one slowly). */
 const ATTACH_TIMEOUT_MS = 10_000;
+/**
+ * After a death, a worker that has not answered by then is made anew (until
+ * {@link ATTACH_TIMEOUT_MS} after the death): Firefox attaches a SharedWorker made while the dead
+ * one is torn down to that one, which never answers; one made a little later starts afresh.
+ */
+const REATTACH_MS = 1_000;
 /** More worker deaths than this within {@link RESTART_WINDOW_MS} and the link gives up. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 30_000;
@@ -61,7 +67,8 @@ function createSharedWorkerLink(workerUrl: string): Link {
     current = undefined;
   }
 
-  function connect(): void {
+  /** `diedAt`: a restart, when the last worker died. */
+  function connect(diedAt?: number): void {
     // A data: or blob: URL starts a worker no other tab can join.
     if (/^(data|blob):/.test(workerUrl)) return fail('start');
     let worker: SharedWorker;
@@ -96,8 +103,8 @@ function createSharedWorkerLink(workerUrl: string): Link {
     };
     const failed = (why: WorkerFailure, detail?: unknown) => current === mine && (session.detach(), fail(why, detail));
     // A wrong URL (an HTML fallback page, another script) loads but never answers: look at it early.
-    timers[0] = setTimeout(() => void explain('slow').then((error) => error && failed('slow')), CHECK_AFTER_MS);
-    timers[1] = setTimeout(() => failed('silent'), ATTACH_TIMEOUT_MS);
+    timers[0] = setTimeout(() => explain('slow').then((error) => error && failed('slow')), CHECK_AFTER_MS);
+    timers[1] = setTimeout(() => (diedAt ? died(mine) : failed('silent')), diedAt ? REATTACH_MS : ATTACH_TIMEOUT_MS);
     worker.onerror = () => failed('error');
     const welcomed = (welcome: Welcome) => {
       clearTimeout(timers[0]);
@@ -120,11 +127,10 @@ function createSharedWorkerLink(workerUrl: string): Link {
     if (current !== dead) return;
     end();
     const now = Date.now();
-    deaths.push(now);
-    while (deaths[0]! < now - RESTART_WINDOW_MS) deaths.shift();
-    if (deaths.length > MAX_RESTARTS) return fail('dying');
+    // The last deaths, at most MAX_RESTARTS: one more, and the oldest went within the window.
+    if (deaths.push(now) > MAX_RESTARTS && deaths.shift()! > now - RESTART_WINDOW_MS) return fail('dying');
     shared.lost();
-    connect();
+    connect(now);
   }
 
   // pagehide is the fast path for a closing tab, and a page entering the back/forward cache must

@@ -415,6 +415,7 @@ function workerPort(worker: WorkerInstance, port: MessagePort): MessagePort {
 }
 
 let sharedWorkerScript: WorkerScript | undefined;
+let workerTeardownMs = 0;
 let constructionError: (() => unknown) | undefined;
 const workers: WorkerInstance[] = [];
 const liveWorkers = new Map<string, WorkerInstance>();
@@ -476,7 +477,9 @@ function terminateWorker(worker: WorkerInstance): void {
   if (!worker.alive) return;
   worker.alive = false;
   const key = `${worker.url}\n${worker.name}`;
-  if (liveWorkers.get(key) === worker) liveWorkers.delete(key);
+  const forget = () => liveWorkers.get(key) === worker && liveWorkers.delete(key);
+  if (workerTeardownMs > 0) setTimeout(forget, workerTeardownMs);
+  else forget();
   worker.stop?.();
   for (const port of worker.ports) port.close();
   for (const port of worker.waiting) port.close();
@@ -528,6 +531,12 @@ export interface PlatformOptions {
   locks?: boolean;
   /** Installs `SharedWorker`, running this script in each worker started. @default none */
   sharedWorker?: WorkerScript;
+  /**
+   * For this long after a worker is terminated, a `new SharedWorker` of its URL and name connects
+   * to it, dead, and is never answered: Firefox ESR tears a worker down so (Chromium starts a new
+   * one at once). @default 0
+   */
+  workerTeardownMs?: number;
 }
 
 /** The installed fakes. */
@@ -586,6 +595,7 @@ export function installFakePlatform(options: PlatformOptions = {}): FakePlatform
   define('dispatchEvent', { value: (event: Event) => dispatchPageEvent(currentAgent(), event), writable: true });
   if (options.sharedWorker) {
     sharedWorkerScript = options.sharedWorker;
+    workerTeardownMs = options.workerTeardownMs ?? 0;
     define('SharedWorker', { value: FakeSharedWorker, writable: true });
   }
 
@@ -635,6 +645,7 @@ export function installFakePlatform(options: PlatformOptions = {}): FakePlatform
       pageListeners.length = 0;
       agents.clear();
       sharedWorkerScript = undefined;
+      workerTeardownMs = 0;
       constructionError = undefined;
       lockManager = undefined;
       installed = false;

@@ -199,6 +199,35 @@ describe('SharedWorker sharing', () => {
     for (const s of [rare, all1, all2]) expect(s.state).toBe('open');
   });
 
+  it('a worker made while the dead one is torn down never answers (Firefox): after 1 s the tab makes another, and resumes with nothing lost or doubled', async () => {
+    install({ workerTeardownMs: 100 });
+    const [a, b] = await tabs('A', 'B');
+    const all = [a, b].map((t) => t.subscribe(recorder(), sw));
+    await until(() => subscribes(1).length === 2 && server.upstreams[0]?.opened === true, 'the subscriptions');
+    await watching(1, [a, b]);
+    for (let i = 0; i < 5; i++) server.publish('common');
+    await until(() => all.every((s) => s.at.id === '5'), 'every position at 5');
+
+    platform.workers[0]!.terminate();
+    server.publish('common');
+    await settle();
+    // The tabs made their new SharedWorker at once, and it went to the dead worker.
+    expect(platform.workers).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(subscribes(2)).toEqual([]);
+    expect(all.map((s) => s.lost)).toEqual([[], []]);
+    await vi.advanceTimersByTimeAsync(1);
+    await until(() => subscribes(2).length === 2, 'the resubscriptions to a new worker');
+    expect(platform.workers).toHaveLength(2);
+    server.publish('common');
+    await until(() => all.every((s) => s.at.id === '7'), 'every position at 7');
+    await settle();
+    for (const s of all) {
+      expect(s.ids).toEqual(server.ids());
+      expect(s.state).toBe('open');
+    }
+  });
+
   it('tabs of two releases name two workers and never share one', async () => {
     install();
     const a = await openTab(platform, 'A', { release: '1.0.0' });
