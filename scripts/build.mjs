@@ -3,6 +3,7 @@
 // module worker), the React binding, the Node server (dist/ssemux-server.js), the type
 // declarations and the demo page. `node scripts/build.mjs server` builds only the Node server.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rolldown } from 'rolldown';
 import { dts } from 'rolldown-plugin-dts';
@@ -51,9 +52,10 @@ const common = { root, configFile: false, logLevel: 'warn', publicDir: false, de
 const minify = { minify: 'terser', terserOptions: { toplevel: true, compress: { passes: 2 }, format: { comments: false } } };
 
 /** One ES bundle into dist/. */
-const bundle = (lib, rollupOptions = {}) =>
+const bundle = (lib, rollupOptions = {}, plugins = []) =>
   build({
     ...common,
+    plugins,
     build: {
       outDir: 'dist',
       emptyOutDir: false,
@@ -93,6 +95,22 @@ await build({
 await bundle(
   { entry: 'src/react/index.ts', formats: ['es'], fileName: () => 'ssemux-react.js' },
   { external: ['react', 'react/jsx-runtime'] },
+);
+// ssemux/eventsource imports the public entry, which stays an import of ./ssemux.js: an app that
+// uses both loads the client once.
+await bundle(
+  { entry: 'src/eventsource/index.ts', formats: ['es'], fileName: () => 'ssemux-eventsource.js' },
+  {},
+  [
+    {
+      name: 'ssemux-entry-external',
+      enforce: 'pre',
+      resolveId: (source, importer) =>
+        importer && source.startsWith('.') && resolve(dirname(importer), source).replace(/\.js$/, '.ts') === resolve(root, 'src/index.ts')
+          ? { id: './ssemux.js', external: true }
+          : null,
+    },
+  ],
 );
 
 await buildServer();

@@ -30,6 +30,9 @@ try {
     const core = require('ssemux');
     assert.equal(typeof core.createRealtimeClient, 'function');
     assert.equal(typeof require('ssemux/server').createRealtimeServer, 'function');
+    const compat = require('ssemux/eventsource');
+    assert.deepEqual([typeof compat.SharedEventSource, typeof compat.EventSourcePolyfill, typeof compat.fetchEventSource], ['function', 'function', 'function']);
+    assert.equal(new compat.SharedEventSource('http://127.0.0.1:9/events').readyState, 0); // inert on a server
     const client = core.createRealtimeClient({ url: '/events' });
     assert.equal(client.status.state, 'connecting'); // inert on a server
     client.close();
