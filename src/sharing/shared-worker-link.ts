@@ -7,11 +7,6 @@ import { decodeFrames } from './decode-frames.js';
 import { expose, notifier } from './rpc.js';
 import { createSessionLink } from './session-link.js';
 
-/**
- * Worker name: the release and the protocol are in it, so a tab never joins a worker of another
- * release (one that outlived a deploy); releases side by side each run their own.
- */
-export const WORKER_NAME = NAMESPACE;
 /** A worker that has not answered `attach` by then has its URL looked at (./worker-failure.ts): a wrong URL never answers. */
 const CHECK_AFTER_MS = 500;
 /** A worker that has not answered `attach` by then is taken as failed (a busy machine starts one slowly). */
@@ -67,13 +62,15 @@ function createSharedWorkerLink(workerUrl: string): Link {
     current = undefined;
   }
 
-  /** `diedAt`: a restart, when the last worker died. */
-  function connect(diedAt?: number): void {
+  /** `diedAt`: a restart, when the last worker died (0: a first start). */
+  function connect(diedAt = 0): void {
     // A data: or blob: URL starts a worker no other tab can join.
     if (/^(data|blob):/.test(workerUrl)) return fail('start');
     let worker: SharedWorker;
     try {
-      worker = new SharedWorker(workerUrl, { name: WORKER_NAME });
+      // Named by the release and the protocol, so a tab never joins a worker of another release
+      // (one that outlived a deploy); releases side by side each run their own.
+      worker = new SharedWorker(workerUrl, { name: NAMESPACE });
     } catch (error) {
       return fail('start', error);
     }
@@ -104,7 +101,10 @@ function createSharedWorkerLink(workerUrl: string): Link {
     const failed = (why: WorkerFailure, detail?: unknown) => current === mine && (session.detach(), fail(why, detail));
     // A wrong URL (an HTML fallback page, another script) loads but never answers: look at it early.
     timers[0] = setTimeout(() => explain('slow').then((error) => error && failed('slow')), CHECK_AFTER_MS);
-    timers[1] = setTimeout(() => (diedAt ? died(mine) : failed('silent')), diedAt ? REATTACH_MS : ATTACH_TIMEOUT_MS);
+    timers[1] = setTimeout(
+      () => (Date.now() < diedAt + ATTACH_TIMEOUT_MS ? (end(), connect(diedAt)) : failed('silent')),
+      diedAt ? REATTACH_MS : ATTACH_TIMEOUT_MS,
+    );
     worker.onerror = () => failed('error');
     const welcomed = (welcome: Welcome) => {
       clearTimeout(timers[0]);

@@ -228,6 +228,24 @@ describe('SharedWorker sharing', () => {
     }
   });
 
+  it('a dead worker that keeps taking new connections for 10 s: the tab tries every second, then gives up saying the worker did not answer', async () => {
+    install({ workerTeardownMs: 20_000 });
+    const [a] = await tabs('A');
+    const s = a.subscribe(recorder(), sw);
+    await until(() => subscribes(1).length === 1 && server.upstreams[0]?.opened === true, 'the subscription');
+    await watching(1, [a]);
+    platform.workers[0]!.terminate();
+    await settle();
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(s.lost).toEqual([]);
+    // The first attempt at once, then one a second.
+    expect(platform.workers[0]!.connections).toBe(1 + 10);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await until(() => s.lost.length > 0, 'onLost');
+    expect(s.lost).toMatchObject([{ code: 'sharing-unavailable', message: `The SharedWorker at ${WORKER_URL} did not answer` }]);
+    expect(platform.workers).toHaveLength(1);
+  });
+
   it('tabs of two releases name two workers and never share one', async () => {
     install();
     const a = await openTab(platform, 'A', { release: '1.0.0' });
