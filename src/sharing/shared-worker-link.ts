@@ -102,7 +102,8 @@ function createSharedWorkerLink(workerUrl: string): Link {
     // A wrong URL (an HTML fallback page, another script) loads but never answers: look at it early.
     timers[0] = setTimeout(() => explain('slow').then((error) => error && failed('slow')), CHECK_AFTER_MS);
     timers[1] = setTimeout(
-      () => (Date.now() < diedAt + ATTACH_TIMEOUT_MS ? (end(), connect(diedAt)) : failed('silent')),
+      // The connection given up says so first: a worker that starts late leaves no session for it.
+      () => (Date.now() < diedAt + ATTACH_TIMEOUT_MS ? (session.detach(), end(), connect(diedAt)) : failed('silent')),
       diedAt ? REATTACH_MS : ATTACH_TIMEOUT_MS,
     );
     worker.onerror = () => failed('error');

@@ -228,6 +228,40 @@ describe('SharedWorker sharing', () => {
     }
   });
 
+  it('after a death, a worker slow to start (over 1 s) is asked again; the connection given up leaves nothing behind in it', async () => {
+    let start!: () => void;
+    const started = new Promise<void>((resolve) => (start = resolve));
+    install({
+      sharedWorker: async (info) => {
+        if (info.index === 2) await started;
+        return realWorker(info) as (scope: { onconnect: ((event: MessageEvent) => void) | null }) => void;
+      },
+    });
+    const [a] = await tabs('A');
+    const s = a.subscribe(recorder(), sw);
+    await until(() => subscribes(1).length === 1 && server.upstreams[0]?.opened === true, 'the subscription');
+    await watching(1, [a]);
+    server.publish('common');
+    await until(() => s.at.id === '1', 'position 1');
+    platform.workers[0]!.terminate();
+    await settle();
+    await vi.advanceTimersByTimeAsync(2_500);
+    // Chromium joins the starting worker again: two connections to worker 2, the first given up.
+    expect(platform.workers).toHaveLength(2);
+    expect(platform.workers[1]!.connections).toBe(3);
+    start();
+    await until(() => s.state === 'open', 'open on worker 2');
+    server.publish('common');
+    await until(() => s.at.id === '2', 'position 2');
+    await settle();
+    expect(s.ids).toEqual(['1', '2']);
+    // The tab leaves: nothing of the connections it gave up holds the upstream open.
+    s.subscription!.close();
+    await vi.advanceTimersByTimeAsync(10_000);
+    await settle();
+    expect(server.live()).toEqual([]);
+  });
+
   it('a dead worker that keeps taking new connections for 10 s: the tab tries every second, then gives up saying the worker did not answer', async () => {
     install({ workerTeardownMs: 20_000 });
     const [a] = await tabs('A');
