@@ -16,7 +16,7 @@
 //   BENCH_BUILD=0               use dist/ as it is (default: `node scripts/build.mjs lib` first)
 //   BENCH_FANOUT_TABS (20), BENCH_FANOUT_RATES (10000,40000), BENCH_FANOUT_SECONDS (2)
 //   BENCH_FANOUT_CLIENTS=shared-worker,leader  only the fan-out rows whose label has one of these
-//   BENCH_NEWTAB_RUNS (10)      new tabs of each kind
+//   BENCH_NEWTAB_RUNS (20)      new tabs of each kind
 //   BENCH_TOPIC_RATE (500)      events/s over all topics, for 4 s
 //   bench/server-bench.mjs reads BENCH_CONNECTIONS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST_RATE
 //
@@ -47,7 +47,7 @@ const runs = (part) => (only ? only.includes(part) : true) && !skip.includes(par
 const TABS = Number(process.env.BENCH_FANOUT_TABS ?? 20);
 const RATES = (listEnv('BENCH_FANOUT_RATES') ?? ['10000', '40000']).map(Number);
 const SECONDS = Number(process.env.BENCH_FANOUT_SECONDS ?? 2);
-const NEWTAB_RUNS = Number(process.env.BENCH_NEWTAB_RUNS ?? 10);
+const NEWTAB_RUNS = Number(process.env.BENCH_NEWTAB_RUNS ?? 20);
 const TOPIC_RATE = Number(process.env.BENCH_TOPIC_RATE ?? 500);
 
 /** The child process of the part running now (server, parser). */

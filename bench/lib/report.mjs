@@ -46,7 +46,7 @@ function size({ files, others, bundles, sharing }) {
   return lines;
 }
 
-function newTab({ ssemux, plain }) {
+function newTab({ ssemux, plain, bare }) {
   const line = (label, s) =>
     row(label, `**${ms(s.median)}**`, `${ms(s.min)}–${ms(s.max)}`, ms(s.steps.htmlLoaded), ms(s.steps.scriptsLoaded), ms(s.steps.moduleLoaded), ms(s.steps.clientCreate), ms(s.steps.clientCreated), ms(s.steps.open));
   return [
@@ -63,7 +63,9 @@ function newTab({ ssemux, plain }) {
     ),
     line(`ssemux (${ssemux.sharing}), joins the running upstream`, ssemux),
     line('plain EventSource, its own connection (created = `new EventSource`)', plain),
+    line('a bare SharedWorker sharer (bench/bare-worker.js), joined (created = `new SharedWorker`)', bare),
     row('ratio ssemux / EventSource (first event)', `**${fixed(ssemux.median / plain.median, 2)}**`),
+    row('ratio bare sharer / EventSource (first event): the floor of sharing through a SharedWorker', fixed(bare.median / plain.median, 2)),
   ];
 }
 

@@ -5,7 +5,10 @@
 // opening its own plain EventSource on the same server, same stream, same rate (also with 3
 // such tabs open, so both contexts hold connections and a warm HTTP cache alike).
 //
-// The two kinds take turns, new tab after new tab, so a busy moment of the machine hits both;
+// And, as the floor of any design that shares a stream through a SharedWorker here, a tab
+// joining a bare sharer (bare-worker.js: one EventSource, each event posted to every port).
+//
+// The kinds take turns, new tab after new tab, so a busy moment of the machine hits each;
 // the first new tab of each kind is a warm-up and not counted. Each new tab is closed after its
 // first event (the 3 others stay).
 import { openTabs } from '../lib/browser.mjs';
@@ -19,6 +22,7 @@ export async function newTab({ browser, demo, runs, log }) {
   const kinds = {
     ssemux: { url: `${demo.url}/ssemux.html?stream=newtab&type=tick&sharing=shared-worker`, samples: [] },
     plain: { url: `${demo.url}/plain.html?stream=newtab&type=tick`, samples: [] },
+    bare: { url: `${demo.url}/bare.html?stream=newtab&type=tick`, samples: [] },
   };
   const contexts = [];
   try {
@@ -49,5 +53,5 @@ export async function newTab({ browser, demo, runs, log }) {
     const steps = Object.fromEntries(STEPS.map((step) => [step, median(samples.map((s) => s[step]).filter((v) => v !== null))]));
     return { n: samples.length, median: median(first), min: Math.min(...first), max: Math.max(...first), steps, sharing: samples[0]?.sharing };
   };
-  return { ssemux: summary(kinds.ssemux.samples), plain: summary(kinds.plain.samples) };
+  return { ssemux: summary(kinds.ssemux.samples), plain: summary(kinds.plain.samples), bare: summary(kinds.bare.samples) };
 }

@@ -8,7 +8,7 @@ declare const __SSEMUX_VERSION__: string;
  * package version it names the worker, the locks and the channels ({@link NAMESPACE}), so a tab
  * never talks to a hub of another release: two releases side by side run two hubs.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The package version, set by the build. */
 export const VERSION: string = typeof __SSEMUX_VERSION__ === 'string' ? __SSEMUX_VERSION__ : '0.0.0-dev';
@@ -42,8 +42,9 @@ export type Frame = EventsFrame | StatusFrame;
 export type WireFrame = { sub: number; e: string; at: Position } | StatusFrame;
 
 /**
- * Hub to tab, on the data channel: the welcome once attached, then one message per tab per
- * flush (never one per event), and pings where there are no Web Locks.
+ * Hub to tab, after its calls on the tab's port (SharedWorker) or channel (leader): the welcome
+ * once attached, then one message per tab per flush (never one per event), and pings where
+ * there are no Web Locks.
  */
 export type DataMessage = { welcome: Welcome } | { frames: WireFrame[] } | { ping: number };
 
@@ -58,12 +59,12 @@ export interface SubscribeRequest {
   provider: boolean;
 }
 
-/** What a hub says once a tab is attached, first on its data channel. */
+/** What a hub says once a tab is attached, its first {@link DataMessage}. */
 export interface Welcome {
   v: number;
   /** Name of a Web Lock the hub holds for its lifetime: granting it to a tab means the hub died. */
   lifeLock?: string;
-  /** Without Web Locks the hub pings the tab's data channel this often; silence means it died. */
+  /** Without Web Locks the hub pings the tab this often; silence means it died. */
   pingMs?: number;
 }
 
@@ -74,10 +75,10 @@ export interface Welcome {
  */
 export interface HubControl {
   /**
-   * Registers the tab. `data` (SharedWorker) receives {@link DataMessage}s; a leader posts them
-   * on the tab's channel instead. The first is the {@link Welcome}, once the hub holds its life lock.
+   * Registers the tab, which from then on receives {@link DataMessage}s where it reaches the hub.
+   * The first is the {@link Welcome}, once the hub holds its life lock.
    */
-  attach(data?: MessagePort): void;
+  attach(): void;
   /** The tab now holds `tabLock` for its lifetime: the hub waits on it to notice a dead tab. */
   watch(tabLock: string): void;
   subscribe(request: SubscribeRequest): void;

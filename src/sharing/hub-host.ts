@@ -17,13 +17,13 @@ export const PING_MS = 5_000;
 
 /**
  * The hub's side of one tab ({@link HubControl}), for the SharedWorker and the leader alike.
- * `open` makes the tab's channel from what `attach` was given; `gone` runs once the tab has left
+ * `open` makes the tab's channel when it attaches; `gone` runs once the tab has left
  * or died and everything of it was let go.
  */
 export function createHubControl(
   hub: Hub,
   welcome: Promise<Welcome>,
-  open: (data?: MessagePort) => TabChannel,
+  open: () => TabChannel,
   gone: () => void = () => {},
 ): HubControl {
   let peer: HubPeer | undefined;
@@ -33,9 +33,9 @@ export function createHubControl(
   let missed = 0;
 
   return {
-    attach(data) {
+    attach() {
       if (peer) return;
-      const channel = open(data);
+      const channel = open();
       peer = hub.attach({
         deliver: (frames) => channel.post({ frames: encodeFrames(frames) }),
         headers: (sub) => channel.tab.headers(sub),

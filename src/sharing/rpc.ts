@@ -1,7 +1,7 @@
 /**
  * The control plane between tabs and a hub (a SharedWorker or a leader tab): Comlink's model,
  * calls of an object exposed at the other end of a message endpoint, in the part ssemux uses
- * (methods with cloneable arguments, a MessagePort transferred). Comlink itself cost 1.5 KB of
+ * (methods with cloneable arguments). Comlink itself cost 1.5 KB of
  * the tab's 5 KB and 1.8 KB of the worker's 9 KB. Unlike Comlink, a call nobody awaits is sent
  * without asking for an answer ({@link notifier}: every call of a tab to its hub), and a call
  * whose peer is gone settles when the caller lets the peer go.
@@ -12,7 +12,7 @@
 
 /** Where messages go and come from: a MessagePort, or a channel lane to one tab. */
 export interface Endpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  postMessage(message: unknown): void;
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
   removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
   start?(): void;
@@ -63,9 +63,6 @@ export function expose(target: object, endpoint: Endpoint): () => void {
 /** The calls of the object exposed at the other end of `endpoint`, sent without asking for an answer. */
 export function notifier<T>(endpoint: Endpoint): Notify<T> {
   return new Proxy({} as Notify<T>, {
-    get: (_, m) => (...a: unknown[]) => endpoint.postMessage({ m, a } as Call, a.filter(isPort)),
+    get: (_, m) => (...a: unknown[]) => endpoint.postMessage({ m, a } as Call),
   });
 }
-
-/** A MessagePort argument is transferred, not cloned. (Every platform with a link to use has MessagePort.) */
-export const isPort = (x: unknown): x is MessagePort => x instanceof MessagePort;

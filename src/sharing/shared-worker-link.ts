@@ -34,8 +34,8 @@ function createSharedWorkerLink(workerUrl: string): Link {
   const locks = webLocks();
   // Web Locks come with secure contexts, and so does randomUUID.
   const tabLock = `${NAMESPACE}:tab:${locks && crypto.randomUUID()}`;
-  // Held for the page's life, so the worker notices a tab that dies without a word.
-  const tabLockHeld = holdForLife(locks, tabLock);
+  /** Held for the page's life, so the worker notices a tab that dies without a word; asked for once attached. */
+  let tabLockHeld: Promise<boolean> | undefined;
   const tabControl: TabControl = { headers: (sub) => shared.headers(sub) };
   const shared = createSessionLink('shared-worker', () => current ?? connect());
   const deaths: number[] = [];
@@ -76,27 +76,27 @@ function createSharedWorkerLink(workerUrl: string): Link {
     }
     const port = worker.port;
     const session = notifier<HubControl>(port);
-    const data = new MessageChannel();
     const timers: ReturnType<typeof setTimeout>[] = [];
     let stopWatching: (() => void) | undefined;
     const mine = () => {
       stopExposing();
       stopWatching?.();
       timers.forEach(clearTimeout);
-      data.port1.close();
       port.close();
     };
+    // The hub's data shares the port with its calls to the tab (which have `m`), before expose starts the port.
+    port.addEventListener('message', ({ data: message }: MessageEvent<DataMessage>) => {
+      if ('frames' in message) return shared.dispatch(decodeFrames(message.frames));
+      if ('welcome' in message) return welcomed(message.welcome);
+      if (!('ping' in message)) return;
+      session.pong();
+      watchPings(message.ping);
+    });
     const stopExposing = expose(tabControl, port);
     current = mine;
     const watchPings = (everyMs: number) => {
       clearTimeout(timers[2]);
       timers[2] = setTimeout(() => died(mine), everyMs * 3);
-    };
-    data.port1.onmessage = ({ data: message }: MessageEvent<DataMessage>) => {
-      if ('frames' in message) return shared.dispatch(decodeFrames(message.frames));
-      if ('welcome' in message) return welcomed(message.welcome);
-      session.pong();
-      watchPings(message.ping);
     };
     const failed = (why: WorkerFailure, detail?: unknown) => current === mine && (session.detach(), fail(why, detail));
     // A wrong URL (an HTML fallback page, another script) loads but never answers: look at it early.
@@ -114,13 +114,14 @@ function createSharedWorkerLink(workerUrl: string): Link {
       if (welcome.lifeLock && locks) stopWatching = whenReleased(locks, welcome.lifeLock, () => died(mine));
       if (welcome.pingMs) watchPings(welcome.pingMs);
     };
-    session.attach(data.port2);
-    void tabLockHeld.then((held) => {
-      if (held && current === mine) session.watch(tabLock);
-    });
+    session.attach();
     // Subscriptions follow attach on the same port, so the worker handles them after it: no
     // round trip before the first event.
     shared.use(session);
+    // After the subscriptions are on their way: a lock request holds the page for half a millisecond.
+    void (tabLockHeld ??= holdForLife(locks, tabLock)).then((held) => {
+      if (held && current === mine) session.watch(tabLock);
+    });
   }
 
   /** The worker was terminated (Safari does this when its creating tab closes): start another, resubscribe. */

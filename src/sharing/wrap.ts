@@ -1,4 +1,4 @@
-import { isPort, type Answer, type Call, type Endpoint, type Remote } from './rpc.js';
+import type { Answer, Call, Endpoint, Remote } from './rpc.js';
 
 /**
  * The object exposed at the other end of `endpoint`, and the function that lets the other end
@@ -21,7 +21,7 @@ export function wrap<T>(endpoint: Endpoint): [call: Remote<T>, release: () => vo
       new Promise((resolve, reject) => {
         const i = ++next;
         pending.set(i, [resolve, reject]);
-        endpoint.postMessage({ m, a, i } as Call, a.filter(isPort));
+        endpoint.postMessage({ m, a, i } as Call);
       }),
   });
   return [

@@ -14,9 +14,10 @@
  * released, its queued lock requests dropped, its channels and ports closed, and none of its
  * callbacks run again.
  *
+ * Timers set once the platform is installed run as the agent that set them, and never once it
+ * was terminated (a crashed tab does not wake up to make a new worker connection).
  * Limits: a frozen page's lock grants and MessagePort messages are not held back (the links hold
- * none while hidden); callbacks of Vitest's fake timers run as the test, not as the agent that set
- * them, and a terminated agent's timers still fire (they only reach closed ports and channels).
+ * none while hidden).
  * Node has real `MessageChannel` and `BroadcastChannel`; the fakes use them.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -37,8 +38,8 @@ interface AgentState {
 
 /**
  * The agent code runs as. An async context, so that it follows the code: promise callbacks,
- * microtasks and port listeners run as the agent that registered them. (Callbacks of Vitest's
- * fake timers run as whoever advances the clock: the test.)
+ * microtasks and port listeners run as the agent that registered them; timers too, as the
+ * installed platform wraps them (Vitest's fake timers would run them as the test).
  */
 const context = new AsyncLocalStorage<string>();
 const agents = new Map<string, AgentState>();
@@ -593,6 +594,16 @@ export function installFakePlatform(options: PlatformOptions = {}): FakePlatform
   define('addEventListener', { value: addPageListener, writable: true });
   define('removeEventListener', { value: removePageListener, writable: true });
   define('dispatchEvent', { value: (event: Event) => dispatchPageEvent(currentAgent(), event), writable: true });
+  for (const name of ['setTimeout', 'setInterval'] as const) {
+    const schedule = g[name] as (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => unknown;
+    define(name, {
+      value(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) {
+        const agent = currentAgent();
+        return schedule((...a: unknown[]) => runAs(agent, () => fn(...a)), ms, ...args);
+      },
+      writable: true,
+    });
+  }
   if (options.sharedWorker) {
     sharedWorkerScript = options.sharedWorker;
     workerTeardownMs = options.workerTeardownMs ?? 0;

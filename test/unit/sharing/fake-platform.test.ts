@@ -121,6 +121,16 @@ describe('fake Web Locks', () => {
     await settle();
     expect(platform.locks.holder('later')).toBe('A');
   });
+
+  it('a timer runs as the agent that set it, and not at all once that agent was terminated', async () => {
+    const ran: string[] = [];
+    platform.within('A', () => setTimeout(() => ran.push(`A ${platform.agent()}`), 10));
+    platform.within('B', () => setInterval(() => ran.push(`B ${platform.agent()}`), 10));
+    await vi.advanceTimersByTimeAsync(25);
+    platform.terminate('B');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(ran).toEqual(['A A', 'B B', 'B B']);
+  });
 });
 
 describe('fake SharedWorker', () => {
