@@ -7,6 +7,10 @@
 //
 // And, as the floor of any design that shares a stream through a SharedWorker here, a tab
 // joining a bare sharer (bare-worker.js: one EventSource, each event posted to every port).
+// Every page loads its code as one preloaded module script besides recorder.js, as an app loads
+// its bundle: ssemux.html its inline module's import of /dist/ssemux.js, the others plain.js and
+// bare.js. (Until 2026-11-22 the EventSource page ran its code inline, with no module to fetch,
+// which charged ssemux for loading a script at all: ratios about 0.08 higher.)
 //
 // The kinds take turns, new tab after new tab, so a busy moment of the machine hits each;
 // the first new tab of each kind is a warm-up and not counted. Each new tab is closed after its
