@@ -82,10 +82,11 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   for (const name of ['initialMs', 'maxMs', 'factor'] as const) backoff[name] = number(`backoff.${name}`, o.backoff?.[name], d.backoff[name]);
   if (backoff.factor < 1) fail('backoff.factor must be at least 1');
   if (backoff.maxMs < backoff.initialMs) fail('backoff.maxMs is below backoff.initialMs');
-  const g = globalThis as { location?: { href: string }; window?: unknown; importScripts?: unknown };
+  const g = globalThis as { document?: { baseURI: string }; location?: { href: string }; window?: unknown; importScripts?: unknown };
   // A server (no window, no worker scope) renders pages: nothing there should open a stream.
   const inert = o.inert ?? (g.window === undefined && g.importScripts === undefined);
-  const base = g.location?.href;
+  // Relative URLs resolve as fetch and EventSource resolve them: against the document's base URL (a `<base href>`).
+  const base = g.document?.baseURI ?? g.location?.href;
   const stream = { url: absolute('url', o.url, base, inert), transport, method, withCredentials: o.withCredentials ?? d.withCredentials, backoff } as ResolvedOptions['stream'];
   for (const name of ['heartbeatTimeoutMs', 'headersTimeoutMs', 'maxConnections', 'maxEventSize'] as const) stream[name] = number(name, o[name], d[name]);
   if (stream.maxConnections % 1) fail('maxConnections must be a whole number');

@@ -305,7 +305,8 @@ function responseOf(url: string, status: number): Response {
 /** The URL the response will show: relative to the document, where there is one. */
 function absolute(url: string): string {
   try {
-    return new URL(url, (globalThis as { location?: { href: string } }).location?.href).href;
+    const g = globalThis as { document?: { baseURI: string }; location?: { href: string } };
+    return new URL(url, g.document?.baseURI ?? g.location?.href).href;
   } catch {
     return url;
   }

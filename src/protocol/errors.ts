@@ -48,7 +48,7 @@ export class RealtimeError extends Error {
 
   constructor(code: RealtimeErrorCode, message: string, status?: number) {
     super(message);
-    Object.assign(this, status === undefined ? { name: 'RealtimeError', code } : { name: 'RealtimeError', code, status });
+    Object.assign(this, { name: 'RealtimeError', code }, status !== undefined && { status });
   }
 
   /** The cloneable form: structured clone drops an Error's own fields. */
@@ -70,5 +70,5 @@ export function isRealtimeError(value: unknown): value is RealtimeError {
 export function toStatusError(error: unknown, fallback: RealtimeErrorCode = 'network'): StatusError {
   if (!isRealtimeError(error)) return { code: fallback, message: error instanceof Error ? error.message : String(error) };
   const { code, message, status } = error;
-  return status === undefined ? { name: 'RealtimeError', code, message } : { name: 'RealtimeError', code, message, status };
+  return { name: 'RealtimeError', code, message, ...(status !== undefined && { status }) };
 }

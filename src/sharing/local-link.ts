@@ -20,7 +20,8 @@ export function localLink(): Link {
 
 /** A session on a hub of this realm, delivering to `link`'s subscribers. */
 export function localSession(hub: Hub, link: SessionLink): Session {
-  const peer = hub.attach({ deliver: link.dispatch, headers: link.headers });
+  // Async, as a call across a port is: a provider gone since is a refusal, not a throw in the hub.
+  const peer = hub.attach({ deliver: link.dispatch, headers: async (sub) => link.headers(sub) });
   return {
     subscribe: peer.subscribe,
     update: peer.update,

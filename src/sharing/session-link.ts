@@ -22,7 +22,7 @@ export interface SessionLink {
   readonly size: number;
   /** Hands each delivered frame to its subscriber. */
   dispatch(frames: Frame[]): void;
-  /** The headers provider of subscription `sub`, for the hub. */
+  /** The headers provider of subscription `sub`, for the hub; throws for one that is gone. */
   headers(sub: number): Promise<HeadersInit>;
   /** A hub serves this tab from now on: every subscriber resubscribes there, from where it stands. */
   use(session: Session): void;
@@ -62,10 +62,9 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
         else entry.s.onEvents(frame.events, frame.at);
       }
     },
-    headers(sub) {
-      const provider = subscribers.get(sub)?.s.headers;
-      return provider ? provider() : Promise.reject(new Error('No headers provider'));
-    },
+    // Asked only of subscribers with a provider; one that left since throws, which the hub's
+    // call takes as a refusal (and asks another).
+    headers: (sub) => subscribers.get(sub)!.s.headers!(),
     use(to) {
       session = to;
       for (const [sub, { s }] of subscribers) to.subscribe(request(sub, s));

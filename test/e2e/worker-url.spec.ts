@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
-import { expect, openHarness, publish, test } from './fixtures.js';
+import { expect, ids, openHarness, publish, status, test } from './fixtures.js';
 
 /**
  * A workerUrl that serves something else than the ssemux worker: every tab must learn it within a
@@ -65,3 +67,22 @@ for (const [what, workerUrl, says] of cases) {
     }
   });
 }
+
+test('on a page with <base href>, a relative url and workerUrl resolve against it, as fetch and new SharedWorker do', async ({ context, server }) => {
+  // The harness served at a path of its own, with a base that points back at the root: resolved
+  // against the page's own URL, `events` and `dist/ssemux-worker.js` would be under /app/deep/.
+  const harness = readFileSync(fileURLToPath(new URL('./pages/harness.html', import.meta.url)), 'utf8').replace('<head>', '<head><base href="/">');
+  await context.route(`${server.url}/app/deep/page.html`, (route) => route.fulfill({ contentType: 'text/html', body: harness }));
+  const pages: Page[] = [];
+  for (let i = 0; i < 2; i++) {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/app/deep/page.html`);
+    await page.waitForFunction(() => (window as any).harnessReady === true);
+    await page.evaluate(() => (window as any).harness.start({ url: 'events?stream=based', workerUrl: 'dist/ssemux-worker.js' }));
+    pages.push(page);
+  }
+  for (const page of pages) await expect.poll(() => status(page)).toMatchObject({ state: 'open', sharing: 'shared-worker' });
+  const sent = await publish(server, 'based', 3);
+  for (const page of pages) await expect.poll(() => ids(page)).toEqual(sent);
+  expect((await (await fetch(`${server.url}/stats`)).json()).openStreams).toBe(1);
+});

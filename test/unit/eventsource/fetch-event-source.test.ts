@@ -147,6 +147,17 @@ describe('fetchEventSource', () => {
     expect(requests[0]!.headers.get('x-trace')).toBe('t');
   });
 
+  it("a relative URL resolves against the document's base URL (a <base href>), as fetch's does; onopen's Response shows it", async () => {
+    serve((req) => req.stream());
+    vi.stubGlobal('document', { baseURI: `${BASE}/based/`, hidden: false, visibilityState: 'visible', addEventListener() {}, removeEventListener() {} });
+    vi.stubGlobal('location', { href: 'http://127.0.0.1:9/elsewhere/page.html' });
+    const urls: string[] = [];
+    run({ onopen: async (response) => void urls.push(response.url) }, `${++counter}?x=1`);
+    await until(() => requests.length === 1 && urls.length === 1, 'the request and onopen');
+    expect(requests[0]!.url.href).toBe(`${BASE}/based/${counter}?x=1`);
+    expect(urls).toEqual([`${BASE}/based/${counter}?x=1`]);
+  });
+
   it('a POST with URLSearchParams sends the form, with the content type fetch would give it', async () => {
     serve((req) => req.stream());
     run({ method: 'post', body: new URLSearchParams({ q: 'a b' }), onopen: async () => {} });
