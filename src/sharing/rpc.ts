@@ -1,10 +1,10 @@
 /**
  * The control plane between tabs and a hub (a SharedWorker or a leader tab): Comlink's model,
  * calls of an object exposed at the other end of a message endpoint, in the part ssemux uses
- * (methods with cloneable arguments). Comlink itself cost 1.5 KB of
- * the tab's 5 KB and 1.8 KB of the worker's 9 KB. Unlike Comlink, a call nobody awaits is sent
- * without asking for an answer ({@link notifier}: every call of a tab to its hub), and a call
- * whose peer is gone settles when the caller lets the peer go.
+ * (methods with cloneable arguments). Comlink itself cost 1.5 KB of the tab's 5 KB and 1.8 KB of
+ * the worker's 9 KB. Unlike Comlink, a call nobody awaits is sent without asking for an answer
+ * ({@link notifier}: every call of a tab to its hub), and a call whose peer is gone settles when
+ * the caller lets the peer go.
  *
  * A call is `{ m: method, a: arguments, i?: id }`; the answer to a call with an id is
  * `{ i, v: value }` or `{ i, e: error }`. Both directions may share one endpoint: calls have `m`.
