@@ -5,6 +5,7 @@
 //   size     bytes of ssemux a page downloads before its first event (shared-worker mode, taken
 //            from the browser's network log), every dist file, and the peers' bundles
 //   newtab   a new tab joining 3 open tabs: navigation start → first event, ssemux vs EventSource
+//            (and a bare SharedWorker sharer); and the first tab of an origin, its worker starting
 //   fanout   20 tabs × 10,000 and 40,000 events/s: ssemux (shared-worker, leader) vs plain
 //            EventSource over HTTP/1.1 and HTTP/2; delivery, order, latency, CPU
 //   topics   10 topics over 6 tabs: one upstream with topics vs one stream per topic

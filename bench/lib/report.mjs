@@ -46,7 +46,7 @@ function size({ files, others, bundles, sharing }) {
   return lines;
 }
 
-function newTab({ ssemux, plain, bare }) {
+function newTab({ ssemux, plain, bare, firstTab }) {
   const line = (label, s) =>
     row(label, `**${ms(s.median)}**`, `${ms(s.min)}–${ms(s.max)}`, ms(s.steps.htmlLoaded), ms(s.steps.scriptsLoaded), ms(s.steps.moduleLoaded), ms(s.steps.clientCreate), ms(s.steps.clientCreated), ms(s.steps.open));
   return [
@@ -66,6 +66,15 @@ function newTab({ ssemux, plain, bare }) {
     line('a bare SharedWorker sharer (bench/bare-worker.js), joined (created = `new SharedWorker`)', bare),
     row('ratio ssemux / EventSource (first event)', `**${fixed(ssemux.median / plain.median, 2)}**`),
     row('ratio bare sharer / EventSource (first event): the floor of sharing through a SharedWorker', fixed(bare.median / plain.median, 2)),
+    ...Object.entries(firstTab).flatMap(([visit, { ssemux: s, plain: p, bare: b }]) => {
+      const when = visit === 'empty' ? 'a first visit: empty HTTP cache' : 'a returning visitor: warm cache, no worker running';
+      return [
+        line(`the first tab of the origin, ssemux: its worker starts (${when}; median of ${s.n})`, s),
+        line(`the first tab of the origin, plain EventSource (${when}; median of ${p.n})`, p),
+        line(`the first tab of the origin, the bare sharer: its worker starts (${when}; median of ${b.n})`, b),
+        row(`ratio ssemux / EventSource, first tab, ${visit === 'empty' ? 'first visit' : 'returning visitor'} (first event)`, `${fixed(s.median / p.median, 2)} (bare sharer ${fixed(b.median / p.median, 2)})`),
+      ];
+    }),
   ];
 }
 

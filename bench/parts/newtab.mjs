@@ -15,6 +15,11 @@
 // The kinds take turns, new tab after new tab, so a busy moment of the machine hits each;
 // the first new tab of each kind is a warm-up and not counted. Each new tab is closed after its
 // first event (the 3 others stay).
+//
+// Then the first tab of an origin: a fresh browser context each time, so no worker runs, ssemux
+// (its worker starts), EventSource and the bare sharer (its worker starts) taking turns, half as many of each; once with an empty HTTP
+// cache (a first visit), once after a tab of the context came and went (a returning visitor: the
+// cache is warm, the worker ended with its last tab).
 import { openTabs } from '../lib/browser.mjs';
 import { median, sleep } from '../lib/stats.mjs';
 
@@ -29,6 +34,8 @@ export async function newTab({ browser, demo, runs, log }) {
     bare: { url: `${demo.url}/bare.html?stream=newtab&type=tick`, samples: [] },
   };
   const contexts = [];
+  /** The first tab of an origin, by kind. */
+  const first = {};
   try {
     for (const kind of Object.values(kinds)) {
       kind.context = await browser.newContext();
@@ -48,6 +55,29 @@ export async function newTab({ browser, demo, runs, log }) {
         await sleep(100);
       }
     }
+    const live = async (context, url) => {
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.waitForFunction(() => window.benchRecorder.record.delivered > 0, null, { timeout: 30_000, polling: 20 });
+      const timings = await page.evaluate(() => window.bench.timings());
+      await page.close();
+      return timings;
+    };
+    for (let i = 0; i <= Math.ceil(runs / 2); i++) {
+      for (const visit of ['empty', 'warm']) {
+        for (const name of ['ssemux', 'plain', 'bare']) {
+          const context = await browser.newContext();
+          contexts.push(context);
+          if (visit === 'warm') {
+            await live(context, kinds[name].url);
+            await sleep(500); // the worker ends with its last tab
+          }
+          const timings = await live(context, kinds[name].url);
+          await context.close();
+          if (i > 0) ((first[visit] ??= {})[name] ??= []).push(timings);
+        }
+      }
+    }
   } finally {
     clearInterval(ticker);
     for (const context of contexts) await context.close();
@@ -57,5 +87,10 @@ export async function newTab({ browser, demo, runs, log }) {
     const steps = Object.fromEntries(STEPS.map((step) => [step, median(samples.map((s) => s[step]).filter((v) => v !== null))]));
     return { n: samples.length, median: median(first), min: Math.min(...first), max: Math.max(...first), steps, sharing: samples[0]?.sharing };
   };
-  return { ssemux: summary(kinds.ssemux.samples), plain: summary(kinds.plain.samples), bare: summary(kinds.bare.samples) };
+  return {
+    ssemux: summary(kinds.ssemux.samples),
+    plain: summary(kinds.plain.samples),
+    bare: summary(kinds.bare.samples),
+    firstTab: Object.fromEntries(Object.entries(first).map(([visit, byKind]) => [visit, { ssemux: summary(byKind.ssemux), plain: summary(byKind.plain), bare: summary(byKind.bare) }])),
+  };
 }
