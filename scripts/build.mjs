@@ -71,22 +71,14 @@ const bundle = (lib, rollupOptions = {}, plugins = []) =>
 // worker failure report, the XHR transport) import what they share with the entry from the entry,
 // which a page has already loaded: no common chunk, so no extra request on the common path
 // ('allow-extension' lets the entry export them).
-// The entry asks V8 to compile all its functions ahead, on the thread that streams the download
-// in: lazily, their first calls (every client's) cost a new tab's page 0.7 ms before it reaches
-// the worker, more on a busy machine (an explicit compile hint; other engines read a comment).
 await bundle(
   { entry: 'src/index.ts', formats: ['es'], fileName: () => 'ssemux.js' },
-  {
-    preserveEntrySignatures: 'allow-extension',
-    output: { chunkFileNames: 'chunks/[name]-[hash].js', postBanner: (chunk) => (chunk.isEntry ? '//# allFunctionsCalledOnLoad' : undefined) },
-  },
+  { preserveEntrySignatures: 'allow-extension', output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
 );
 // One classic script (IIFE output has no code splitting): without the XHR transport (see
 // src/engine/transports/select-transport.ts). Its source map ships next to it without a
 // `sourceMappingURL` line: bundlers copy the worker alone as an asset (`new URL('ssemux/worker',
-// import.meta.url)`), and the line would only make DevTools report a map it cannot load. The
-// compile hint as on the entry: the first tab of an origin waits for the worker's first answer
-// (measured, a cold worker: created → open 38.1 ms → 36.2 ms, medians of 30 first tabs).
+// import.meta.url)`), and the line would only make DevTools report a map it cannot load.
 await build({
   ...common,
   define: { ...common.define, __SSEMUX_XHR__: 'false' },
@@ -97,7 +89,7 @@ await build({
     sourcemap: 'hidden',
     lib: { entry: 'worker/shared-worker.ts', formats: ['iife'], name: 'ssemuxWorker', fileName: () => 'ssemux-worker.js' },
     ...minify,
-    rollupOptions: { output: { minify: true, comments: false, postBanner: '//# allFunctionsCalledOnLoad' } },
+    rollupOptions: { output: { minify: true, comments: false } },
   },
 });
 await bundle(
