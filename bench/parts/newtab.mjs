@@ -34,8 +34,8 @@ export async function newTab({ browser, demo, runs, log }) {
     bare: { url: `${demo.url}/bare.html?stream=newtab&type=tick`, samples: [] },
   };
   const contexts = [];
-  /** The first tab of an origin, by kind. */
-  const first = {};
+  /** The first tab of an origin, by visit (empty or warm cache) and kind. */
+  const firstTabs = {};
   try {
     for (const kind of Object.values(kinds)) {
       kind.context = await browser.newContext();
@@ -43,26 +43,23 @@ export async function newTab({ browser, demo, runs, log }) {
       await openTabs(kind.context, kind.url, 3);
     }
     await sleep(500);
+    /** Opens `url` in a new tab of `context` until its first event; its timings, and the tab closed. */
+    const live = async (context, url) => {
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.waitForFunction(() => window.benchRecorder.record.delivered > 0, null, { timeout: 30_000, polling: 20 });
+      const timings = await page.evaluate(() => ({ ...window.bench.timings(), sharing: window.benchRecorder.record.sharing }));
+      await page.close();
+      return timings;
+    };
     for (let i = 0; i <= runs; i++) {
       for (const [name, kind] of Object.entries(kinds)) {
-        const page = await kind.context.newPage();
-        await page.goto(kind.url);
-        await page.waitForFunction(() => window.benchRecorder.record.delivered > 0, null, { timeout: 30_000, polling: 20 });
-        const timings = await page.evaluate(() => ({ ...window.bench.timings(), sharing: window.benchRecorder.record.sharing }));
-        await page.close();
+        const timings = await live(kind.context, kind.url);
         if (i > 0) kind.samples.push(timings); // i = 0: warm-up
         if (i === runs) log(`  ${name}: ${kind.samples.map((s) => Math.round(s.firstEvent)).join(' ')} ms`);
         await sleep(100);
       }
     }
-    const live = async (context, url) => {
-      const page = await context.newPage();
-      await page.goto(url);
-      await page.waitForFunction(() => window.benchRecorder.record.delivered > 0, null, { timeout: 30_000, polling: 20 });
-      const timings = await page.evaluate(() => window.bench.timings());
-      await page.close();
-      return timings;
-    };
     for (let i = 0; i <= Math.ceil(runs / 2); i++) {
       for (const visit of ['empty', 'warm']) {
         for (const name of ['ssemux', 'plain', 'bare']) {
@@ -74,7 +71,7 @@ export async function newTab({ browser, demo, runs, log }) {
           }
           const timings = await live(context, kinds[name].url);
           await context.close();
-          if (i > 0) ((first[visit] ??= {})[name] ??= []).push(timings);
+          if (i > 0) ((firstTabs[visit] ??= {})[name] ??= []).push(timings);
         }
       }
     }
@@ -91,6 +88,6 @@ export async function newTab({ browser, demo, runs, log }) {
     ssemux: summary(kinds.ssemux.samples),
     plain: summary(kinds.plain.samples),
     bare: summary(kinds.bare.samples),
-    firstTab: Object.fromEntries(Object.entries(first).map(([visit, byKind]) => [visit, { ssemux: summary(byKind.ssemux), plain: summary(byKind.plain), bare: summary(byKind.bare) }])),
+    firstTab: Object.fromEntries(Object.entries(firstTabs).map(([visit, byKind]) => [visit, { ssemux: summary(byKind.ssemux), plain: summary(byKind.plain), bare: summary(byKind.bare) }])),
   };
 }
