@@ -13,41 +13,26 @@ const bin = (name) => `node_modules/.bin/${name}`;
 const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
 const apt = (...args) => run(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 
-if (!hasChromium()) {
-  if (chromiumPath() !== DEFAULT_CHROMIUM) {
-    console.error(`CHROMIUM_PATH=${chromiumPath()} does not exist`);
+/**
+ * Installs Debian's `pkg` when `has()` says the tool is missing at its default path; a path set
+ * in `envVar` that does not exist is a mistake to report, not a reason to install.
+ */
+function ensure({ name, pkg, envVar, has, path, defaultPath }) {
+  if (has()) return;
+  if (path() !== defaultPath) {
+    console.error(`${envVar}=${path()} does not exist`);
     process.exit(1);
   }
-  console.log('Chromium is missing: installing Debian\'s chromium package');
-  if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'chromium') !== 0 || !hasChromium()) {
-    console.error('Could not install Chromium; set CHROMIUM_PATH to a Chromium binary');
-    process.exit(1);
-  }
-}
-
-if (!hasFirefox()) {
-  if (firefoxPath() !== DEFAULT_FIREFOX) {
-    console.error(`FIREFOX_PATH=${firefoxPath()} does not exist`);
-    process.exit(1);
-  }
-  console.log('Firefox is missing: installing Debian\'s firefox-esr package');
-  if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'firefox-esr') !== 0 || !hasFirefox()) {
-    console.error('Could not install Firefox; set FIREFOX_PATH to a Firefox binary');
+  console.log(`${name} is missing: installing Debian's ${pkg} package`);
+  if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', pkg) !== 0 || !has()) {
+    console.error(`Could not install ${name}; set ${envVar} to a ${name} binary`);
     process.exit(1);
   }
 }
 
-if (!hasRedisServer()) {
-  if (redisServerPath() !== DEFAULT_REDIS_SERVER) {
-    console.error(`REDIS_SERVER_PATH=${redisServerPath()} does not exist`);
-    process.exit(1);
-  }
-  console.log('redis-server is missing: installing Debian\'s redis-server package');
-  if (apt('update') !== 0 || apt('install', '-y', '--no-install-recommends', 'redis-server') !== 0 || !hasRedisServer()) {
-    console.error('Could not install redis-server; set REDIS_SERVER_PATH to a redis-server binary');
-    process.exit(1);
-  }
-}
+ensure({ name: 'Chromium', pkg: 'chromium', envVar: 'CHROMIUM_PATH', has: hasChromium, path: chromiumPath, defaultPath: DEFAULT_CHROMIUM });
+ensure({ name: 'Firefox', pkg: 'firefox-esr', envVar: 'FIREFOX_PATH', has: hasFirefox, path: firefoxPath, defaultPath: DEFAULT_FIREFOX });
+ensure({ name: 'redis-server', pkg: 'redis-server', envVar: 'REDIS_SERVER_PATH', has: hasRedisServer, path: redisServerPath, defaultPath: DEFAULT_REDIS_SERVER });
 
 if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
 // The size budgets of .size-limit.json (issue 10), on what the build just wrote; and the package
