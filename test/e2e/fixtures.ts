@@ -80,6 +80,8 @@ export const ids = (page: Page, i = 0): Promise<string[]> => page.evaluate((n) =
 export const received = (page: Page, i = 0): Promise<{ type: string; id: string; data: unknown; text: string; at: number }[]> =>
   page.evaluate((n) => (window as any).harness.received(n), i);
 export const status = (page: Page, i = 0): Promise<any> => page.evaluate((n) => (window as any).harness.status(n), i);
+/** Every status client `i` had, its own first (before any hub spoke) included. */
+export const statuses = (page: Page, i = 0): Promise<any[]> => page.evaluate((n) => (window as any).harness.statuses(n), i);
 
 /** Publishes `count` events `prefix-1..n` on `stream` through the server's HTTP API; returns their ids. */
 export async function publish(server: DemoServer, stream: string, count: number, type = 'message'): Promise<string[]> {

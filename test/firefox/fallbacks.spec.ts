@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { memoryStore } from 'ssemux/server';
 import { createBufferingProxy } from '../support/buffering-proxy.js';
-import { FAST, expectIds, ids, openClients, openHarness, startClient, status } from './support/harness.js';
+import { FAST, expectIds, ids, openClients, openHarness, startClient, status, statuses } from './support/harness.js';
 import { expect, test } from './support/fixtures.js';
 import { STATIC_DIRS, WORKER_FILE, publish, recordRequests, startServer, stats } from './support/server.js';
 
@@ -121,8 +121,11 @@ test('behind a proxy that buffers whole responses, auto ends on long-poll and ev
     await expectIds([page], sent);
     // Another stream of the same endpoint starts on long-poll at once: the choice is remembered.
     await startClient(page, { url: '/events?stream=buffered-2', ...options });
-    expect(await status(page, 1)).toMatchObject({ transport: 'long-poll', fallbackReason: expect.stringMatching(/long-poll/) });
     await expect.poll(async () => (await status(page, 1)).state).toBe('open');
+    // Every status since the client's own first guess (before its hub spoke) says long-poll and why.
+    const since = (await statuses(page, 1)).slice(1);
+    expect(since.length).toBeGreaterThan(0);
+    for (const s of since) expect(s).toMatchObject({ transport: 'long-poll', fallbackReason: expect.stringMatching(/long-poll/) });
     const more = await publish(server, 'buffered-2', 2);
     await expectIds([page], more, 1);
   } finally {
