@@ -36,13 +36,21 @@ export function createHubControl(
     attach() {
       if (peer) return;
       const channel = open();
+      // The welcome goes first: a tab reads no frame before it knows the hub speaks its protocol,
+      // and a first tab's welcome waits for the worker's life lock, which can come after the upstream.
+      let held: DataMessage[] | undefined = [];
       peer = hub.attach({
-        deliver: (frames) => channel.post({ frames: encodeFrames(frames) }),
+        deliver: (frames) => {
+          const message = { frames: encodeFrames(frames) };
+          held ? held.push(message) : channel.post(message);
+        },
         headers: (sub) => channel.tab.headers(sub),
       });
       void welcome.then((w) => {
         if (!release) return;
         channel.post({ welcome: w });
+        for (const message of held!) channel.post(message);
+        held = undefined;
         const pingMs = w.pingMs;
         // Nothing else tells a dead tab where the hub has no Web Locks (plain-http origins).
         if (!pingMs) return;

@@ -501,13 +501,37 @@ class FakeSharedWorker {
     const href = String(url);
     const worker = liveWorkers.get(`${href}\n${name}`) ?? startWorker(href, name);
     const { port1, port2 } = new MessageChannel();
-    this.port = port1;
+    this.port = closable(port1);
     tabPorts.push({ agent: currentAgent(), port: port1 });
     worker.connections++;
     worker.clients.push(this);
     worker.ports.add(port2);
     connectWorker(worker, port2);
   }
+}
+
+/**
+ * A browser's port dispatches nothing once closed, even messages already queued; Node's goes on
+ * dispatching what was queued before close().
+ */
+function closable(port: MessagePort): MessagePort {
+  let closed = false;
+  const listeners = new Map<unknown, EventListener>();
+  const { addEventListener, removeEventListener, close } = port;
+  port.addEventListener = ((type: string, listener: EventListener) => {
+    const wrapped = ((event: Event) => closed || listener.call(port, event)) as EventListener;
+    listeners.set(listener, wrapped);
+    addEventListener.call(port, type, wrapped);
+  }) as MessagePort['addEventListener'];
+  port.removeEventListener = ((type: string, listener: EventListener) => {
+    removeEventListener.call(port, type, listeners.get(listener) ?? listener);
+    listeners.delete(listener);
+  }) as MessagePort['removeEventListener'];
+  port.close = () => {
+    closed = true;
+    close.call(port);
+  };
+  return port;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -345,6 +345,29 @@ describe('SharedWorker sharing', () => {
     expect(s.lost[0]).toMatchObject({ code: 'protocol-mismatch', message: `The SharedWorker at ${WORKER_URL} speaks protocol 1, this tab ${PROTOCOL_VERSION}` });
   });
 
+  it("a worker of another protocol whose life lock comes after its upstream opened: the tab takes nothing from it, not even its 'open'", async () => {
+    const MESSAGES = '../../../src/protocol/messages.js';
+    vi.resetModules();
+    vi.doMock(MESSAGES, async (original) => ({ ...(await original<typeof import('../../../src/protocol/messages.js')>()), PROTOCOL_VERSION: 1 }));
+    const old = await import('../../../src/sharing/shared-worker-host.js');
+    vi.doUnmock(MESSAGES);
+    install({ sharedWorker: () => (scope) => old.serveSharedWorker(scope, createHub({ connect: server.connect })) });
+    // A busy browser grants the worker's life lock late: its welcome waits for it, the upstream does not.
+    const request = platform.locks.request.bind(platform.locks);
+    platform.locks.request = (agent, name, a, b) =>
+      name.includes(':worker:') ? new Promise((r) => setTimeout(r, 200)).then(() => request(agent, name, a, b)) : request(agent, name, a, b);
+    server.publish();
+    const [a] = await tabs('A');
+    const s = a.subscribe(recorder(), sw);
+    await settle();
+    expect(server.upstreams[0]?.opened).toBe(true);
+    await vi.advanceTimersByTimeAsync(200);
+    await until(() => s.lost.length === 1, 'onLost');
+    expect(s.lost[0]).toMatchObject({ code: 'protocol-mismatch' });
+    expect(s.events).toEqual([]);
+    expect(s.statuses.map((x) => x.state)).not.toContain('open');
+  });
+
   for (const [what, script, says] of [
     ['another script', 'self.onconnect = () => {};', 'serves a script that is not the ssemux worker'],
     ['another release', 'const n = "ssemux@0.0.1/1"; self.onconnect = () => {};', `serves the worker of another release (ssemux@0.0.1/1, this page runs ${NAMESPACE})`],
