@@ -44,6 +44,19 @@ function install(options: PlatformOptions = {}): void {
   server = createFakeServer(platform);
 }
 
+/**
+ * An older build of the worker script at the same URL (say, from an HTTP cache): the host modules
+ * as they would be with PROTOCOL_VERSION 1, loaded here (imports are slow, real I/O).
+ */
+async function installOldWorker(): Promise<void> {
+  const MESSAGES = '../../../src/protocol/messages.js';
+  vi.resetModules();
+  vi.doMock(MESSAGES, async (original) => ({ ...(await original<typeof import('../../../src/protocol/messages.js')>()), PROTOCOL_VERSION: 1 }));
+  const old = await import('../../../src/sharing/shared-worker-host.js');
+  vi.doUnmock(MESSAGES);
+  install({ sharedWorker: () => (scope) => old.serveSharedWorker(scope, createHub({ connect: server.connect })) });
+}
+
 // The worker URL check is a chunk, loaded on first use: have Vitest transform it before the fake clock runs.
 beforeAll(() => import('../../../src/sharing/worker-failure.js'));
 beforeEach(() => {
@@ -331,14 +344,7 @@ describe('SharedWorker sharing', () => {
   });
 
   it('a worker that answers with another protocol version: onLost with protocol-mismatch', async () => {
-    // An older build of the worker script at the same URL (say, from an HTTP cache): the host
-    // modules as they would be with PROTOCOL_VERSION 1, loaded here (imports are slow, real I/O).
-    const MESSAGES = '../../../src/protocol/messages.js';
-    vi.resetModules();
-    vi.doMock(MESSAGES, async (original) => ({ ...(await original<typeof import('../../../src/protocol/messages.js')>()), PROTOCOL_VERSION: 1 }));
-    const old = await import('../../../src/sharing/shared-worker-host.js');
-    vi.doUnmock(MESSAGES);
-    install({ sharedWorker: () => (scope) => old.serveSharedWorker(scope, createHub({ connect: server.connect })) });
+    await installOldWorker();
     const [a] = await tabs('A');
     const s = a.subscribe(recorder(), sw);
     await until(() => s.lost.length === 1, 'onLost');
@@ -346,12 +352,7 @@ describe('SharedWorker sharing', () => {
   });
 
   it("a worker of another protocol whose life lock comes after its upstream opened: the tab takes nothing from it, not even its 'open'", async () => {
-    const MESSAGES = '../../../src/protocol/messages.js';
-    vi.resetModules();
-    vi.doMock(MESSAGES, async (original) => ({ ...(await original<typeof import('../../../src/protocol/messages.js')>()), PROTOCOL_VERSION: 1 }));
-    const old = await import('../../../src/sharing/shared-worker-host.js');
-    vi.doUnmock(MESSAGES);
-    install({ sharedWorker: () => (scope) => old.serveSharedWorker(scope, createHub({ connect: server.connect })) });
+    await installOldWorker();
     // A busy browser grants the worker's life lock late: its welcome waits for it, the upstream does not.
     const request = platform.locks.request.bind(platform.locks);
     platform.locks.request = (agent, name, a, b) =>
