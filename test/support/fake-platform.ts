@@ -518,12 +518,12 @@ function closable(port: MessagePort): MessagePort {
   let closed = false;
   const listeners = new Map<unknown, EventListener>();
   const { addEventListener, removeEventListener, close } = port;
-  port.addEventListener = ((type: string, listener: EventListener) => {
-    const wrapped = ((event: Event) => closed || listener.call(port, event)) as EventListener;
+  port.addEventListener = ((type: string, listener: EventListenerOrEventListenerObject) => {
+    const wrapped = ((event: Event) => closed || (typeof listener === 'function' ? listener.call(port, event) : listener.handleEvent(event))) as EventListener;
     listeners.set(listener, wrapped);
     addEventListener.call(port, type, wrapped);
   }) as MessagePort['addEventListener'];
-  port.removeEventListener = ((type: string, listener: EventListener) => {
+  port.removeEventListener = ((type: string, listener: EventListenerOrEventListenerObject) => {
     removeEventListener.call(port, type, listeners.get(listener) ?? listener);
     listeners.delete(listener);
   }) as MessagePort['removeEventListener'];
