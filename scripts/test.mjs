@@ -35,7 +35,7 @@ ensure({ name: 'Firefox', pkg: 'firefox-esr', envVar: 'FIREFOX_PATH', has: hasFi
 ensure({ name: 'redis-server', pkg: 'redis-server', envVar: 'REDIS_SERVER_PATH', has: hasRedisServer, path: redisServerPath, defaultPath: DEFAULT_REDIS_SERVER });
 
 if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
-// The size budgets of .size-limit.json (issue 10), on what the build just wrote; and the package
+// The size budgets of .size-limit.json, on what the build just wrote; and the package
 // as users install it (publint, arethetypeswrong, import and require()).
 const size = run(bin('size-limit'), []);
 const pack = run(process.execPath, ['scripts/check-package.mjs']);

@@ -1,4 +1,4 @@
-// Part 4, topics (issue 9): 10 topics followed by 6 tabs, each a different window of 5
+// Part 4, topics: 10 topics followed by 6 tabs, each a different window of 5
 // consecutive topics (tab k: topics k..k+4 mod 10; together all 10). Events are published with
 // the demo server's `POST /publish { topic, type, data }`, round-robin over the topics, RATE/s
 // in all for SECONDS s; data `{ seq, t }` with seq counted per topic (each tab checks the order

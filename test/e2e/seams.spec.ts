@@ -56,7 +56,7 @@ async function openMixed(context: BrowserContext, server: DemoServer, stream: st
 }
 
 /**
- * The issue 8 scenario: 1 `rare` and 3,000 `common` events, the hub goes away in the middle of
+ * The seam scenario: 1 `rare` and 3,000 `common` events, the hub goes away in the middle of
  * them (`loseHub`), more events after; then every tab must hold every event of its types exactly
  * once and in order. Records duplicates and losses per tab.
  */

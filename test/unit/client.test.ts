@@ -370,7 +370,7 @@ describe('credentialsKeyOf', () => {
   });
 });
 
-describe('createRealtimeClient: the seams (issue 8)', () => {
+describe('createRealtimeClient: the seams', () => {
   it("an event whose type is '*' reaches a '*' listener once", async () => {
     serve((req) => req.stream('event: *\nid: 1\ndata: 1\n\n'));
     const c = client();
@@ -505,7 +505,7 @@ describe('createRealtimeClient: topics', () => {
   });
 });
 
-describe('createRealtimeClient: adoption (issue 11)', () => {
+describe('createRealtimeClient: adoption', () => {
   it('an unknown option is an invalid-options error naming the closest valid one', () => {
     const url = 'http://127.0.0.1:9/unknown';
     const message = (options: object) => {

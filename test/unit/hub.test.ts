@@ -338,7 +338,7 @@ describe('createHub: the position belongs to the stream', () => {
     expect(rare.deliveries.length).toBe(before + 1);
   });
 
-  it('the issue 8 scenario: after a hub restart, tabs with mixed filters resume with nothing doubled or lost', () => {
+  it('after a hub restart, tabs with mixed filters resume with nothing doubled or lost', () => {
     // First hub: a rare tab and two '*' tabs; 1 rare and 3,000 common events.
     const first = setup();
     const tabs = { rare: endpoint(), all1: endpoint(), all2: endpoint() };
