@@ -49,6 +49,11 @@ const common = { root, configFile: false, logLevel: 'warn', publicDir: false, de
  * whitespace of ES output): by Rolldown, then by Terser in two passes, 3% smaller than either
  * alone. .size-limit.json holds the budgets, which `npm test` checks.
  */
+/**
+ * Constants (src/protocol/limits.ts) are written into the code that reads them, also across
+ * chunks: otherwise a constant the entry and a lazy chunk both read is exported by the entry.
+ */
+const inlineConstants = { inlineConst: { mode: 'all', pass: 2 } };
 const minify = { minify: 'terser', terserOptions: { toplevel: true, compress: { passes: 2 }, format: { comments: false } } };
 
 /** One ES bundle into dist/. */
@@ -63,7 +68,7 @@ const bundle = (lib, rollupOptions = {}, plugins = []) =>
       sourcemap: true,
       lib,
       ...minify,
-      rollupOptions: { ...rollupOptions, output: { minify: true, comments: false, ...rollupOptions.output } },
+      rollupOptions: { ...rollupOptions, optimization: inlineConstants, output: { minify: true, comments: false, ...rollupOptions.output } },
     },
   });
 
@@ -89,7 +94,7 @@ await build({
     sourcemap: 'hidden',
     lib: { entry: 'worker/shared-worker.ts', formats: ['iife'], name: 'ssemuxWorker', fileName: () => 'ssemux-worker.js' },
     ...minify,
-    rollupOptions: { output: { minify: true, comments: false } },
+    rollupOptions: { optimization: inlineConstants, output: { minify: true, comments: false } },
   },
 });
 await bundle(

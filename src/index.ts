@@ -3,7 +3,7 @@ export type { Listener, RealtimeClient } from './client/create-realtime-client.j
 export { DEFAULTS } from './protocol/defaults.js';
 export { RealtimeError, isRealtimeError } from './protocol/errors.js';
 export type { RealtimeErrorCode } from './protocol/errors.js';
-export { PROTOCOL_VERSION } from './protocol/messages.js';
+export { PROTOCOL_VERSION } from './protocol/release.js';
 export type {
   BackoffOptions,
   ConnectionState,
@@ -17,6 +17,7 @@ export type {
   ResolvedSharing,
   ResolvedTransport,
   SharingMode,
+  StatusReason,
   StatusError,
   TransportKind,
 } from './protocol/types.js';

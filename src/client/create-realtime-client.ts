@@ -2,6 +2,7 @@ import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
 import type { Link, LinkSubscription } from '../sharing/link.js';
+import { createTabContext, type TabContext } from '../sharing/tab-context.js';
 import { checkTopics, resolveOptions } from './resolve-options.js';
 import { workerChoice, type LinkChoice } from './sharing-order.js';
 
@@ -37,15 +38,23 @@ export interface RealtimeClient<E extends EventMap = EventMap> {
   close(): void;
 }
 
+/** The page's links to hubs, shared by every client of the page: made on first use. */
+let page: TabContext | undefined;
+
 /**
  * Opens a realtime stream shared by every tab of the origin (see {@link RealtimeClientOptions}).
  * Throws a `RealtimeError` with code `invalid-options` when an option cannot be used.
  */
 export function createRealtimeClient<E extends EventMap = EventMap>(options: RealtimeClientOptions): RealtimeClient<E> {
+  return createClient<E>(options, (page ??= createTabContext()));
+}
+
+/** {@link createRealtimeClient} in the page `context` (a test's own page). */
+export function createClient<E extends EventMap = EventMap>(options: RealtimeClientOptions, context: TabContext): RealtimeClient<E> {
   const o = resolveOptions(options);
   const { stream, parse: p, log, signal } = o;
   const url = stream.url;
-  const first = o.inert ? undefined : workerChoice(o);
+  const first = o.inert ? undefined : workerChoice(o, context);
   /** The sharing modes to try, in order; the SharedWorker or nothing until the fallbacks load. */
   const links: LinkChoice[] = first ? [first] : [];
   /** The fallback modes (./fallback-order.ts) are still to be loaded. */
@@ -73,6 +82,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     state: 'connecting',
     transport: stream.transport === 'auto' ? 'fetch' : stream.transport,
     sharing: first ? 'shared-worker' : o.sharing === 'auto' || o.inert ? 'none' : o.sharing,
+    reason: 'started',
     attempt: 0,
     lastEventId: '',
   } as RealtimeStatus;
@@ -113,7 +123,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
         data = parse(event.data, event.type);
       } catch (error) {
         const hint = p === 'json' ? ` (for text data, set parse: 'text')` : '';
-        setStatus({ ...status, error: { code: 'parse', message: `Event ${event.id || event.type} from ${url}: ${toStatusError(error).message}${hint}` } });
+        setStatus({ ...status, reason: 'reported', error: { code: 'parse', message: `Event ${event.id || event.type} from ${url}: ${toStatusError(error).message}${hint}` } });
         continue;
       }
       const message: RealtimeMessage = { type: event.type, data, text: event.data, lastEventId: event.id };
@@ -128,7 +138,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
   async function choice(index: number): Promise<LinkChoice | undefined> {
     if (!links[index] && fallbacks) {
       fallbacks = false;
-      links.push(...(await import('./fallback-order.js')).fallbackOrder(o));
+      links.push(...(await import('./fallback-order.js')).fallbackOrder(o, context));
     }
     return links[index];
   }
@@ -143,7 +153,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
           // The first mode is a fallback: which, and why.
           sharingReason = c!.reason;
           log?.(`sharing ${c!.sharing}: ${sharingReason}`);
-          setStatus({ ...status, sharing: c!.sharing });
+          setStatus({ ...status, reason: 'fell-back', sharing: c!.sharing });
         }
         use(c!.create(spec), mine);
       })
@@ -157,14 +167,14 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     void choice(linkIndex + 1).then(
       (next) => {
         if (mine !== attempt || closed) return;
-        if (!next) return setStatus({ ...status, state: 'closed', error });
+        if (!next) return setStatus({ ...status, state: 'closed', reason: 'refused', error });
         linkIndex++;
         // Every mode passed over says why: the reason for this one, after those before it.
         sharingReason = [sharingReason, error.message].filter(Boolean).join('; ');
-        setStatus({ ...status, state: 'connecting', sharing: next.sharing, error });
+        setStatus({ ...status, state: 'connecting', reason: 'fell-back', sharing: next.sharing, error });
         subscribe();
       },
-      () => mine === attempt && setStatus({ ...status, state: 'closed', error }),
+      () => mine === attempt && setStatus({ ...status, state: 'closed', reason: 'refused', error }),
     );
   }
 
@@ -194,7 +204,7 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     const c = await credentials;
     // The first answer names the credentials and serves the first request; until it comes, the
     // client says why it waits.
-    const credentialsKey = c ? await c.key((n, retryInMs, error) => closed || setStatus({ ...status, state: 'reconnecting', attempt: n, retryInMs, error })) : (o.credentialsKey ?? '');
+    const credentialsKey = c ? await c.key((n, retryInMs, error) => closed || setStatus({ ...status, state: 'reconnecting', reason: 'failed', attempt: n, retryInMs, error })) : (o.credentialsKey ?? '');
     if (closed) return;
     spec = { ...stream, credentialsKey, topics: !!topics, ...(c?.fixed && { headers: c.fixed }) };
     subscribe();
@@ -209,13 +219,13 @@ export function createRealtimeClient<E extends EventMap = EventMap>(options: Rea
     subscription?.close();
     subscription = undefined;
     const { error: _error, retryInMs: _retry, ...rest } = status;
-    setStatus({ ...rest, state: 'closed' });
+    setStatus({ ...rest, state: 'closed', reason: 'closed' });
   }
 
   if (signal?.aborted) close();
   else if (!o.inert) {
     signal?.addEventListener('abort', close);
-    start().catch((error) => closed || setStatus({ ...status, state: 'closed', error: toStatusError(error) }));
+    start().catch((error) => closed || setStatus({ ...status, state: 'closed', reason: 'refused', error: toStatusError(error) }));
   }
 
   return {

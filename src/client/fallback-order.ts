@@ -1,5 +1,6 @@
 import { canElectLeader, leaderLink } from '../sharing/leader-link.js';
 import { localLink } from '../sharing/local-link.js';
+import type { TabContext } from '../sharing/tab-context.js';
 import type { LinkChoice, OrderOptions } from './sharing-order.js';
 
 /**
@@ -7,10 +8,10 @@ import type { LinkChoice, OrderOptions } from './sharing-order.js';
  * why the ones before it were passed over: leader election, then each tab on its own. A chunk,
  * with the links, the hub and the engine they run (see ./sharing-order.ts).
  */
-export function fallbackOrder(options: OrderOptions): LinkChoice[] {
+export function fallbackOrder(options: OrderOptions, context: TabContext): LinkChoice[] {
   const { sharing, workerUrl } = options;
-  const leader: LinkChoice = { sharing: 'leader', create: (spec) => leaderLink(spec.credentialsKey) };
-  const none: LinkChoice = { sharing: 'none', create: () => localLink() };
+  const leader: LinkChoice = { sharing: 'leader', create: (spec) => leaderLink(context, spec.credentialsKey) };
+  const none: LinkChoice = { sharing: 'none', create: () => localLink(context) };
   if (sharing === 'none') return [none];
   if (sharing === 'shared-worker') return [];
   let reason: string | undefined;

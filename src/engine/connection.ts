@@ -87,7 +87,7 @@ export function createConnection(options: ConnectionOptions): Connection {
   const remembered = options.transport === 'auto' ? downgradeOf(endpoint) : undefined;
   let orderIndex = Math.max(0, remembered ? order.indexOf(remembered.transport) : 0);
 
-  let status: ConnectionStatus = { state: 'connecting', transport: order[orderIndex]!, attempt: 0, lastEventId: options.lastEventId };
+  let status: ConnectionStatus = { state: 'connecting', reason: 'started', transport: order[orderIndex]!, attempt: 0, lastEventId: options.lastEventId };
   if (remembered && orderIndex > 0) status.fallbackReason = remembered.reason;
   let lastEventId = options.lastEventId;
   let serverRetryMs: number | undefined;
@@ -137,7 +137,7 @@ export function createConnection(options: ConnectionOptions): Connection {
         serverRetryMs = ms;
       },
       onOversize(size) {
-        emit({ error: { code: 'event-too-large', message: `Dropped an event of ${size}+ characters from ${url} (maxEventSize ${options.maxEventSize})` } });
+        emit({ reason: 'reported', error: { code: 'event-too-large', message: `Dropped an event of ${size}+ characters from ${url} (maxEventSize ${options.maxEventSize})` } });
       },
     },
     { maxEventSize: options.maxEventSize },
@@ -180,7 +180,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     endRequest();
     if (closed) return;
     const ms = clampDelay(delay);
-    emit({ state: 'reconnecting', attempt: status.attempt + 1, retryInMs: ms, ...(error ? { error } : {}) });
+    emit({ state: 'reconnecting', reason: error ? 'failed' : 'ended', attempt: status.attempt + 1, retryInMs: ms, ...(error ? { error } : {}) });
     wait(ms, connect);
   }
 
@@ -194,7 +194,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     closed = true;
     probe?.abort();
     removeOnline();
-    emit({ state: 'closed', error });
+    emit({ state: 'closed', reason: 'refused', error });
   }
 
   function armHeartbeat(): void {
@@ -277,7 +277,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     orderIndex = order.indexOf(to);
     if (remember) rememberDowngrade(endpoint, to, error.message, DOWNGRADE_TTL_MS);
     endRequest();
-    emit({ state: 'reconnecting', retryInMs: 0, transport: to, error, fallbackReason: error.message });
+    emit({ state: 'reconnecting', reason: 'fell-back', retryInMs: 0, transport: to, error, fallbackReason: error.message });
     wait(0, connect);
   }
 
@@ -285,7 +285,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     retryTimer = undefined;
     if (closed) return;
     const kind = order[orderIndex]!;
-    if (status.transport !== kind) emit({ transport: kind });
+    if (status.transport !== kind) emit({ reason: 'updated', transport: kind });
     const abort = (controller = new AbortController());
     let granted = false;
     const cancel = requestSlot(origin, maxConnections, (release) => {
@@ -293,12 +293,12 @@ export function createConnection(options: ConnectionOptions): Connection {
       cancelSlot = undefined;
       if (abort.signal.aborted) return release();
       releaseSlot = release;
-      if (status.error?.code === 'connection-limit') emit({ error: undefined });
+      if (status.error?.code === 'connection-limit') emit({ reason: 'updated', error: undefined });
       void send(kind, abort);
     });
     if (granted) return;
     cancelSlot = cancel;
-    emit({ error: { code: 'connection-limit', message: `Waiting for a free connection: ${maxConnections} upstreams to ${origin} are open (maxConnections)` } });
+    emit({ reason: 'reported', error: { code: 'connection-limit', message: `Waiting for a free connection: ${maxConnections} upstreams to ${origin} are open (maxConnections)` } });
   }
 
   async function send(kind: ResolvedTransport, abort: AbortController): Promise<void> {
@@ -340,9 +340,9 @@ export function createConnection(options: ConnectionOptions): Connection {
         const verdict = classifyResponse(code, header('content-type'));
         if (verdict.action === 'open') {
           unauthorizedInARow = 0;
-          if (status.state !== 'open' || status.error) emit({ state: 'open', error: undefined });
+          if (status.state !== 'open' || status.error) emit({ state: 'open', reason: 'opened', error: undefined });
           stableTimer ??= setTimeout(() => {
-            if (status.attempt !== 0) emit({ attempt: 0 });
+            if (status.attempt !== 0) emit({ reason: 'updated', attempt: 0 });
           }, stableAfterMs);
           if ((options.prelude || header(PROTOCOL_HEADER)) && kind !== 'long-poll' && kind !== 'eventsource') armPrelude();
           return true;
@@ -448,7 +448,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       closed = true;
       probe?.abort();
       removeOnline();
-      emit({ state: 'closed' });
+      emit({ state: 'closed', reason: 'closed' });
     },
   };
   emit({});

@@ -1,9 +1,7 @@
+import { CATCH_UP_ENTRY_CHARS } from '../protocol/limits.js';
 import type { Position } from '../protocol/stream.js';
-import { comparePositions } from './compare-positions.js';
 import type { WireEvent } from '../protocol/types.js';
-
-/** Per-entry bookkeeping, in characters, added to an event's own length. */
-const OVERHEAD = 32;
+import { comparePositions } from './compare-positions.js';
 
 /**
  * The recent events of one stream, bounded by characters (not count: a few large events must
@@ -15,8 +13,8 @@ const OVERHEAD = 32;
 export interface CatchUpRing {
   /** The position just before the oldest event kept: the ring covers everything after it. */
   readonly from: Position;
-  /** Hot path: remembers `event`, the `n`th of the lineage (see {@link Position}). */
-  push(event: WireEvent, n: number): void;
+  /** Hot path: remembers `event`, the `count`th of the lineage (see {@link Position}). */
+  push(event: WireEvent, count: number): void;
   /** Forgets everything; the ring covers what comes after `at`. */
   clear(at: Position): void;
   /** The stream moved to `at` without an event (an id-only block): an empty ring now starts there. */
@@ -29,7 +27,9 @@ export interface CatchUpRing {
 
 interface Entry {
   event: WireEvent;
-  n: number;
+  /** Its number in the lineage. */
+  count: number;
+  /** Characters it holds in the ring. */
   size: number;
 }
 
@@ -40,7 +40,7 @@ export function createCatchUpRing(maxChars: number, start: Position): CatchUpRin
   let head = 0;
   let chars = 0;
   let from = { ...start };
-  const at = (e: Entry): Position => ({ id: e.event.id, n: e.n, l: from.l });
+  const at = (e: Entry): Position => ({ id: e.event.id, count: e.count, lineage: from.lineage });
   const tail = (i: number) => entries.slice(i).map((e) => e!.event);
 
   function clear(position: Position): void {
@@ -56,10 +56,10 @@ export function createCatchUpRing(maxChars: number, start: Position): CatchUpRin
     get from() {
       return from;
     },
-    push(event, n) {
-      if (maxChars <= 0 || event.id === '') return clear({ id: event.id, n, l: from.l });
-      const size = event.data.length + event.type.length + event.id.length + OVERHEAD;
-      entries.push({ event, n, size });
+    push(event, count) {
+      if (maxChars <= 0 || event.id === '') return clear({ id: event.id, count, lineage: from.lineage });
+      const size = event.data.length + event.type.length + event.id.length + CATCH_UP_ENTRY_CHARS;
+      entries.push({ event, count, size });
       chars += size;
       while (chars > maxChars && head < entries.length) {
         const old = entries[head]!;

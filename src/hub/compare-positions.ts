@@ -8,5 +8,5 @@ import { compareCursors } from '../protocol/wire.js';
  */
 export function comparePositions(a: Position, b: Position, cursors: boolean): number {
   if (cursors) return a.id === b.id ? 0 : compareCursors(a.id, b.id);
-  return a.l === b.l ? a.n - b.n : NaN;
+  return a.lineage === b.lineage ? a.count - b.count : NaN;
 }

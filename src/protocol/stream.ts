@@ -29,20 +29,26 @@ export interface StreamSpec {
  * Where a subscriber stands in its stream. Plain data, held by the tab, so that it survives the
  * hub: after a worker restart or a leader takeover the tab resubscribes from it.
  *
- * `id` is what the upstream resumes from (`Last-Event-ID`). Ids are opaque, so `n` and `l` order
- * positions: `n` counts the events of the lineage `l`. A stream opened from nothing starts a
- * lineage; one opened from a position continues that position's lineage, numbering the replayed
- * events as the first upstream numbered them. On a topic stream ids are protocol cursors, which
- * order themselves whatever the topics (a replay with other topics numbers differently).
+ * `id` is what the upstream resumes from (`Last-Event-ID`). Ids are opaque, so `count` and
+ * `lineage` order positions: `count` counts the events of the lineage. A stream opened from
+ * nothing starts a lineage; one opened from a position continues that position's lineage,
+ * numbering the replayed events as the first upstream numbered them. On a topic stream ids are
+ * protocol cursors, which order themselves whatever the topics (a replay with other topics
+ * numbers differently).
  */
 export interface Position {
   id: string;
-  n: number;
-  l: string;
+  count: number;
+  lineage: string;
 }
 
 /** A subscriber that has seen nothing yet. */
-export const START: Position = { id: '', n: 0, l: '' };
+export const START: Position = { id: '', count: 0, lineage: '' };
+
+/** True for a subscriber that has seen nothing yet: it starts where the stream stands. */
+export function isStart(position: Position): boolean {
+  return position.id === '' && position.count === 0;
+}
 
 /** Status as the engine knows it; the sharing mode is added by the client. */
 export type ConnectionStatus = Omit<RealtimeStatus, 'sharing' | 'transport'> & {

@@ -67,9 +67,28 @@ export interface StatusError {
   status?: number;
 }
 
+/**
+ * Why a status was made: what happened, so that code reacting to statuses need not guess it from
+ * two snapshots.
+ * - `started`: the client's first status.
+ * - `opened`: a response was accepted; the stream is open.
+ * - `ended`: the server ended the stream cleanly (a deploy, a proxy timeout); it reconnects after `retryInMs`.
+ * - `failed`: an attempt failed (see `error`); it reconnects after `retryInMs`.
+ * - `refused`: the server's answer closes the stream for good (see `error`: 204, a 4xx, a wrong content type).
+ * - `closed`: `close()` was called, or the client's signal aborted.
+ * - `hub-lost`: the SharedWorker or leader tab serving the client went away; another takes over.
+ * - `fell-back`: the client moved to another sharing mode or transport (see `fallbackReason`).
+ * - `reported`: a problem that changes nothing else (see `error`: an event too large, a parse
+ *   error, a gap, forbidden topics, waiting for a connection slot).
+ * - `updated`: a detail changed (the transport being tried, the attempt count back to 0).
+ */
+export type StatusReason = 'started' | 'opened' | 'ended' | 'failed' | 'refused' | 'closed' | 'hub-lost' | 'fell-back' | 'reported' | 'updated';
+
 /** What `client.status` holds. A new object on every change, so it can be compared by identity. */
 export interface RealtimeStatus {
   state: ConnectionState;
+  /** What made this status (see {@link StatusReason}). */
+  reason: StatusReason;
   /** Transport in use, or the one being tried. */
   transport: ResolvedTransport;
   sharing: ResolvedSharing;

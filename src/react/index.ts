@@ -82,7 +82,7 @@ export function useRealtimeStatus<E extends EventMap>(client: RealtimeClient<E> 
  * What {@link useRealtimeStatus} returns without a client, on the server, and while the browser
  * hydrates a server render (so that both render the same); the client's own status from then on.
  */
-export const INITIAL_STATUS: RealtimeStatus = Object.freeze({ state: 'connecting', transport: 'fetch', sharing: 'none', attempt: 0, lastEventId: '' });
+export const INITIAL_STATUS: RealtimeStatus = Object.freeze({ state: 'connecting', reason: 'started', transport: 'fetch', sharing: 'none', attempt: 0, lastEventId: '' });
 
 // --- the small external stores useSyncExternalStore reads ---------------------------------------
 

@@ -1,18 +1,20 @@
 import { createHub, type Hub } from '../hub/hub.js';
-import { NAMESPACE, PROTOCOL_VERSION, type GroupMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
-import { decodeFrames } from './decode-frames.js';
-import { createHubControl } from './hub-host.js';
+import { PROTOCOL_VERSION } from '../protocol/release.js';
+import { randomId } from '../protocol/random-id.js';
+import type { TabMessage, Welcome } from '../protocol/tab-hub-messages.js';
 import { createInbox, type Inbox } from './inbox.js';
 import type { Link } from './link.js';
-import { localSession } from './local-link.js';
-import { holdLock, type HeldLock } from './hold-lock.js';
-import { webLocks, whenReleased } from './locks.js';
-import { randomId } from './random-id.js';
-import { expose, notifier, type Call } from './rpc.js';
-import { wrap } from './wrap.js';
-import { createSessionLink, type Session } from './session-link.js';
+import { attachLocally } from './local-link.js';
+import { holdLock, webLocks, type HeldLock } from './locks.js';
+import { serveTab } from './serve-tab.js';
+import { createSessionLink } from './session-link.js';
+import type { TabContext } from './tab-context.js';
+import { watchHub, type HubWatch } from './watch-hub.js';
+import { decodeHubMessage } from './wire-decoder.js';
+import { createWireEncoder } from './wire-encoder.js';
 
-const groups = new Map<string, Link>();
+/** Leader election, on the group's channel: who leads, and the question. Everything else travels on inboxes. */
+export type ElectionMessage = { protocol: number; kind: 'leader'; tab: string } | { protocol: number; kind: 'who' };
 
 /** True where tabs can elect a leader: Web Locks and BroadcastChannel. */
 export function canElectLeader(): boolean {
@@ -22,41 +24,38 @@ export function canElectLeader(): boolean {
 /**
  * The tab's link for one credentials group when SharedWorker is missing: the tabs of the group
  * elect a leader with a Web Lock; the leader runs the hub, and every other tab talks to it as it
- * would to the worker (the same control plane, over its own channel). Groups are separate per credentials
- * identity, so users never share a leader; names carry the release, so releases never mix.
+ * would to the worker (the same contract, over its own inbox). Groups are separate per
+ * credentials identity, so users never share a leader; names carry the release, so releases never
+ * mix. One per page and group.
  */
-export function leaderLink(group: string): Link {
-  let link = groups.get(group);
-  if (!link) groups.set(group, (link = createLeaderLink(group)));
-  return link;
+export function leaderLink(context: TabContext, group: string): Link {
+  return context.once(`leader:${group}`, () => createLeaderLink(context, group));
 }
 
 interface Leading {
   hub: Hub;
   /** Held while this tab leads: followers wait on it to notice that it stopped. */
   life: HeldLock;
-  followers: Set<string>;
-  /** Each follower's control, to let it go when this tab steps down. */
-  controls: Map<string, HubControl>;
+  /** Each follower's side of the hub, by tab id. */
+  followers: Map<string, (message: TabMessage) => void>;
 }
 
 interface Following {
   leader: string;
-  session: Session;
-  /** The leader's welcome came: its life lock is watched from now. */
-  welcomed(welcome: Welcome): void;
+  /** Watches the leader once it welcomed this tab. */
+  watch?: HubWatch;
   close(): void;
 }
 
-function createLeaderLink(group: string): Link {
+function createLeaderLink(context: TabContext, group: string): Link {
   const locks = webLocks()!;
   const me = randomId();
-  const prefix = `${NAMESPACE}:${group}`;
-  const tabLockName = `${NAMESPACE}:tab:${me}`;
+  const prefix = `${context.namespace}:${group}`;
+  const tabLockName = `${context.namespace}:tab:${me}`;
   // Held for the page's life: the leader waits on it to notice this tab's death.
   const tabLock = holdLock(locks, tabLockName);
   const link = createSessionLink('leader', () => ask(), () => retireIfUnused());
-  const tabControl: TabControl = { headers: (sub) => link.headers(sub) };
+  const toWire = createWireEncoder();
   /**
    * The group's channel and this tab's inbox, open while the tab takes part. A page entering
    * the back/forward cache closes them: a message dispatched to a cached page evicts it.
@@ -65,40 +64,33 @@ function createLeaderLink(group: string): Link {
   let candidacy: HeldLock | undefined;
   let leading: Leading | undefined;
   let following: Following | undefined;
+  let retired = false;
 
-  const post = (message: GroupMessage) => channels?.group.postMessage(message);
-  const ask = () => post({ v: PROTOCOL_VERSION, kind: 'who' });
-  const refused = () =>
-    link.fail('sharing-unavailable', 'Web Locks refuse this page (an opaque or sandboxed origin)');
+  const post = (message: ElectionMessage) => channels?.group.postMessage(message);
+  const ask = () => post({ protocol: PROTOCOL_VERSION, kind: 'who' });
+  const refused = () => link.fail('sharing-unavailable', 'Web Locks refuse this page (an opaque or sandboxed origin)');
 
   function openChannels(): { group: BroadcastChannel; inbox: Inbox } {
-    const group = new BroadcastChannel(`${prefix}:group`);
-    group.onmessage = (event: MessageEvent<GroupMessage>) => {
-      const message = event.data;
-      if (message?.v !== PROTOCOL_VERSION) return;
-      if (message.kind === 'who') {
-        if (leading) post({ v: PROTOCOL_VERSION, kind: 'leader', tab: me });
-      } else if (!leading && following?.leader !== message.tab) {
-        follow(message.tab);
+    const groupChannel = new BroadcastChannel(`${prefix}:group`);
+    groupChannel.onmessage = ({ data }: MessageEvent<ElectionMessage>) => {
+      if (data?.protocol !== PROTOCOL_VERSION) return;
+      if (data.kind === 'who') {
+        if (leading) post({ protocol: PROTOCOL_VERSION, kind: 'leader', tab: me });
+      } else if (!leading && following?.leader !== data.tab) {
+        follow(data.tab);
       }
     };
-    const inbox = createInbox(
-      prefix,
-      me,
-      (from, message) => {
-        if (following?.leader !== from) return;
-        if ('frames' in message) link.dispatch(decodeFrames(message.frames));
-        else if ('welcome' in message) following.welcomed(message.welcome);
-      },
-      (from, message) => {
-        // Only an attach starts a follower: a late message of a tab already let go must not bring it back.
-        if (leading && (message as Call | undefined)?.m === 'attach') host(leading, from);
-      },
-    );
-    return { group, inbox };
+    const inbox = createInbox(prefix, me, (from, message) => {
+      if (leading) {
+        // Only an attach starts serving a follower: a late message of a tab already let go must not bring it back.
+        const serve = leading.followers.get(from) ?? ((message as TabMessage)?.kind === 'attach' ? host(leading, from) : undefined);
+        serve?.(message as TabMessage);
+      } else if (following?.leader === from) {
+        receiveFromLeader(following, message);
+      }
+    });
+    return { group: groupChannel, inbox };
   }
-
-  let retired = false;
 
   /** Takes part in the group: listens, queues for leadership, asks who leads. */
   function join(): void {
@@ -122,79 +114,64 @@ function createLeaderLink(group: string): Link {
     following?.close();
     following = undefined;
     const life = holdLock(locks, `${prefix}:leading:${me}`);
-    const current: Leading = { hub: createHub(), life, followers: new Set(), controls: new Map() };
+    const current: Leading = { hub: createHub({ ...(context.connect && { connect: context.connect }) }), life, followers: new Map() };
     leading = current;
-    link.use(localSession(current.hub, link));
+    attachLocally(current.hub, link);
     // Named to followers only once held, or one could take it first and think the leader gone.
     void life.held.then((held) => {
-      if (held && leading === current) post({ v: PROTOCOL_VERSION, kind: 'leader', tab: me });
+      if (held && leading === current) post({ protocol: PROTOCOL_VERSION, kind: 'leader', tab: me });
     });
   }
 
-  /** Serves follower `tab`: the same control a SharedWorker gives each tab. */
-  function host(current: Leading, tab: string): void {
+  /** Serves follower `tab`: the same side of the hub a SharedWorker gives each tab. */
+  function host(current: Leading, tab: string): ((message: TabMessage) => void) | undefined {
     const inbox = channels?.inbox;
-    if (!inbox || current.followers.has(tab)) return;
-    current.followers.add(tab);
-    const endpoint = inbox.endpoint(tab);
-    const welcome: Promise<Welcome> = current.life.held.then(() => ({ v: PROTOCOL_VERSION, lifeLock: `${prefix}:leading:${me}` }));
-    const [remote, releaseRemote] = wrap<TabControl>(endpoint);
-    const control = createHubControl(
+    if (!inbox) return undefined;
+    const welcome: Promise<Welcome> = current.life.held.then(() => ({ kind: 'welcome', protocol: PROTOCOL_VERSION, lifeLock: `${prefix}:leading:${me}` }));
+    const serve = serveTab(
       current.hub,
       welcome,
-      () => ({
-        post: (message) => inbox.send(tab, message),
-        tab: remote,
-        close() {
-          releaseRemote();
-          inbox.forget(tab);
-        },
-      }),
+      () => ({ send: (message) => inbox.send(tab, toWire(message)), close: () => inbox.forget(tab) }),
       () => {
         current.followers.delete(tab);
-        current.controls.delete(tab);
         retireIfUnused();
       },
     );
-    current.controls.set(tab, control);
-    expose(control, endpoint);
+    current.followers.set(tab, serve);
+    return serve;
   }
 
   function follow(leader: string): void {
     const inbox = channels?.inbox;
     if (!inbox) return;
     following?.close();
-    const endpoint = inbox.endpoint(leader);
-    const session = notifier<HubControl>(endpoint);
-    const owned: (() => void)[] = [expose(tabControl, endpoint)];
     const current: Following = {
       leader,
-      session,
-      welcomed(welcome) {
-        if (following !== current || !welcome.lifeLock || owned.length > 1) return;
-        owned.push(
-          whenReleased(locks, welcome.lifeLock, () => {
-            if (following !== current) return;
-            // The leader is gone: the next tab in line takes over and announces itself.
-            current.close();
-            following = undefined;
-            link.lost();
-            ask();
-          }),
-        );
-      },
       close() {
-        for (const end of owned.splice(0)) end();
+        current.watch?.stop();
         inbox.forget(leader);
       },
     };
     following = current;
-    session.attach();
+    // A late answer to a leader let go since must not reopen a channel to it.
+    const send = (message: TabMessage) => following === current && inbox.send(leader, message);
+    send({ kind: 'attach' });
     // The leader may watch this tab's lock only once this tab holds it.
-    void tabLock.held.then((held) => {
-      if (held && following === current) session.watch(tabLockName);
+    void tabLock.held.then((held) => held && send({ kind: 'watch', lock: tabLockName }));
+    link.use(send);
+  }
+
+  function receiveFromLeader(current: Following, data: unknown): void {
+    const message = decodeHubMessage(data);
+    if (message?.kind !== 'welcome') return message && link.receive(message);
+    current.watch ??= watchHub(message, () => {
+      if (following !== current) return;
+      // The leader is gone: the next tab in line takes over and announces itself.
+      current.close();
+      following = undefined;
+      link.lost();
+      ask();
     });
-    link.use(current.session);
   }
 
   /** Leaves the group for now: a page entering the back/forward cache must not lead or queue while frozen. */
@@ -206,11 +183,11 @@ function createLeaderLink(group: string): Link {
       leading = undefined;
       // Upstreams close now: the next leader opens them again from where the followers stand.
       current.hub.close();
-      for (const control of [...current.controls.values()]) void control.detach();
+      for (const serve of [...current.followers.values()]) serve({ kind: 'detach' });
       current.life.release();
     }
     if (following) {
-      following.session.detach();
+      link.detach();
       following.close();
       following = undefined;
     }
@@ -229,20 +206,16 @@ function createLeaderLink(group: string): Link {
     retired = true;
     leave();
     tabLock.release();
-    if (groups.get(group) === link.link) groups.delete(group);
-    g.removeEventListener?.('pagehide', leave);
-    g.removeEventListener?.('pageshow', rejoin);
+    context.forget(`leader:${group}`);
+    stopHide();
+    stopShow();
   }
 
-  function rejoin(event: Event): void {
-    if ((event as PageTransitionEvent).persisted && !channels) join();
-  }
-
+  const stopHide = context.onPage('pagehide', leave);
+  const stopShow = context.onPage('pageshow', (event) => {
+    if (event.persisted && !channels) join();
+  });
   void tabLock.held.then((held) => (held ? join() : refused()));
-
-  const g = globalThis as unknown as EventTarget;
-  g.addEventListener?.('pagehide', leave);
-  g.addEventListener?.('pageshow', rejoin);
 
   return link.link;
 }

@@ -1,31 +1,29 @@
 import { createHub, type Hub } from '../hub/hub.js';
+import { PROTOCOL_VERSION } from '../protocol/release.js';
 import type { Link } from './link.js';
-import { createSessionLink, type Session, type SessionLink } from './session-link.js';
-
-let shared: Link | undefined;
+import { serveTab } from './serve-tab.js';
+import { createSessionLink, type SessionLink } from './session-link.js';
+import type { TabContext } from './tab-context.js';
 
 /**
  * The tab runs the hub itself (`sharing: 'none'`): no sharing across tabs, but two clients of one
  * tab with the same stream still share one connection. Nothing comes back to such a hub after a
- * reload, so it keeps no grace period and no catch-up memory.
+ * reload, so it keeps no grace period and no catch-up memory. One per page.
  */
-export function localLink(): Link {
-  if (!shared) {
+export function localLink(context: TabContext): Link {
+  return context.once('local', () => {
     const link = createSessionLink('none', () => {});
-    link.use(localSession(createHub({ graceMs: 0, catchUpChars: 0 }), link));
-    shared = link.link;
-  }
-  return shared;
+    attachLocally(createHub({ graceMs: 0, catchUpChars: 0, ...(context.connect && { connect: context.connect }) }), link);
+    return link.link;
+  });
 }
 
-/** A session on a hub of this realm, delivering to `link`'s subscribers. */
-export function localSession(hub: Hub, link: SessionLink): Session {
-  // Async, as a call across a port is: a provider gone since is a refusal, not a throw in the hub.
-  const peer = hub.attach({ deliver: link.dispatch, headers: async (sub) => link.headers(sub) });
-  return {
-    subscribe: peer.subscribe,
-    update: peer.update,
-    unsubscribe: peer.unsubscribe,
-    detach: peer.detach,
-  };
+/**
+ * Serves `link`'s subscribers from a hub of this realm, over the same contract as a hub in
+ * another realm, without a wire in between: the welcome comes at once, frames as objects.
+ */
+export function attachLocally(hub: Hub, link: SessionLink): void {
+  const send = serveTab(hub, Promise.resolve({ kind: 'welcome', protocol: PROTOCOL_VERSION }), () => ({ send: link.receive, close() {} }));
+  send({ kind: 'attach' });
+  link.use(send);
 }

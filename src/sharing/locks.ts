@@ -8,15 +8,31 @@ export function webLocks(): LockManager | undefined {
   return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 }
 
-/**
- * Takes `name` for the life of this realm (a tab, a worker): resolves true once held, false when
- * the platform refuses (no Web Locks, an opaque origin). Others notice the realm's end by it.
- */
-export function holdForLife(locks: LockManager | undefined, name: string): Promise<boolean> {
-  return new Promise((held) => {
-    if (!locks) return held(false);
-    locks.request(name, () => (held(true), new Promise(() => {}))).catch(() => held(false));
+/** A lock held (or asked for) until `release()`. */
+export interface HeldLock {
+  /** True once held; false when the platform refuses (no Web Locks, an opaque origin) or it was released first. */
+  readonly held: Promise<boolean>;
+  /** Lets the lock go, or withdraws the request if it is not held yet. */
+  release(): void;
+}
+
+/** Takes `name` until `release()` (a tab's life, a leader's term, a candidacy); other requests for it queue behind. */
+export function holdLock(locks: LockManager | undefined, name: string): HeldLock {
+  const withdraw = new AbortController();
+  let letGo: (() => void) | undefined;
+  const held = new Promise<boolean>((resolve) => {
+    if (!locks) return resolve(false);
+    locks
+      .request(name, { signal: withdraw.signal }, () => (resolve(true), new Promise<void>((done) => (letGo = done))))
+      .catch(() => resolve(false));
   });
+  return {
+    held,
+    release() {
+      withdraw.abort();
+      letGo?.();
+    },
+  };
 }
 
 /**

@@ -1,31 +1,26 @@
-import type { Frame, SubscribeRequest } from '../protocol/messages.js';
-import type { ConnectionStatus, Filter, Position } from '../protocol/stream.js';
 import type { RealtimeErrorCode } from '../protocol/errors.js';
-import type { HeadersInit, ResolvedSharing, StatusError } from '../protocol/types.js';
+import { toStatusError } from '../protocol/errors.js';
+import type { ConnectionStatus } from '../protocol/stream.js';
+import type { HubMessage, SubscribeMessage, TabMessage } from '../protocol/tab-hub-messages.js';
+import type { ResolvedSharing, StatusError } from '../protocol/types.js';
 import type { Link, LinkSubscriber } from './link.js';
 
-/** What a link talks to: a hub in this realm or elsewhere. Calls are ordered and never awaited. */
-export interface Session {
-  subscribe(request: SubscribeRequest): void;
-  update(sub: number, filter: Filter, position: Position): void;
-  unsubscribe(sub: number, grace: boolean): void;
-  /** The page goes away (pagehide): the hub lets go of this tab, with the grace period. */
-  detach(): void;
-}
+/** Sends a message to the hub serving this tab now. Messages are handled in the order sent. */
+export type HubSend = (message: TabMessage) => void;
 
 /** A link whose hub may change under it; see {@link createSessionLink}. */
 export interface SessionLink {
   link: Link;
-  /** The current session, if any. */
-  readonly session: Session | undefined;
   /** Subscribers of this tab on this link. */
   readonly size: number;
-  /** Hands each delivered frame to its subscriber. */
-  dispatch(frames: Frame[]): void;
-  /** The headers provider of subscription `sub`, for the hub; throws for one that is gone. */
-  headers(sub: number): Promise<HeadersInit>;
+  /** How to reach the hub serving this tab now; none while it has none. */
+  readonly hub: HubSend | undefined;
+  /** Handles what the hub serving this tab says: frames, questions for headers, failures. */
+  receive(message: HubMessage): void;
   /** A hub serves this tab from now on: every subscriber resubscribes there, from where it stands. */
-  use(session: Session): void;
+  use(send: HubSend): void;
+  /** The page goes away: the hub lets go of this tab, with the grace period. */
+  detach(): void;
   /** The hub is gone: subscribers say `reconnecting` until {@link SessionLink.use} gives them another. */
   lost(): void;
   /** This link can serve no one any more: every subscriber moves to the next sharing mode. */
@@ -34,53 +29,82 @@ export interface SessionLink {
 
 /**
  * The tab side shared by every link: the tab's subscribers (numbered per tab, never reused) and
- * the session they are subscribed through. Hubs come and go (a worker restart, a leader
- * takeover, a page back from the back/forward cache); subscribers stay and resume from their
- * positions. `wanted` is called when a subscriber needs a session and there is none; `emptied`
- * when the last subscriber closed.
+ * the hub they are subscribed through. Hubs come and go (a worker restart, a leader takeover, a
+ * page back from the back/forward cache); subscribers stay and resume from their positions.
+ * `wanted` is called when a subscriber needs a hub and there is none; `emptied` when the last
+ * subscriber closed.
  */
 export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, emptied: () => void = () => {}): SessionLink {
   /** Each subscriber, and the last status it got (to say `reconnecting` while its hub is gone). */
   const subscribers = new Map<number, { s: LinkSubscriber; status?: ConnectionStatus }>();
   let next = 1;
-  let session: Session | undefined;
+  let send: HubSend | undefined;
   let broken: StatusError | undefined;
-  const request = (sub: number, s: LinkSubscriber): SubscribeRequest => ({ sub, spec: s.spec, filter: s.filter(), position: s.position(), provider: !!s.headers });
+  const subscribe = (sub: number, s: LinkSubscriber): SubscribeMessage => ({
+    kind: 'subscribe',
+    sub,
+    spec: s.spec,
+    filter: s.filter(),
+    position: s.position(),
+    provider: !!s.headers,
+  });
+  const setStatus = (entry: { s: LinkSubscriber; status?: ConnectionStatus }, status: ConnectionStatus) => entry.s.onStatus((entry.status = status));
+
+  /** Asks subscriber `sub`'s provider, and answers the hub that asked, whichever serves now. */
+  async function answer(to: HubSend, call: number, sub: number): Promise<void> {
+    try {
+      // A subscriber that left since is a refusal: the hub asks another.
+      const headers = await subscribers.get(sub)!.s.headers!();
+      to({ kind: 'headers', call, headers });
+    } catch (error) {
+      to({ kind: 'headers', call, error: toStatusError(error, 'headers') });
+    }
+  }
 
   return {
-    get session() {
-      return session;
-    },
     get size() {
       return subscribers.size;
     },
-    dispatch(frames) {
-      for (const frame of frames) {
-        const entry = subscribers.get(frame.sub);
-        if (!entry) continue;
-        if ('status' in frame) entry.s.onStatus((entry.status = frame.status));
-        else entry.s.onEvents(frame.events, frame.at);
+    get hub() {
+      return send;
+    },
+    receive(message) {
+      if (message.kind === 'frames') {
+        for (const frame of message.frames) {
+          const entry = subscribers.get(frame.sub);
+          if (!entry) continue;
+          if ('status' in frame) setStatus(entry, frame.status);
+          else entry.s.onEvents(frame.events, frame.at);
+        }
+      } else if (message.kind === 'ask-headers') {
+        if (send) void answer(send, message.call, message.sub);
+      } else if (message.kind === 'failed') {
+        // The hub could not handle what this tab asked: the subscribers it concerns say why.
+        for (const [sub, entry] of subscribers) {
+          if (message.sub !== undefined && message.sub !== sub) continue;
+          if (entry.status) setStatus(entry, { ...entry.status, reason: 'reported', error: message.error });
+        }
       }
     },
-    // Asked only of subscribers with a provider; one that left since throws, which the hub's
-    // call takes as a refusal (and asks another).
-    headers: (sub) => subscribers.get(sub)!.s.headers!(),
     use(to) {
-      session = to;
-      for (const [sub, { s }] of subscribers) to.subscribe(request(sub, s));
+      send = to;
+      for (const [sub, { s }] of subscribers) to(subscribe(sub, s));
+    },
+    detach() {
+      send?.({ kind: 'detach' });
     },
     lost() {
-      session = undefined;
+      send = undefined;
       for (const entry of subscribers.values()) {
         const last = entry.status;
         if (!last || last.state === 'reconnecting' || last.state === 'closed') continue;
         const { retryInMs: _, ...rest } = last;
-        entry.s.onStatus((entry.status = { ...rest, state: 'reconnecting' }));
+        setStatus(entry, { ...rest, state: 'reconnecting', reason: 'hub-lost' });
       }
     },
     fail(code, message) {
       const error = (broken = { name: 'RealtimeError', code, message });
-      session = undefined;
+      send = undefined;
       const all = [...subscribers.values()];
       subscribers.clear();
       for (const { s } of all) s.onLost(error);
@@ -95,13 +119,13 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
         }
         const sub = next++;
         subscribers.set(sub, { s });
-        if (session) session.subscribe(request(sub, s));
+        if (send) send(subscribe(sub, s));
         else wanted();
         return {
-          update: (filter) => session?.update(sub, filter, s.position()),
+          update: (filter) => send?.({ kind: 'update', sub, filter, position: s.position() }),
           close() {
             if (!subscribers.delete(sub)) return;
-            session?.unsubscribe(sub, false);
+            send?.({ kind: 'unsubscribe', sub, grace: false });
             if (subscribers.size === 0) emptied();
           },
         };

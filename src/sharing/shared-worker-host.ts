@@ -1,40 +1,44 @@
 import { createHub, type Hub } from '../hub/hub.js';
-import { FLUSH_GAP_PER_TAB_MS, MAX_FLUSH_GAP_MS } from '../protocol/limits.js';
-import { NAMESPACE, PROTOCOL_VERSION, type TabControl, type Welcome } from '../protocol/messages.js';
-import { createHubControl, PING_MS } from './hub-host.js';
-import { holdForLife, webLocks } from './locks.js';
-import { randomId } from './random-id.js';
-import { expose } from './rpc.js';
-import { wrap } from './wrap.js';
+import { FLUSH_GAP_PER_TAB_MS, MAX_FLUSH_GAP_MS, PING_MS } from '../protocol/limits.js';
+import { randomId } from '../protocol/random-id.js';
+import { NAMESPACE, PROTOCOL_VERSION } from '../protocol/release.js';
+import type { TabMessage, Welcome } from '../protocol/tab-hub-messages.js';
+import { holdLock, webLocks } from './locks.js';
+import { serveTab } from './serve-tab.js';
+import { createWireEncoder } from './wire-encoder.js';
 
 /** The part of SharedWorkerGlobalScope the host needs (the DOM and WebWorker libs do not mix). */
 export interface SharedWorkerScope {
   onconnect: ((event: MessageEvent) => void) | null;
 }
 
+/** Options of {@link serveSharedWorker}: what a test replaces. */
+export interface SharedWorkerHostOptions {
+  /** @default a hub that flushes at most every {@link FLUSH_GAP_PER_TAB_MS} per tab */
+  hub?: Hub;
+  /** The protocol version the worker speaks. @default PROTOCOL_VERSION */
+  protocol?: number;
+  /** @default this release's NAMESPACE */
+  namespace?: string;
+}
+
 /**
- * Runs a hub in a SharedWorker: every tab that connects gets its own {@link HubControl} on the
- * connection's port, which also carries the hub's calls to the tab and its data, one message per
- * flush. (A port of its own for the data, as before, was as fast and cost a port per tab.)
+ * Runs a hub in a SharedWorker: every tab that connects is served on the connection's port
+ * (./serve-tab.ts), which carries the contract both ways, the hub's data one message per flush.
  */
-export function serveSharedWorker(scope: SharedWorkerScope, hub: Hub = createHub({ flushGap: (tabs) => Math.min(MAX_FLUSH_GAP_MS, tabs * FLUSH_GAP_PER_TAB_MS) })): void {
-  const lifeLock = `${NAMESPACE}:worker:${randomId()}`;
+export function serveSharedWorker(scope: SharedWorkerScope, options: SharedWorkerHostOptions = {}): void {
+  const hub = options.hub ?? createHub({ flushGap: (tabs) => Math.min(MAX_FLUSH_GAP_MS, tabs * FLUSH_GAP_PER_TAB_MS) });
+  const protocol = options.protocol ?? PROTOCOL_VERSION;
+  const lifeLock = `${options.namespace ?? NAMESPACE}:worker:${randomId()}`;
+  const toWire = createWireEncoder();
   // Tabs wait on this lock: when it is granted to one of them, this worker is gone. It is named
   // to tabs only once held, or a tab could take it first and think the worker dead.
-  const welcome: Promise<Welcome> = holdForLife(webLocks(), lifeLock).then((held) =>
-    held ? { v: PROTOCOL_VERSION, lifeLock } : { v: PROTOCOL_VERSION, pingMs: PING_MS },
+  const welcome: Promise<Welcome> = holdLock(webLocks(), lifeLock).held.then((held) =>
+    held ? { kind: 'welcome', protocol, lifeLock } : { kind: 'welcome', protocol, pingMs: PING_MS },
   );
   scope.onconnect = (event) => {
-    const port = event.ports[0]!;
-    const [tab, releaseTab] = wrap<TabControl>(port);
-    const control = createHubControl(hub, welcome, () => ({
-      post: (message) => port.postMessage(message),
-      tab,
-      close() {
-        releaseTab();
-        port.close();
-      },
-    }));
-    expose(control, port);
+    const port = event.ports[0] as MessagePort;
+    const serve = serveTab(hub, welcome, () => ({ send: (message) => port.postMessage(toWire(message)), close: () => port.close() }));
+    port.onmessage = ({ data }: MessageEvent<TabMessage>) => serve(data);
   };
 }

@@ -1,46 +1,35 @@
-import { NAMESPACE, PROTOCOL_VERSION, type DataMessage, type HubControl, type TabControl, type Welcome } from '../protocol/messages.js';
+import { MAX_WORKER_DEATHS, WORKER_ATTACH_TIMEOUT_MS, WORKER_CHECK_MS, WORKER_DEATH_WINDOW_MS, WORKER_REATTACH_MS } from '../protocol/limits.js';
+import { randomId } from '../protocol/random-id.js';
+import { PROTOCOL_VERSION } from '../protocol/release.js';
+import type { TabMessage } from '../protocol/tab-hub-messages.js';
 import type { StatusError } from '../protocol/types.js';
 import type { Link } from './link.js';
-import type { WorkerFailure } from './worker-failure.js';
-import { holdForLife, webLocks, whenReleased } from './locks.js';
-import { decodeFrames } from './decode-frames.js';
-import { expose, notifier } from './rpc.js';
+import { holdLock, webLocks } from './locks.js';
 import { createSessionLink } from './session-link.js';
+import type { TabContext } from './tab-context.js';
+import { watchHub, type HubWatch } from './watch-hub.js';
+import { decodeHubMessage } from './wire-decoder.js';
+import type { WorkerFailure } from './worker-failure.js';
 
-/** A worker that has not answered `attach` by then has its URL looked at (./worker-failure.ts): a wrong URL never answers. */
-const CHECK_AFTER_MS = 500;
-/** A worker that has not answered `attach` by then is taken as failed (a busy machine starts one slowly). */
-const ATTACH_TIMEOUT_MS = 10_000;
-/**
- * After a death, a worker that has not answered by then is made anew (until
- * {@link ATTACH_TIMEOUT_MS} after the death): Firefox attaches a SharedWorker made while the dead
- * one is torn down to that one, which never answers; one made a little later starts afresh.
- */
-const REATTACH_MS = 1_000;
-/** More worker deaths than this within {@link RESTART_WINDOW_MS} and the link gives up. */
-const MAX_RESTARTS = 3;
-const RESTART_WINDOW_MS = 30_000;
-
-const links = new Map<string, Link>();
-
-/** The tab's link to the SharedWorker at `workerUrl`, one per tab and URL. */
-export function sharedWorkerLink(workerUrl: string): Link {
-  let link = links.get(workerUrl);
-  if (!link) links.set(workerUrl, (link = createSharedWorkerLink(workerUrl)));
-  return link;
+/** The tab's link to the SharedWorker at `workerUrl`, one per page and URL. */
+export function sharedWorkerLink(context: TabContext, workerUrl: string): Link {
+  return context.once(`worker:${workerUrl}`, () => createSharedWorkerLink(context, workerUrl));
 }
 
-function createSharedWorkerLink(workerUrl: string): Link {
+/** One connection to a worker, until it dies or the page leaves. */
+interface WorkerConnection {
+  /** Ends it: its port, its timers, its watch of the worker. */
+  end(): void;
+}
+
+function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
   const locks = webLocks();
-  // Web Locks come with secure contexts, and so does randomUUID.
-  const tabLock = `${NAMESPACE}:tab:${locks && crypto.randomUUID()}`;
+  const tabLock = `${context.namespace}:tab:${randomId()}`;
   /** Held for the page's life, so the worker notices a tab that dies without a word; asked for once attached. */
   let tabLockHeld: Promise<boolean> | undefined;
-  const tabControl: TabControl = { headers: (sub) => shared.headers(sub) };
   const shared = createSessionLink('shared-worker', () => current ?? connect());
   const deaths: number[] = [];
-  /** Ends the current connection to the worker: its ports, lock wait and timers. */
-  let current: (() => void) | undefined;
+  let current: WorkerConnection | undefined;
 
   /**
    * Gives up on the worker for good; the subscribers move to the next sharing mode, told why
@@ -48,17 +37,17 @@ function createSharedWorkerLink(workerUrl: string): Link {
    */
   function fail(why: WorkerFailure, detail?: unknown): void {
     end();
-    explain(why, detail).then((error) => shared.fail(error!.code, error!.message));
+    void explain(why, detail).then((error) => shared.fail(error!.code, error!.message));
   }
 
   const explain = (why: WorkerFailure, detail?: unknown) =>
     import('./worker-failure.js').then(
-      (m) => m.explainFailure(workerUrl, why, detail),
+      (m) => m.explainFailure(context, workerUrl, why, detail),
       (): StatusError => ({ code: 'sharing-unavailable', message: `The SharedWorker at ${workerUrl} failed (${why})` }),
     );
 
   function end(): void {
-    current?.();
+    current?.end();
     current = undefined;
   }
 
@@ -70,67 +59,72 @@ function createSharedWorkerLink(workerUrl: string): Link {
     try {
       // Named by the release and the protocol, so a tab never joins a worker of another release
       // (one that outlived a deploy); releases side by side each run their own.
-      worker = new SharedWorker(workerUrl, { name: NAMESPACE });
+      worker = new SharedWorker(workerUrl, { name: context.namespace });
     } catch (error) {
       return fail('start', error);
     }
     const port = worker.port;
-    const session = notifier<HubControl>(port);
-    const timers: ReturnType<typeof setTimeout>[] = [];
-    let stopWatching: (() => void) | undefined;
-    const mine = () => {
-      stopExposing();
-      stopWatching?.();
-      timers.forEach(clearTimeout);
-      port.close();
+    const send = (message: TabMessage) => port.postMessage(message);
+    let watch: HubWatch | undefined;
+    /** Until the worker welcomes this tab: whether its URL serves a worker at all, and whether it answers in time. */
+    let checkTimer: ReturnType<typeof setTimeout> | undefined;
+    let attachTimer: ReturnType<typeof setTimeout> | undefined;
+    const mine: WorkerConnection = {
+      end() {
+        watch?.stop();
+        clearTimeout(checkTimer);
+        clearTimeout(attachTimer);
+        port.close();
+      },
     };
-    // The hub's data shares the port with its calls to the tab (which have `m`), before expose starts the port.
-    port.addEventListener('message', ({ data: message }: MessageEvent<DataMessage>) => {
-      if ('frames' in message) return shared.dispatch(decodeFrames(message.frames));
-      if ('welcome' in message) return welcomed(message.welcome);
-      if (!('ping' in message)) return;
-      session.pong();
-      watchPings(message.ping);
-    });
-    const stopExposing = expose(tabControl, port);
     current = mine;
-    const watchPings = (everyMs: number) => {
-      clearTimeout(timers[2]);
-      timers[2] = setTimeout(() => died(mine), everyMs * 3);
+    const failed = (why: WorkerFailure, detail?: unknown) => {
+      if (current !== mine) return;
+      send({ kind: 'detach' });
+      fail(why, detail);
     };
-    const failed = (why: WorkerFailure, detail?: unknown) => current === mine && (session.detach(), fail(why, detail));
+    port.onmessage = ({ data }) => {
+      const message = decodeHubMessage(data);
+      if (!message) return;
+      if (message.kind === 'welcome') {
+        clearTimeout(checkTimer);
+        clearTimeout(attachTimer);
+        if (message.protocol !== PROTOCOL_VERSION) return failed('protocol', message.protocol);
+        watch = watchHub(message, () => died(mine));
+      } else if (!watch) {
+        // Nothing of a worker that has not welcomed this tab is read: it may speak another protocol.
+      } else if (message.kind === 'ping') {
+        send({ kind: 'pong' });
+        watch.pinged();
+      } else {
+        shared.receive(message);
+      }
+    };
     // A wrong URL (an HTML fallback page, another script) loads but never answers: look at it early.
-    timers[0] = setTimeout(() => explain('slow').then((error) => error && failed('slow')), CHECK_AFTER_MS);
-    timers[1] = setTimeout(
-      // The connection given up says so first: a worker that starts late leaves no session for it.
-      () => (Date.now() < diedAt + ATTACH_TIMEOUT_MS ? (session.detach(), end(), connect(diedAt)) : failed('silent')),
-      diedAt ? REATTACH_MS : ATTACH_TIMEOUT_MS,
+    checkTimer = setTimeout(() => void explain('slow').then((error) => error && failed('slow')), WORKER_CHECK_MS);
+    attachTimer = setTimeout(
+      // The connection given up says so first: a worker that starts late keeps no session for it.
+      () => (Date.now() < diedAt + WORKER_ATTACH_TIMEOUT_MS ? (send({ kind: 'detach' }), end(), connect(diedAt)) : failed('silent')),
+      diedAt ? WORKER_REATTACH_MS : WORKER_ATTACH_TIMEOUT_MS,
     );
     worker.onerror = () => failed('error');
-    const welcomed = (welcome: Welcome) => {
-      clearTimeout(timers[0]);
-      clearTimeout(timers[1]);
-      if (welcome.v !== PROTOCOL_VERSION) return failed('protocol', welcome.v);
-      if (welcome.lifeLock && locks) stopWatching = whenReleased(locks, welcome.lifeLock, () => died(mine));
-      if (welcome.pingMs) watchPings(welcome.pingMs);
-    };
-    session.attach();
+    send({ kind: 'attach' });
     // Subscriptions follow attach on the same port, so the worker handles them after it: no
     // round trip before the first event.
-    shared.use(session);
+    shared.use(send);
     // After the subscriptions are on their way: a lock request holds the page for half a millisecond.
-    void (tabLockHeld ??= holdForLife(locks, tabLock)).then((held) => {
-      if (held && current === mine) session.watch(tabLock);
+    void (tabLockHeld ??= holdLock(locks, tabLock).held).then((held) => {
+      if (held && current === mine) send({ kind: 'watch', lock: tabLock });
     });
   }
 
   /** The worker was terminated (Safari does this when its creating tab closes): start another, resubscribe. */
-  function died(dead: () => void): void {
+  function died(dead: WorkerConnection): void {
     if (current !== dead) return;
     end();
     const now = Date.now();
-    // The last deaths, at most MAX_RESTARTS: one more, and the oldest went within the window.
-    if (deaths.push(now) > MAX_RESTARTS && deaths.shift()! > now - RESTART_WINDOW_MS) return fail('dying');
+    // The last deaths, at most MAX_WORKER_DEATHS: one more, and the oldest went within the window.
+    if (deaths.push(now) > MAX_WORKER_DEATHS && deaths.shift()! > now - WORKER_DEATH_WINDOW_MS) return fail('dying');
     shared.lost();
     connect(now);
   }
@@ -138,15 +132,14 @@ function createSharedWorkerLink(workerUrl: string): Link {
   // pagehide is the fast path for a closing tab, and a page entering the back/forward cache must
   // not hold the worker's deliveries while frozen; a restored page attaches again and resumes
   // from where each of its subscribers stands.
-  const g = globalThis as unknown as Partial<EventTarget>;
-  g.addEventListener?.('pagehide', () => {
+  context.onPage('pagehide', () => {
     if (!current) return;
-    shared.session?.detach();
+    shared.detach();
     end();
     shared.lost();
   });
-  g.addEventListener?.('pageshow', (event) => {
-    if ((event as PageTransitionEvent).persisted && !current && shared.size > 0) connect();
+  context.onPage('pageshow', (event) => {
+    if (event.persisted && !current && shared.size > 0) connect();
   });
 
   return shared.link;

@@ -86,8 +86,8 @@ test('a worker of another protocol version is not used: the tab falls back and s
   await context.route('**/dist/ssemux-worker.js', async (route) => {
     const response = await route.fetch();
     // An old worker that outlived a deploy answers hello with another version.
-    const body = (await response.text()).replace(/\{v:\w+,lifeLock:/, '{v:999,lifeLock:');
-    expect(body).toContain('v:999');
+    const body = (await response.text()).replace(/protocol:\w+,lifeLock:/, 'protocol:999,lifeLock:');
+    expect(body).toContain('protocol:999');
     await route.fulfill({ response, body });
   });
   const page = await openHarness(context, server);

@@ -86,8 +86,8 @@ test('in shared-worker mode a page downloads ssemux.js and the worker, and no ch
 test('a worker of another protocol version is not used: the tab falls back and still gets every event', async ({ context }) => {
   // An old worker that outlived a deploy answers hello with another version.
   const dir = await mkdtemp(`${tmpdir()}/ssemux-old-worker-`);
-  const body = (await readFile(WORKER_FILE, 'utf8')).replace(/\{v:\w+,lifeLock:/, '{v:999,lifeLock:');
-  expect(body).toContain('v:999');
+  const body = (await readFile(WORKER_FILE, 'utf8')).replace(/protocol:\w+,lifeLock:/, 'protocol:999,lifeLock:');
+  expect(body).toContain('protocol:999');
   await writeFile(`${dir}/ssemux-worker.js`, body);
   const server = await startServer({ staticDirs: [{ prefix: '/old', dir }, ...STATIC_DIRS] });
   try {

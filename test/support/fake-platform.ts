@@ -411,7 +411,16 @@ function workerPort(worker: WorkerInstance, port: MessagePort): MessagePort {
     close(): void {
       port.close();
     }
+    /** As in a browser: setting it listens, replacing the listener set before, and starts the port. */
+    set onmessage(listener: ((event: MessageEvent) => void) | null) {
+      if (handler) this.removeEventListener('message', handler);
+      handler = listener ?? undefined;
+      if (!handler) return;
+      this.addEventListener('message', handler);
+      this.start();
+    }
   };
+  let handler: ((event: MessageEvent) => void) | undefined;
   return new WorkerSide() as unknown as MessagePort;
 }
 
@@ -531,6 +540,19 @@ function closable(port: MessagePort): MessagePort {
     closed = true;
     close.call(port);
   };
+  // As in a browser: setting it listens (through the listeners above, so a closed port stays
+  // silent), replacing the listener set before, and starts the port.
+  let handler: ((event: MessageEvent) => void) | undefined;
+  Object.defineProperty(port, 'onmessage', {
+    configurable: true,
+    set(listener: ((event: MessageEvent) => void) | null) {
+      if (handler) port.removeEventListener('message', handler);
+      handler = listener ?? undefined;
+      if (!handler) return;
+      port.addEventListener('message', handler);
+      port.start();
+    },
+  });
   return port;
 }
 

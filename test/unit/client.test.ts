@@ -591,7 +591,7 @@ describe('createRealtimeClient: adoption', () => {
     const seen: unknown[] = [];
     c.on('*', (m) => seen.push(m));
     await settle();
-    expect(c.status).toEqual({ state: 'connecting', transport: 'fetch', sharing: 'none', attempt: 0, lastEventId: '' });
+    expect(c.status).toEqual({ state: 'connecting', reason: 'started', transport: 'fetch', sharing: 'none', attempt: 0, lastEventId: '' });
     expect(requests).toHaveLength(0);
     c.close();
     expect(c.status.state).toBe('closed');

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
-import { createHub, type HubEndpoint, type HubOptions } from '../../src/hub/hub.js';
-import type { Frame, SubscribeRequest } from '../../src/protocol/messages.js';
+import { createHub, type Hub as RealHub, type HubEndpoint, type HubOptions } from '../../src/hub/hub.js';
+import type { Frame, SubscribeMessage } from '../../src/protocol/tab-hub-messages.js';
 import { TOPICS_DEBOUNCE_MS } from '../../src/protocol/limits.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../../src/protocol/stream.js';
-import { decodeFrames } from '../../src/sharing/decode-frames.js';
-import { encodeFrames } from '../../src/sharing/encode-frames.js';
+import { decodeHubMessage } from '../../src/sharing/wire-decoder.js';
+import { createWireEncoder, type WireEventsFrame } from '../../src/sharing/wire-encoder.js';
 import type { HeadersInit, WireEvent } from '../../src/protocol/types.js';
 
 interface FakeConnection {
@@ -21,7 +21,7 @@ interface FakeConnection {
 }
 
 function status(state: ConnectionStatus['state'], extra: Partial<ConnectionStatus> = {}): ConnectionStatus {
-  return { state, transport: 'fetch', attempt: 0, lastEventId: '', ...extra };
+  return { state, reason: 'updated', transport: 'fetch', attempt: 0, lastEventId: '', ...extra };
 }
 
 function setup(options: Omit<HubOptions, 'connect' | 'schedule' | 'lineage'> = {}) {
@@ -63,11 +63,29 @@ function setup(options: Omit<HubOptions, 'connect' | 'schedule' | 'lineage'> = {
     };
   });
   let lineages = 0;
-  const hub = createHub({ ...options, connect, schedule: (f) => void queue.push(f), lineage: () => `L${++lineages}` });
+  const hub = callsOf(createHub({ ...options, connect, schedule: (f) => void queue.push(f), lineage: () => `L${++lineages}` }));
   const flush = () => {
     for (const f of queue.splice(0)) f();
   };
   return { hub, made, connect, flush };
+}
+
+type SubscribeRequest = Omit<SubscribeMessage, 'kind'>;
+
+/** The hub's requests as calls, the way these tests read best. */
+function callsOf(hub: RealHub) {
+  return {
+    close: hub.close,
+    attach(endpoint: HubEndpoint) {
+      const peer = hub.attach(endpoint);
+      return {
+        subscribe: (request: SubscribeRequest) => peer.handle({ kind: 'subscribe', ...request }),
+        update: (sub: number, filter: SubscribeRequest['filter'], position: Position) => peer.handle({ kind: 'update', sub, filter, position }),
+        unsubscribe: (sub: number, grace: boolean) => peer.handle({ kind: 'unsubscribe', sub, grace }),
+        detach: () => peer.handle({ kind: 'detach' }),
+      };
+    },
+  };
 }
 
 /** A tab: its deliveries, and the positions its subscriptions hold, as the tab side keeps them. */
@@ -157,7 +175,7 @@ describe('createHub: sharing', () => {
 
   it('passes the spec and the first subscriber position to the connection', () => {
     const { hub, made } = setup();
-    hub.attach(endpoint()).subscribe(req({ sub: 3, spec: spec({ maxConnections: 2 }), filter: { types: ['a', 'b'] }, position: { id: '42', n: 7, l: 'old' } }));
+    hub.attach(endpoint()).subscribe(req({ sub: 3, spec: spec({ maxConnections: 2 }), filter: { types: ['a', 'b'] }, position: { id: '42', count: 7, lineage: 'old' } }));
     const o = made[0]!.options;
     expect(o).toMatchObject({ url: 'http://127.0.0.1:9/stream', lastEventId: '42', maxConnections: 2, method: 'GET' });
     // The types listened to, and the server's control events (the native EventSource needs the names).
@@ -220,8 +238,8 @@ describe('createHub: routing and batching', () => {
     expect(a.deliveries).toHaveLength(1);
     expect(idsOf(a, 1)).toHaveLength(100);
     expect(idsOf(a, 2)).toEqual(Array.from({ length: 50 }, (_, i) => String((i + 1) * 2)));
-    expect(a.positions.get(1)).toEqual({ id: '100', n: 100, l: 'L1' });
-    expect(a.positions.get(2)).toEqual({ id: '100', n: 100, l: 'L1' });
+    expect(a.positions.get(1)).toEqual({ id: '100', count: 100, lineage: 'L1' });
+    expect(a.positions.get(2)).toEqual({ id: '100', count: 100, lineage: 'L1' });
   });
 
   it('tabs with the same filter get the same array of events, serialized once for every tab', () => {
@@ -240,9 +258,11 @@ describe('createHub: routing and batching', () => {
     expect(arrays[2]).toBe(arrays[3]);
     expect(arrays[0]!.map((e) => e.id)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
     expect(arrays[2]!.map((e) => e.id)).toEqual(['2', '4', '6', '8', '10']);
-    const wire = tabs.map((t) => encodeFrames(t.deliveries[0]!)[0] as { e: string });
-    expect(wire[0]!.e).toBe(wire[1]!.e);
-    expect(decodeFrames([wire[2]! as never])[0]).toEqual(tabs[2]!.deliveries[0]![0]);
+    const toWire = createWireEncoder();
+    const wired = tabs.map((t) => toWire({ kind: 'frames', frames: t.deliveries[0]! }));
+    const wire = wired.map((m) => (m as { frames: WireEventsFrame[] }).frames[0]!);
+    expect(wire[0]!.encoded).toBe(wire[1]!.encoded);
+    expect(decodeHubMessage(wired[2])).toEqual({ kind: 'frames', frames: [tabs[2]!.deliveries[0]![0]] });
   });
 
   it('a filter changed between two flushes applies from the change: what went by before went by under the old one', () => {
@@ -326,10 +346,10 @@ describe('createHub: the position belongs to the stream', () => {
     made[0]!.event('2', 'common');
     flush();
     expect(idsOf(rare)).toEqual([]);
-    expect(rare.positions.get(1)).toEqual({ id: '2', n: 2, l: 'L1' });
+    expect(rare.positions.get(1)).toEqual({ id: '2', count: 2, lineage: 'L1' });
     made[0]!.idOnly('3');
     flush();
-    expect(rare.positions.get(1)).toEqual({ id: '3', n: 2, l: 'L1' });
+    expect(rare.positions.get(1)).toEqual({ id: '3', count: 2, lineage: 'L1' });
     // A flush that did not move the stream sends nothing.
     const before = rare.deliveries.length;
     flush();
@@ -369,13 +389,13 @@ describe('createHub: the position belongs to the stream', () => {
     const { hub, made, flush } = setup();
     const behind = endpoint();
     const ahead = endpoint();
-    hub.attach(behind).subscribe(req({ position: { id: '10', n: 10, l: 'X' } }));
-    hub.attach(ahead).subscribe(req({ position: { id: '12', n: 12, l: 'X' } }));
+    hub.attach(behind).subscribe(req({ position: { id: '10', count: 10, lineage: 'X' } }));
+    hub.attach(ahead).subscribe(req({ position: { id: '12', count: 12, lineage: 'X' } }));
     for (let i = 11; i <= 14; i++) made[0]!.event(String(i));
     flush();
     expect(idsOf(behind)).toEqual(['11', '12', '13', '14']);
     expect(idsOf(ahead)).toEqual(['13', '14']);
-    expect(ahead.positions.get(1)).toEqual({ id: '14', n: 14, l: 'X' });
+    expect(ahead.positions.get(1)).toEqual({ id: '14', count: 14, lineage: 'X' });
   });
 
   it('a subscriber a little behind catches up from the events the hub keeps, of its types only', () => {
@@ -384,11 +404,11 @@ describe('createHub: the position belongs to the stream', () => {
     for (let i = 1; i <= 6; i++) made[0]!.event(String(i), i % 2 ? 'odd' : 'even');
     flush();
     const late = endpoint();
-    hub.attach(late).subscribe(req({ filter: { types: ['even'] }, position: { id: '3', n: 3, l: 'L1' } }));
+    hub.attach(late).subscribe(req({ filter: { types: ['even'] }, position: { id: '3', count: 3, lineage: 'L1' } }));
     made[0]!.event('7', 'even');
     flush();
     expect(idsOf(late)).toEqual(['4', '6', '7']);
-    expect(late.positions.get(1)).toEqual({ id: '7', n: 7, l: 'L1' });
+    expect(late.positions.get(1)).toEqual({ id: '7', count: 7, lineage: 'L1' });
   });
 
   it('a subscriber further behind than the hub remembers: the upstream goes back, the others skip what they have', () => {
@@ -398,7 +418,7 @@ describe('createHub: the position belongs to the stream', () => {
     for (let i = 1; i <= 20; i++) made[0]!.event(String(i));
     flush();
     const back = endpoint();
-    hub.attach(back).subscribe(req({ position: { id: '2', n: 2, l: 'L1' } }));
+    hub.attach(back).subscribe(req({ position: { id: '2', count: 2, lineage: 'L1' } }));
     expect(made[0]!.restarts).toEqual([{ lastEventId: '2' }]);
     // The upstream replays 3..20, then new events come.
     for (let i = 3; i <= 22; i++) made[0]!.event(String(i));
@@ -416,11 +436,11 @@ describe('createHub: the position belongs to the stream', () => {
     for (let i = 1; i <= 5; i++) made[0]!.event(String(i));
     flush();
     const known = endpoint();
-    hub.attach(known).subscribe(req({ position: { id: '3', n: 99, l: 'other' } }));
+    hub.attach(known).subscribe(req({ position: { id: '3', count: 99, lineage: 'other' } }));
     flush();
     expect(idsOf(known)).toEqual(['4', '5']);
     const unknown = endpoint();
-    hub.attach(unknown).subscribe(req({ position: { id: 'older', n: 40, l: 'other' } }));
+    hub.attach(unknown).subscribe(req({ position: { id: 'older', count: 40, lineage: 'other' } }));
     expect(made[0]!.restarts).toEqual([{ lastEventId: 'older' }]);
     // The replay passes the ids the others already have; they skip through the id they stood at.
     for (const i of ['x', '1', '2', '3', '4', '5', '6']) made[0]!.event(i);
@@ -439,16 +459,16 @@ describe('createHub: the position belongs to the stream', () => {
     hub.attach(late).subscribe(req({ filter: { types: ['other'] } }));
     flush();
     expect(idsOf(late)).toEqual([]);
-    expect(late.positions.get(1)).toEqual({ id: '1', n: 1, l: 'L1' });
+    expect(late.positions.get(1)).toEqual({ id: '1', count: 1, lineage: 'L1' });
   });
 
   it('on a topic stream, positions are protocol cursors, ordered whatever the lineage', () => {
     const { hub, made, flush } = setup();
     const a = endpoint();
     const topics = { types: ['*'], topics: ['t'] };
-    hub.attach(a).subscribe(req({ spec: spec({ topics: true }), filter: topics, position: { id: '5-0', n: 1, l: 'p' } }));
+    hub.attach(a).subscribe(req({ spec: spec({ topics: true }), filter: topics, position: { id: '5-0', count: 1, lineage: 'p' } }));
     const b = endpoint();
-    hub.attach(b).subscribe(req({ spec: spec({ topics: true }), filter: topics, position: { id: '7-0', n: 900, l: 'q' } }));
+    hub.attach(b).subscribe(req({ spec: spec({ topics: true }), filter: topics, position: { id: '7-0', count: 900, lineage: 'q' } }));
     for (const c of ['6-0', '7-0', '8-0']) made[0]!.event(c, 'message', `t\nd${c}`);
     flush();
     expect(idsOf(a)).toEqual(['6-0', '7-0', '8-0']);
@@ -464,10 +484,10 @@ describe('createHub: catch-up memory', () => {
     flush();
     // Only the last two fit: a subscriber at 7 is beyond it, one at 8 is not.
     const at8 = endpoint();
-    hub.attach(at8).subscribe(req({ position: { id: '8', n: 8, l: 'L1' } }));
+    hub.attach(at8).subscribe(req({ position: { id: '8', count: 8, lineage: 'L1' } }));
     flush();
     expect(idsOf(at8)).toEqual(['9', '10']);
-    hub.attach(endpoint()).subscribe(req({ position: { id: '7', n: 7, l: 'L1' } }));
+    hub.attach(endpoint()).subscribe(req({ position: { id: '7', count: 7, lineage: 'L1' } }));
     expect(made[0]!.restarts).toEqual([{ lastEventId: '7' }]);
   });
 
@@ -478,7 +498,7 @@ describe('createHub: catch-up memory', () => {
     made[0]!.event('');
     made[0]!.event('');
     flush();
-    hub.attach(endpoint()).subscribe(req({ position: { id: '1', n: 1, l: 'L1' } }));
+    hub.attach(endpoint()).subscribe(req({ position: { id: '1', count: 1, lineage: 'L1' } }));
     expect(made[0]!.restarts).toEqual([{ lastEventId: '1' }]);
   });
 });

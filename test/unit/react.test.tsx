@@ -13,7 +13,7 @@ type Events = { tick: { n: number }; note: string };
 function fakeClient() {
   const listeners = new Map<string, Set<Listener>>();
   const statusListeners = new Set<(s: RealtimeStatus) => void>();
-  let status: RealtimeStatus = { state: 'connecting', transport: 'fetch', sharing: 'shared-worker', attempt: 0, lastEventId: '' };
+  let status: RealtimeStatus = { state: 'connecting', reason: 'started', transport: 'fetch', sharing: 'shared-worker', attempt: 0, lastEventId: '' };
   let nextId = 0;
   const calls = { on: [] as string[], off: [] as string[] };
 

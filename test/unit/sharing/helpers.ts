@@ -6,10 +6,15 @@
 import { vi } from 'vitest';
 import type { Connection, ConnectionOptions } from '../../../src/engine/connection.js';
 import type { Hub, HubEndpoint } from '../../../src/hub/hub.js';
-import type { SubscribeRequest } from '../../../src/protocol/messages.js';
+import { namespaceOf } from '../../../src/protocol/release.js';
+import type { SubscribeMessage } from '../../../src/protocol/tab-hub-messages.js';
 import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../../../src/protocol/stream.js';
 import type { HeadersInit, StatusError, WireEvent } from '../../../src/protocol/types.js';
-import type { LinkSubscriber, LinkSubscription } from '../../../src/sharing/link.js';
+import { leaderLink } from '../../../src/sharing/leader-link.js';
+import type { Link, LinkSubscriber, LinkSubscription } from '../../../src/sharing/link.js';
+import { localLink } from '../../../src/sharing/local-link.js';
+import { sharedWorkerLink } from '../../../src/sharing/shared-worker-link.js';
+import { createTabContext, type TabContext } from '../../../src/sharing/tab-context.js';
 import type { FakePlatform } from '../../support/fake-platform.js';
 
 /** Timers the tests fake: message ports, channels, microtasks and setImmediate stay real. */
@@ -90,7 +95,7 @@ export function createFakeServer(platform?: FakePlatform) {
       return upstreams.filter((u) => u.live);
     },
     connect(options: ConnectionOptions): Connection {
-      let status: ConnectionStatus = { state: 'connecting', transport: 'fetch', attempt: 0, lastEventId: options.lastEventId };
+      let status: ConnectionStatus = { state: 'connecting', reason: 'started', transport: 'fetch', attempt: 0, lastEventId: options.lastEventId };
       const up: Upstream = {
         options,
         agent: platform?.agent() ?? 'page',
@@ -115,7 +120,7 @@ export function createFakeServer(platform?: FakePlatform) {
       queueMicrotask(() => {
         if (!up.live) return;
         up.opened = true;
-        emit({ state: 'open' });
+        emit({ state: 'open', reason: 'opened' });
         replay(up, options.lastEventId);
       });
       return {
@@ -132,7 +137,7 @@ export function createFakeServer(platform?: FakePlatform) {
         close() {
           if (up.closed) return;
           up.closed = true;
-          if (!up.dropped) emit({ state: 'closed' });
+          if (!up.dropped) emit({ state: 'closed', reason: 'closed' });
         },
       };
     },
@@ -227,6 +232,9 @@ export function states(r: Recorder): string[] {
 // ---------------------------------------------------------------------------------------------
 // Hubs
 
+/** A subscription request as the hub handles it. */
+export type SubscribeRequest = Omit<SubscribeMessage, 'kind'>;
+
 /** What a hub was asked, by whom. */
 export type HubCall =
   | { kind: 'attach'; peer: number }
@@ -235,7 +243,7 @@ export type HubCall =
   | { kind: 'unsubscribe'; peer: number; sub: number; grace: boolean }
   | { kind: 'detach'; peer: number };
 
-/** `hub`, recording every call of every endpoint into `calls` (peers numbered from 1); `onCall` sees each as it comes. */
+/** `hub`, recording every request of every endpoint into `calls` (peers numbered from 1); `onCall` sees each as it comes. */
 export function recordingHub(hub: Hub, calls: HubCall[], onCall: (call: HubCall) => void = () => {}): Hub {
   let peers = 0;
   const record = (call: HubCall) => {
@@ -249,21 +257,14 @@ export function recordingHub(hub: Hub, calls: HubCall[], onCall: (call: HubCall)
       record({ kind: 'attach', peer });
       const inner = hub.attach(endpoint);
       return {
-        subscribe(request) {
-          record({ kind: 'subscribe', peer, request: structuredClone(request) });
-          inner.subscribe(request);
-        },
-        update(sub, filter, position) {
-          record({ kind: 'update', peer, sub, filter });
-          inner.update(sub, filter, position);
-        },
-        unsubscribe(sub, grace) {
-          record({ kind: 'unsubscribe', peer, sub, grace });
-          inner.unsubscribe(sub, grace);
-        },
-        detach() {
-          record({ kind: 'detach', peer });
-          inner.detach();
+        handle(request) {
+          if (request.kind === 'subscribe') {
+            const { kind: _, ...rest } = request;
+            record({ kind: 'subscribe', peer, request: structuredClone(rest) });
+          } else if (request.kind === 'update') record({ kind: 'update', peer, sub: request.sub, filter: request.filter });
+          else if (request.kind === 'unsubscribe') record({ kind: 'unsubscribe', peer, sub: request.sub, grace: request.grace });
+          else record({ kind: 'detach', peer });
+          inner.handle(request);
         },
       };
     },
@@ -273,19 +274,16 @@ export function recordingHub(hub: Hub, calls: HubCall[], onCall: (call: HubCall)
 // ---------------------------------------------------------------------------------------------
 // Tabs
 
-type SharedWorkerLinkModule = typeof import('../../../src/sharing/shared-worker-link.js');
-type LeaderLinkModule = typeof import('../../../src/sharing/leader-link.js');
-type LocalLinkModule = typeof import('../../../src/sharing/local-link.js');
-
 /**
- * A tab: its own copy of the sharing modules (a fresh module graph, so its own link caches and
- * its own control-plane endpoints), running as its own agent of the platform.
+ * A tab: its own page context (its links to hubs, its page events), running as its own agent of
+ * the platform. The links are reached as the client reaches them.
  */
 export interface Tab {
   agent: string;
-  sw: SharedWorkerLinkModule;
-  leader: LeaderLinkModule;
-  local: LocalLinkModule;
+  context: TabContext;
+  sw: { sharedWorkerLink(url: string): Link };
+  leader: { leaderLink(group: string): Link };
+  local: { localLink(): Link };
   /** Runs `fn` in this tab. */
   run<T>(fn: () => T): T;
   /** Subscribes `r` through the link `pick` chooses, in this tab. */
@@ -293,34 +291,25 @@ export interface Tab {
 }
 
 /**
- * Opens tab `agent`: loads the link modules afresh. `release` loads them as another release of
- * the library would be (its VERSION, and so its NAMESPACE, differ).
+ * Opens tab `agent`: a page context of its own. `release` makes it a page of another release of
+ * the library (its names carry that release); `connect` opens the upstreams of hubs the tab runs
+ * itself (leader and local modes).
  */
-export async function openTab(platform: FakePlatform, agent: string, options: { release?: string } = {}): Promise<Tab> {
-  vi.resetModules();
-  const { release } = options;
-  if (release !== undefined) {
-    vi.doMock('../../../src/protocol/messages.js', async (original) => {
-      const m = await original<typeof import('../../../src/protocol/messages.js')>();
-      return { ...m, VERSION: release, NAMESPACE: `ssemux@${release}/${m.PROTOCOL_VERSION}` };
-    });
-  }
-  let modules: [SharedWorkerLinkModule, LeaderLinkModule, LocalLinkModule];
-  try {
-    modules = await Promise.all([
-      import('../../../src/sharing/shared-worker-link.js'),
-      import('../../../src/sharing/leader-link.js'),
-      import('../../../src/sharing/local-link.js'),
-    ]);
-  } finally {
-    if (release !== undefined) vi.doUnmock('../../../src/protocol/messages.js');
-  }
-  const [sw, leader, local] = modules;
+export async function openTab(
+  platform: FakePlatform,
+  agent: string,
+  options: { release?: string; connect?: (options: ConnectionOptions) => Connection } = {},
+): Promise<Tab> {
+  const { release, connect } = options;
+  const context = platform.within(agent, () =>
+    createTabContext({ ...(release !== undefined && { namespace: namespaceOf(release) }), ...(connect && { connect }) }),
+  );
   const tab: Tab = {
     agent,
-    sw,
-    leader,
-    local,
+    context,
+    sw: { sharedWorkerLink: (url) => sharedWorkerLink(context, url) },
+    leader: { leaderLink: (group) => leaderLink(context, group) },
+    local: { localLink: () => localLink(context) },
     run: (fn) => platform.within(agent, fn),
     subscribe(r, pick) {
       r.subscription = tab.run(() => pick(tab).subscribe(r));
@@ -330,9 +319,13 @@ export async function openTab(platform: FakePlatform, agent: string, options: { 
   return tab;
 }
 
-/** Opens tabs one after the other, each its own agent and module graph. */
-export async function openTabs<const Agents extends readonly string[]>(platform: FakePlatform, ...agents: Agents): Promise<{ -readonly [K in keyof Agents]: Tab }> {
+/** Opens tabs one after the other, each its own agent and page context. */
+export async function openTabs<const Agents extends readonly string[]>(
+  platform: FakePlatform,
+  ...agents: Agents
+): Promise<{ -readonly [K in keyof Agents]: Tab }>;
+export async function openTabs(platform: FakePlatform, ...agents: string[]): Promise<Tab[]> {
   const opened: Tab[] = [];
   for (const agent of agents) opened.push(await openTab(platform, agent));
-  return opened as { -readonly [K in keyof Agents]: Tab };
+  return opened;
 }

@@ -1,13 +1,14 @@
 import { canElectLeader } from '../../../src/sharing/leader-link.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionOptions } from '../../../src/engine/connection.js';
-import { NAMESPACE, PROTOCOL_VERSION, type DataMessage, type Frame, type InboxMessage, type SubscribeRequest } from '../../../src/protocol/messages.js';
+import { NAMESPACE, PROTOCOL_VERSION } from '../../../src/protocol/release.js';
+import type { Frame, HubMessage, TabMessage } from '../../../src/protocol/tab-hub-messages.js';
 import type { WireEvent } from '../../../src/protocol/types.js';
-import { decodeFrames } from '../../../src/sharing/decode-frames.js';
-import type { Call } from '../../../src/sharing/rpc.js';
+import type { InboxMessage } from '../../../src/sharing/inbox.js';
+import { decodeHubMessage } from '../../../src/sharing/wire-decoder.js';
 import { installFakePlatform, type ChannelRecord, type FakePlatform, type PlatformOptions } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
-import { createFakeServer, FAKE_TIMERS, openTab, openTabs, recorder, spec, states, type FakeServer, type Recorder, type Tab } from './helpers.js';
+import { createFakeServer, FAKE_TIMERS, openTab, openTabs, recorder, spec, states, type FakeServer, type Recorder, type SubscribeRequest, type Tab } from './helpers.js';
 
 // The leader runs its own hub (createHub()), whose upstreams come from createConnection: the fake
 // server stands in for it.
@@ -52,16 +53,22 @@ function inboxOf(tab: Tab): ChannelRecord {
 /** The tab's id among its group (the end of its inbox's name). */
 const idOf = (tab: Tab) => inboxOf(tab).name.split(':inbox:')[1]!;
 
-/** Hub data a channel received. */
-const dataOn = (channel: ChannelRecord): DataMessage[] =>
-  channel.received.flatMap((m) => (m && typeof m === 'object' && 'd' in m ? [(m as { d: DataMessage }).d] : []));
-const framesOn = (channel: ChannelRecord): Frame[] => dataOn(channel).flatMap((d) => ('frames' in d ? decodeFrames(d.frames) : []));
+const HUB_KINDS = new Set(['frames', 'ping', 'ask-headers', 'failed']);
+/** What hubs said on a channel (a tab's inbox), decoded. */
+const dataOn = (channel: ChannelRecord): HubMessage[] =>
+  channel.received.flatMap((m) => {
+    const message = (m as InboxMessage | undefined)?.message as { welcome?: unknown; kind?: string } | undefined;
+    return message && ('welcome' in message || HUB_KINDS.has(message.kind!)) ? [decodeHubMessage(message)!] : [];
+  });
+const framesOn = (channel: ChannelRecord): Frame[] => dataOn(channel).flatMap((d) => (d.kind === 'frames' ? d.frames : []));
 const eventsOn = (channel: ChannelRecord): WireEvent[] => framesOn(channel).flatMap((f) => ('events' in f ? f.events : []));
-/** Subscriptions a leader was asked for on its inbox (the control plane's wire format: Comlink's). */
+/** Subscriptions a leader was asked for on its inbox. */
 const requestsOn = (channel: ChannelRecord): SubscribeRequest[] =>
   channel.received.flatMap((m) => {
-    const c = (m as { c?: Call }).c;
-    return c?.m === 'subscribe' ? [c.a[0] as SubscribeRequest] : [];
+    const message = (m as InboxMessage | undefined)?.message as TabMessage | undefined;
+    if (message?.kind !== 'subscribe') return [];
+    const { kind: _, ...request } = message;
+    return [request];
   });
 
 const tabs = <const Agents extends readonly string[]>(...agents: Agents) => openTabs(platform, ...agents);
@@ -231,7 +238,7 @@ describe('leader election', () => {
     expect(server.upstreams[1]!.lastEventId).toBe('10');
     await allAt([sb, sc], '12');
     // C resubscribed to B from where it stood.
-    expect(requestsOn(inboxOf(b)).map((r) => r.position)).toEqual([{ id: '10', n: 10, l: sa.at.l }]);
+    expect(requestsOn(inboxOf(b)).map((r) => r.position)).toEqual([{ id: '10', count: 10, lineage: sa.at.lineage }]);
     for (let i = 13; i <= 16; i++) server.publish(i === 15 ? 'rare' : 'common');
     await allAt([sb, sc], '16');
     await settle();
@@ -305,7 +312,7 @@ describe('leader election', () => {
     expect(leaderOf()).toBe('B');
     expect(platform.locks.waiting(leaderLock())).toEqual(['A']);
     expect(eventsOn(inboxOf(a)).map((e) => e.id)).toEqual(['4', '5', '6']);
-    expect(requestsOn(inboxOf(b)).map((r) => r.position)).toEqual([{ id: '3', n: 3, l: sb.at.l }]);
+    expect(requestsOn(inboxOf(b)).map((r) => r.position)).toEqual([{ id: '3', count: 3, lineage: sb.at.lineage }]);
     // It caught up from the new leader's memory: no third upstream.
     expect(server.upstreams).toHaveLength(2);
   });

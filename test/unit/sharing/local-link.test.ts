@@ -41,7 +41,7 @@ describe("localLink (sharing: 'none')", () => {
     expect(server.upstreams).toHaveLength(1);
     expect(all.ids).toEqual(['1', '2', '3']);
     expect(onlyX.ids).toEqual(['1', '3']);
-    expect(all.at).toMatchObject({ id: '3', n: 3 });
+    expect(all.at).toMatchObject({ id: '3', count: 3 });
     expect(onlyX.at).toEqual(all.at);
     expect(all.state).toBe('open');
     expect(onlyX.state).toBe('open');

@@ -1,11 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { SubscribeRequest } from '../../../src/protocol/messages.js';
 import { START, type ConnectionStatus, type Filter } from '../../../src/protocol/stream.js';
-import type { StatusError } from '../../../src/protocol/types.js';
-import { createSessionLink, type Session } from '../../../src/sharing/session-link.js';
+import type { Frame, SubscribeMessage, TabMessage } from '../../../src/protocol/tab-hub-messages.js';
+import type { HeadersInit, StatusError } from '../../../src/protocol/types.js';
+import { createSessionLink, type HubSend, type SessionLink } from '../../../src/sharing/session-link.js';
 import { recorder, spec } from './helpers.js';
 
-/** A session that records what the link asks of its hub. */
+type SubscribeRequest = Omit<SubscribeMessage, 'kind'>;
+
+/** A hub that records what the link asks of it, as calls. */
 function fakeSession() {
   const calls: (
     | { kind: 'subscribe'; request: SubscribeRequest }
@@ -13,19 +15,40 @@ function fakeSession() {
     | { kind: 'unsubscribe'; sub: number; grace: boolean }
     | { kind: 'detach' }
   )[] = [];
-  const session: Session & { calls: typeof calls; subscribed(): SubscribeRequest[] } = {
-    calls,
-    subscribed: () => calls.flatMap((c) => (c.kind === 'subscribe' ? [c.request] : [])),
-    subscribe: (request) => void calls.push({ kind: 'subscribe', request: structuredClone(request) }),
-    update: (sub, filter) => void calls.push({ kind: 'update', sub, filter }),
-    unsubscribe: (sub, grace) => void calls.push({ kind: 'unsubscribe', sub, grace }),
-    detach: () => void calls.push({ kind: 'detach' }),
-  };
+  const messages: TabMessage[] = [];
+  const session: HubSend & { calls: typeof calls; messages: TabMessage[]; subscribed(): SubscribeRequest[] } = Object.assign(
+    (message: TabMessage) => {
+      messages.push(structuredClone(message));
+      if (message.kind === 'subscribe') {
+        const { kind: _, ...request } = message;
+        calls.push({ kind: 'subscribe', request: structuredClone(request) });
+      } else if (message.kind === 'update') calls.push({ kind: 'update', sub: message.sub, filter: message.filter });
+      else if (message.kind === 'unsubscribe') calls.push({ kind: 'unsubscribe', sub: message.sub, grace: message.grace });
+      else if (message.kind === 'detach') calls.push({ kind: 'detach' });
+    },
+    { calls, messages, subscribed: () => calls.flatMap((c) => (c.kind === 'subscribe' ? [c.request] : [])) },
+  );
   return session;
+}
+
+/** What the hub says to the link: frames. */
+const dispatch = (link: SessionLink, frames: Frame[]) => link.receive({ kind: 'frames', frames });
+
+/** The hub asks subscriber `sub`'s provider, as a hub does: it resolves with the tab's answer. */
+async function askHeaders(link: SessionLink, sub: number): Promise<HeadersInit> {
+  const hub = fakeSession();
+  link.use(hub);
+  link.receive({ kind: 'ask-headers', call: 7, sub });
+  await vi.waitFor(() => expect(hub.messages.some((m) => m.kind === 'headers')).toBe(true));
+  const answer = hub.messages.find((m) => m.kind === 'headers')!;
+  if (answer.kind !== 'headers' || answer.call !== 7) throw new Error('not an answer to call 7');
+  if (answer.error) throw new Error(answer.error.message);
+  return answer.headers!;
 }
 
 const status = (state: ConnectionStatus['state'], extra: Partial<ConnectionStatus> = {}): ConnectionStatus => ({
   state,
+  reason: 'updated',
   transport: 'fetch',
   attempt: 0,
   lastEventId: '',
@@ -45,10 +68,10 @@ describe('createSessionLink', () => {
     link.use(session);
     expect(session.subscribed()).toEqual([{ sub: 1, spec: spec(), filter: { types: ['x'] }, position: START, provider: false }]);
     const b = recorder({ headers: async () => ({}) });
-    b.at = { id: '7', n: 7, l: 'L' };
+    b.at = { id: '7', count: 7, lineage: 'L' };
     link.link.subscribe(b);
     expect(wanted).toHaveBeenCalledTimes(1);
-    expect(session.subscribed()[1]).toEqual({ sub: 2, spec: spec(), filter: { types: ['*'] }, position: { id: '7', n: 7, l: 'L' }, provider: true });
+    expect(session.subscribed()[1]).toEqual({ sub: 2, spec: spec(), filter: { types: ['*'] }, position: { id: '7', count: 7, lineage: 'L' }, provider: true });
     expect(link.link.sharing).toBe('shared-worker');
   });
 
@@ -63,9 +86,9 @@ describe('createSessionLink', () => {
     link.link.subscribe(b);
     const subC = link.link.subscribe(c);
     // Deliveries move the positions; a listener is added; one subscriber leaves.
-    link.dispatch([
-      { sub: 1, events: [], at: { id: '3', n: 3, l: 'L' } },
-      { sub: 2, events: [{ type: 'x', data: '', id: '3' }], at: { id: '3', n: 3, l: 'L' } },
+    dispatch(link, [
+      { sub: 1, events: [], at: { id: '3', count: 3, lineage: 'L' } },
+      { sub: 2, events: [{ type: 'x', data: '', id: '3' }], at: { id: '3', count: 3, lineage: 'L' } },
     ]);
     a.types = ['x', 'y'];
     subA.update({ types: ['x', 'y'] });
@@ -78,10 +101,10 @@ describe('createSessionLink', () => {
     const second = fakeSession();
     link.use(second);
     expect(second.subscribed()).toEqual([
-      { sub: 1, spec: spec(), filter: { types: ['x', 'y'] }, position: { id: '3', n: 3, l: 'L' }, provider: false },
-      { sub: 2, spec: spec(), filter: { types: ['*'] }, position: { id: '3', n: 3, l: 'L' }, provider: false },
+      { sub: 1, spec: spec(), filter: { types: ['x', 'y'] }, position: { id: '3', count: 3, lineage: 'L' }, provider: false },
+      { sub: 2, spec: spec(), filter: { types: ['*'] }, position: { id: '3', count: 3, lineage: 'L' }, provider: false },
     ]);
-    expect(link.session).toBe(second);
+    expect(link.hub).toBe(second);
     // The old session hears nothing more.
     subA.update({ types: ['z'] });
     expect(first.calls).toHaveLength(5);
@@ -111,7 +134,7 @@ describe('createSessionLink', () => {
     const silent = recorder();
     const closed = recorder();
     for (const r of [open, connecting, silent, closed]) link.link.subscribe(r);
-    link.dispatch([
+    dispatch(link, [
       { sub: 1, status: status('open', { lastEventId: '4' }) },
       { sub: 2, status: status('reconnecting', { retryInMs: 500 }) },
       { sub: 2, status: status('connecting', { attempt: 2 }) },
@@ -119,15 +142,15 @@ describe('createSessionLink', () => {
     ]);
     link.lost();
     link.lost();
-    expect(open.statuses.slice(1)).toEqual([status('reconnecting', { lastEventId: '4' })]);
-    expect(connecting.statuses.slice(2)).toEqual([status('reconnecting', { attempt: 2 })]);
+    expect(open.statuses.slice(1)).toEqual([status('reconnecting', { lastEventId: '4', reason: 'hub-lost' })]);
+    expect(connecting.statuses.slice(2)).toEqual([status('reconnecting', { attempt: 2, reason: 'hub-lost' })]);
     expect(connecting.statuses.at(-1)).not.toHaveProperty('retryInMs');
     expect(silent.statuses).toEqual([]);
     expect(closed.statuses).toEqual([status('closed')]);
-    expect(link.session).toBeUndefined();
+    expect(link.hub).toBeUndefined();
     // A new hub's status, then another loss: reconnecting again, once.
     link.use(fakeSession());
-    link.dispatch([{ sub: 1, status: status('open') }]);
+    dispatch(link, [{ sub: 1, status: status('open') }]);
     link.lost();
     expect(open.statuses.map((s) => s.state)).toEqual(['open', 'reconnecting', 'open', 'reconnecting']);
   });
@@ -144,7 +167,7 @@ describe('createSessionLink', () => {
     link.fail(ERROR.code, ERROR.message);
     expect(a.lost).toEqual([ERROR]);
     expect(b.lost).toEqual([ERROR]);
-    expect(link.session).toBeUndefined();
+    expect(link.hub).toBeUndefined();
     subA.close();
     expect(session.calls.filter((c) => c.kind !== 'subscribe')).toEqual([]);
     const late = recorder();
@@ -167,16 +190,16 @@ describe('createSessionLink', () => {
     link.link.subscribe(a);
     const subB = link.link.subscribe(b);
     subB.close();
-    link.dispatch([
-      { sub: 1, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
-      { sub: 2, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
-      { sub: 9, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', n: 1, l: 'L' } },
-      { sub: 1, events: [{ type: 'm', data: '2', id: '2' }], at: { id: '2', n: 2, l: 'L' } },
+    dispatch(link, [
+      { sub: 1, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', count: 1, lineage: 'L' } },
+      { sub: 2, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', count: 1, lineage: 'L' } },
+      { sub: 9, events: [{ type: 'm', data: '1', id: '1' }], at: { id: '1', count: 1, lineage: 'L' } },
+      { sub: 1, events: [{ type: 'm', data: '2', id: '2' }], at: { id: '2', count: 2, lineage: 'L' } },
     ]);
     expect(a.ids).toEqual(['1', '2']);
     expect(a.positions).toEqual([
-      { id: '1', n: 1, l: 'L' },
-      { id: '2', n: 2, l: 'L' },
+      { id: '1', count: 1, lineage: 'L' },
+      { id: '2', count: 2, lineage: 'L' },
     ]);
     expect(b.events).toEqual([]);
   });
@@ -185,9 +208,9 @@ describe('createSessionLink', () => {
     const link = createSessionLink('shared-worker', () => {});
     link.link.subscribe(recorder({ headers: async () => ({ Authorization: 'Bearer a' }) }));
     link.link.subscribe(recorder());
-    await expect(link.headers(1)).resolves.toEqual({ Authorization: 'Bearer a' });
-    // As the hub calls it: through the control plane (a port, a channel) or async (the local link).
-    await expect(async () => link.headers(2)).rejects.toThrow();
-    await expect(async () => link.headers(3)).rejects.toThrow();
+    await expect(askHeaders(link, 1)).resolves.toEqual({ Authorization: 'Bearer a' });
+    // The hub's question is answered with an error: its call rejects.
+    await expect(askHeaders(link, 2)).rejects.toThrow();
+    await expect(askHeaders(link, 3)).rejects.toThrow();
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHub } from '../../../src/hub/hub.js';
-import { NAMESPACE, PROTOCOL_VERSION, type SubscribeRequest } from '../../../src/protocol/messages.js';
+import { NAMESPACE, PROTOCOL_VERSION } from '../../../src/protocol/release.js';
 import { serveSharedWorker } from '../../../src/sharing/shared-worker-host.js';
 import { installFakePlatform, type FakePlatform, type FakeWorker, type PlatformOptions, type WorkerScript } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
@@ -16,6 +16,7 @@ import {
   WORKER_URL,
   type FakeServer,
   type HubCall,
+  type SubscribeRequest,
   type Tab,
 } from './helpers.js';
 
@@ -36,7 +37,7 @@ const realWorker: WorkerScript =
       if (call.kind !== 'subscribe') return;
       welcomedAtSubscribe.push(platform.locks.snapshot().pending.filter((l) => l.name.includes(':worker:')).map((l) => l.clientId));
     };
-    serveSharedWorker(scope, recordingHub(createHub({ connect: server.connect, lineage: () => `L${index}` }), calls, onCall));
+    serveSharedWorker(scope, { hub: recordingHub(createHub({ connect: server.connect, lineage: () => `L${index}` }), calls, onCall) });
   };
 
 function install(options: PlatformOptions = {}): void {
@@ -44,17 +45,9 @@ function install(options: PlatformOptions = {}): void {
   server = createFakeServer(platform);
 }
 
-/**
- * An older build of the worker script at the same URL (say, from an HTTP cache): the host modules
- * as they would be with PROTOCOL_VERSION 1, loaded here (imports are slow, real I/O).
- */
+/** An older build of the worker script at the same URL (say, from an HTTP cache): it speaks protocol 1. */
 async function installOldWorker(): Promise<void> {
-  const MESSAGES = '../../../src/protocol/messages.js';
-  vi.resetModules();
-  vi.doMock(MESSAGES, async (original) => ({ ...(await original<typeof import('../../../src/protocol/messages.js')>()), PROTOCOL_VERSION: 1 }));
-  const old = await import('../../../src/sharing/shared-worker-host.js');
-  vi.doUnmock(MESSAGES);
-  install({ sharedWorker: () => (scope) => old.serveSharedWorker(scope, createHub({ connect: server.connect })) });
+  install({ sharedWorker: () => (scope) => serveSharedWorker(scope, { hub: createHub({ connect: server.connect }), protocol: 1 }) });
 }
 
 // The worker URL check is a chunk, loaded on first use: have Vitest transform it before the fake clock runs.
@@ -112,8 +105,8 @@ describe('SharedWorker sharing', () => {
     expect(server.upstreams).toHaveLength(1);
     expect(all.ids).toEqual(['1', '2', '3']);
     expect(onlyX.ids).toEqual(['1', '3']);
-    expect(all.at).toEqual({ id: '3', n: 3, l: 'L1' });
-    expect(onlyX.at).toEqual({ id: '3', n: 3, l: 'L1' });
+    expect(all.at).toEqual({ id: '3', count: 3, lineage: 'L1' });
+    expect(onlyX.at).toEqual({ id: '3', count: 3, lineage: 'L1' });
     expect(all.state).toBe('open');
     expect(onlyX.state).toBe('open');
     // Each tab attached once, then subscribed, without waiting for the welcome: no tab had it yet.
@@ -195,9 +188,9 @@ describe('SharedWorker sharing', () => {
     expect(platform.workers[1]!.connections).toBe(3);
     // Every subscriber resubscribed from where it stood; the new upstream resumes from there.
     expect(subscribes(2).map((q) => q.position)).toEqual([
-      { id: '31', n: 31, l: 'L1' },
-      { id: '31', n: 31, l: 'L1' },
-      { id: '31', n: 31, l: 'L1' },
+      { id: '31', count: 31, lineage: 'L1' },
+      { id: '31', count: 31, lineage: 'L1' },
+      { id: '31', count: 31, lineage: 'L1' },
     ]);
     expect(server.upstreams.map((u) => u.lastEventId)).toEqual(['', '31']);
     for (let i = 0; i < 6; i++) server.publish(i === 3 ? 'rare' : 'common');
@@ -208,7 +201,7 @@ describe('SharedWorker sharing', () => {
     expect(all2.ids).toEqual(every);
     expect(rare.ids).toEqual(server.log.filter((e) => e.type === 'rare').map((e) => e.id));
     expect(rare.ids).toEqual(['1', '33', '37']);
-    expect(all1.at).toEqual({ id: '39', n: 39, l: 'L1' });
+    expect(all1.at).toEqual({ id: '39', count: 39, lineage: 'L1' });
     for (const s of [rare, all1, all2]) expect(s.state).toBe('open');
   });
 
@@ -476,8 +469,8 @@ describe('SharedWorker sharing', () => {
     await until(() => s.ids.length === 5, 'a live event');
     expect(s.ids).toEqual(['1', '2', '3', '4', '5']);
     expect(subscribes(1).map((q) => q.position)).toEqual([
-      { id: '', n: 0, l: '' },
-      { id: '2', n: 2, l: 'L1' },
+      { id: '', count: 0, lineage: '' },
+      { id: '2', count: 2, lineage: 'L1' },
     ]);
     expect(server.upstreams).toHaveLength(1);
     expect(s.state).toBe('open');
@@ -529,7 +522,7 @@ describe('SharedWorker sharing', () => {
     // B comes back behind what the new hub remembers: the upstream goes back for it.
     platform.pageshow('B');
     await until(() => subscribes(2).length === 2, 'B on the new worker');
-    expect(subscribes(2)[1]!.position).toEqual({ id: '5', n: 5, l: 'L1' });
+    expect(subscribes(2)[1]!.position).toEqual({ id: '5', count: 5, lineage: 'L1' });
     await until(() => sb.at.id === '10', 'B at 10');
     expect(server.upstreams[1]!.restarts).toEqual([{ lastEventId: '5' }]);
     server.publish();
@@ -585,7 +578,7 @@ describe('SharedWorker sharing', () => {
       await vi.advanceTimersByTimeAsync(1);
       expect(s.state).toBe('reconnecting');
       await until(() => subscribes(2).length === 1, 'the resubscription');
-      expect(subscribes(2)[0]!.position).toEqual({ id: '1', n: 1, l: 'L1' });
+      expect(subscribes(2)[0]!.position).toEqual({ id: '1', count: 1, lineage: 'L1' });
       server.publish();
       await until(() => s.ids.length === 2, 'an event from the new worker');
       expect(s.ids).toEqual(['1', '2']);

@@ -1,0 +1,438 @@
+import type { Connection, ConnectionOptions } from '../engine/connection.js';
+import { PLACE_BY_ID_EVENTS, TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
+import { isStart, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
+import type { StatusError, WireEvent } from '../protocol/types.js';
+import { compareCursors, CONTROL_PREFIX, DENIED_EVENT, MAX_TOPIC_URL, RESET_EVENT, TOPIC_PARAM, type ResetNotice } from '../protocol/wire.js';
+import { askHeaders } from './ask-headers.js';
+import { createCatchUpRing } from './catch-up-ring.js';
+import { comparePositions } from './compare-positions.js';
+import { matches, setTypes, shareOf, type TabSink, type Subscription } from './subscription.js';
+
+/** What a stream needs from its hub. */
+export interface StreamHost {
+  connect(options: ConnectionOptions): Connection;
+  /** The stream has something for its subscribers: collect it at the next flush. */
+  dirty(stream: SharedStream): void;
+  /** A frame went into a tab's queue: a flush must come. */
+  flushSoon(): void;
+  /** The stream closed for good: a later subscriber opens a fresh one. */
+  gone(stream: SharedStream): void;
+  graceMs: number;
+  catchUpChars: number;
+  staggerMs: number;
+}
+
+/** One upstream and its subscribers; see {@link createSharedStream}. */
+export interface SharedStream {
+  readonly key: string;
+  /** Subscribes tab `tab`'s subscriber `sub`, from `position`. */
+  add(tab: TabSink, sub: number, filter: Filter, position: Position, provider: boolean): Subscription;
+  /** A new filter for `s`; `position` is where it stood when it changed. */
+  update(s: Subscription, filter: Filter, position: Position): void;
+  /** `s` leaves; with `grace` the upstream outlives its last subscriber for a while. */
+  remove(s: Subscription, grace: boolean): void;
+  /** Moves what the subscriptions got since the last flush into their tabs' frames. */
+  collect(): void;
+  /** Closes the upstream at once; the subscriptions are dropped without a word. */
+  close(): void;
+}
+
+/**
+ * A stream as a hub shares it: one upstream, its position, and the subscriptions that read it,
+ * **exactly once and in order**, wherever each stands.
+ *
+ * The position belongs to the upstream, and every flush tells each subscription where the stream
+ * stands, also when none of its types went by; the tab keeps that position and resubscribes from
+ * it. A subscription that arrives (a new tab, a tab resubscribing after a worker restart or a
+ * leader takeover, a page back from the back/forward cache) is placed against the stream: at the
+ * same place it is live; ahead, it skips what it already has; a little behind, it catches up from
+ * the recent events the hub keeps; further behind, the upstream goes back to its position and
+ * the others skip what they already have.
+ *
+ * On a topic stream (the server protocol in the README) the upstream carries the union of the
+ * subscriptions' topics, ids are protocol cursors that order themselves, and the first data line
+ * of each event is its topic.
+ */
+export function createSharedStream(key: string, spec: StreamSpec, start: Position, host: StreamHost): SharedStream {
+  const topicStream = spec.topics;
+  const subs = new Set<Subscription>();
+  /** Subscriptions not `live`: the only ones routed event by event. */
+  const ahead = new Set<Subscription>();
+  /** Where the upstream stands. Changed in place, copied when told. */
+  let position: Position = { ...start };
+  const ring = createCatchUpRing(host.catchUpChars, position);
+  /** Events routed since the last flush: each subscription's share is taken at the flush. */
+  let batch: WireEvent[] = [];
+  let dirty = false;
+  /** The topics the upstream carries (a topic stream), sorted. */
+  let union: string[] = [];
+  /** A change of the union waits for this, so that changes close together cost one reconnect. */
+  let unionTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the upstream opened (a topic stream opens with its first topic). */
+  let connection: Connection | undefined;
+  let status: ConnectionStatus | undefined;
+  /** The subscription whose provider answered last: the likeliest to answer again. */
+  let answered: Subscription | undefined;
+  /** Set while the last subscriber left with the grace period. */
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const markDirty = () => {
+    if (dirty) return;
+    dirty = true;
+    host.dirty(stream);
+  };
+
+  const sendStatus = (s: Subscription, next: ConnectionStatus) => {
+    s.tab.push({ sub: s.sub, status: next });
+    host.flushSoon();
+  };
+
+  const report = (s: Subscription, error: StatusError) => {
+    if (status) sendStatus(s, { ...status, reason: 'reported', error });
+  };
+
+  // ---- The per-event path: one position update, one ring write, one batch push; only
+  // subscriptions ahead of the stream are looked at event by event.
+  function route(event: WireEvent): void {
+    const type = event.type;
+    if (type.startsWith(CONTROL_PREFIX)) return control(event);
+    position.id = event.id;
+    position.count++;
+    if (topicStream) {
+      const data = event.data;
+      const nl = data.indexOf('\n');
+      event.topic = nl < 0 ? data : data.slice(0, nl);
+      event.data = nl < 0 ? '' : data.slice(nl + 1);
+    }
+    ring.push(event, position.count);
+    batch.push(event);
+    for (const s of ahead) passAhead(s, event);
+    markDirty();
+  }
+
+  /** The stream routed `event` while `s` stood ahead of it: owed, had, or the point where `s` goes live. */
+  function passAhead(s: Subscription, event: WireEvent): void {
+    const place = s.place;
+    if (place.kind === 'ahead') {
+      if (comparePositions(position, place.until, topicStream) <= 0) {
+        // It has this one, unless it is of a topic it joined while the upstream went back for it.
+        const join = event.topic === undefined ? undefined : s.joins?.get(event.topic);
+        if (join && comparePositions(position, join, true) > 0 && matches(s, event)) s.owed.push(event);
+        return;
+      }
+      s.joins = undefined;
+      return goLive(s, batch.length - 1);
+    }
+    if (place.kind !== 'ahead-of-id') return;
+    if (event.id === place.id) return goLive(s, batch.length);
+    if (++place.skipped > PLACE_BY_ID_EVENTS) {
+      // Its id never came: the replay did not hold it. Say so rather than drop on.
+      report(s, { code: 'gap', message: `The stream did not pass position ${event.id} again; events may be missing` });
+      goLive(s, batch.length - 1);
+    }
+  }
+
+  /** From batch index `from` on, `s` shares the batch. */
+  function goLive(s: Subscription, from: number): void {
+    ahead.delete(s);
+    s.place = { kind: 'live', from };
+  }
+
+  /** A control event of the ssemux server (the server protocol in the README): never handed to listeners. */
+  function control(event: WireEvent): void {
+    if (event.type === RESET_EVENT) {
+      // The server could not replay from where the stream stood: say so to every subscriber.
+      const notice = parseJson<ResetNotice>(event.data);
+      ring.clear(position);
+      markDirty();
+      for (const s of subs) report(s, { code: 'gap', message: `The server could not replay from ${notice?.from ?? 'where the stream stood'} (${notice?.reason ?? 'reset'}): events may be missing` });
+    } else if (event.type === DENIED_EVENT) {
+      const denied = new Set(parseJson<string[]>(event.data) ?? []);
+      for (const s of subs) {
+        const mine = [...(s.topics ?? [])].filter((t) => denied.has(t));
+        if (mine.length > 0) report(s, { code: 'forbidden', status: 403, message: `The server does not let this client read ${mine.join(', ')}` });
+      }
+    }
+  }
+
+  function collect(): void {
+    dirty = false;
+    const routed = batch;
+    batch = [];
+    const shares = new Map<string, WireEvent[]>();
+    let told: Position | undefined;
+    for (const s of subs) {
+      const place = s.place;
+      // A subscription ahead of the stream stands where it was until the stream passes it.
+      if (place.kind !== 'live') continue;
+      let events = shareOf(s, routed, place.from, shares, topicStream);
+      place.from = 0;
+      if (s.owed.length > 0) {
+        events = s.owed.concat(events);
+        s.owed = [];
+      }
+      if (events.length === 0 && s.told && samePosition(s.told, position)) continue;
+      s.told = told ??= { ...position };
+      s.tab.push({ sub: s.sub, events, at: told });
+    }
+  }
+
+  /** Takes `s`'s share of the batch so far into what it is owed (its filter is about to change). */
+  function settleShare(s: Subscription): void {
+    const place = s.place;
+    if (place.kind !== 'live') return;
+    for (let i = place.from; i < batch.length; i++) if (matches(s, batch[i]!)) s.owed.push(batch[i]!);
+    place.from = batch.length;
+  }
+
+  /** Places a new subscription against the stream (see {@link createSharedStream}). */
+  function place(s: Subscription, from: Position): void {
+    if (isStart(from)) {
+      // A new subscriber starts where the stream stands; tell it where that is.
+      s.told = undefined;
+      return markDirty();
+    }
+    const order = comparePositions(from, position, topicStream);
+    if (order === 0) {
+      s.told = { ...position };
+      return;
+    }
+    if (order > 0) {
+      s.place = { kind: 'ahead', until: from };
+      ahead.add(s);
+      return;
+    }
+    const missed = order < 0 ? ring.after(from, topicStream) : ring.afterId(from.id)?.events;
+    if (missed) {
+      for (const event of missed) if (matches(s, event)) s.owed.push(event);
+      s.told = undefined;
+      return markDirty();
+    }
+    rewind(from, s);
+  }
+
+  /**
+   * The upstream goes back to `to` (a subscription stands further behind than the hub remembers,
+   * or topics were added that must be read from where they were asked for), and every other
+   * subscription skips what it already has.
+   */
+  function rewind(to: Position, behind?: Subscription): void {
+    collect();
+    const comparable = !Number.isNaN(comparePositions(to, position, topicStream));
+    for (const s of subs) {
+      if (s === behind || s.place.kind !== 'live') continue;
+      if (comparable) s.place = { kind: 'ahead', until: { ...position } };
+      else if (position.id !== '') s.place = { kind: 'ahead-of-id', id: position.id, skipped: 0 };
+      else continue;
+      ahead.add(s);
+    }
+    position = { ...to };
+    ring.clear(position);
+    if (behind) behind.told = undefined;
+    markDirty();
+    connection?.restart({ ...upstreamRequest(), lastEventId: to.id });
+  }
+
+  // ---- Topics: the upstream carries the union of the subscriptions' topics.
+
+  /**
+   * Where a topic stream's upstream asks: the union in the query, or in a POST body when the URL
+   * would be too long (not possible for the native EventSource, which then sends the long URL).
+   */
+  function upstreamRequest(): { url?: string; body?: string | null } {
+    if (!topicStream) return {};
+    const url = new URL(spec.url);
+    for (const topic of union) url.searchParams.append(TOPIC_PARAM, topic);
+    const viaBody = url.href.length > MAX_TOPIC_URL && connection?.status.transport !== 'eventsource';
+    return viaBody ? { url: spec.url, body: JSON.stringify({ topics: union }) } : { url: url.href, body: null };
+  }
+
+  function unionOf(): string[] {
+    const topics = new Set<string>();
+    for (const s of subs) for (const topic of s.topics ?? []) topics.add(topic);
+    return [...topics].sort();
+  }
+
+  function scheduleUnion(): void {
+    unionTimer ??= setTimeout(applyUnion, TOPICS_DEBOUNCE_MS);
+  }
+
+  /**
+   * Applies the subscriptions' topics to the upstream, once per debounce window. Topics no one
+   * reads any more are dropped; topics added are read from the earliest point a subscription
+   * asked for one (the upstream goes back there and the others skip what they have), so nothing
+   * published after a subscription named a topic is missed. With no topic left the upstream keeps
+   * what it carries until a topic comes or its last subscriber leaves.
+   */
+  function applyUnion(): void {
+    unionTimer = undefined;
+    const next = unionOf();
+    const joining = [...subs].some((s) => s.joins?.size);
+    if (next.length === 0 || (!joining && next.join('\n') === union.join('\n'))) return;
+    if (!connection) return open();
+    union = next;
+    let from = position;
+    for (const s of subs) for (const at of s.joins?.values() ?? []) if (comparePositions(at, from, true) < 0) from = at;
+    if (from !== position) return rewind(from);
+    for (const s of subs) s.joins = undefined;
+    connection.restart({ ...upstreamRequest(), lastEventId: position.id });
+  }
+
+  /**
+   * Topics `s` added that the upstream already carries: their events after `from` (where it
+   * stood when it asked) come from the hub's memory, in log order with what it is owed; if that
+   * does not reach back so far, the upstream goes back for them as for a new topic.
+   */
+  function catchUpTopics(s: Subscription, topics: string[], from: Position): void {
+    const missed = ring.after(from, true);
+    if (!missed) {
+      for (const topic of topics) (s.joins ??= new Map()).set(topic, { ...from });
+      return scheduleUnion();
+    }
+    const owed = missed.filter((event) => topics.includes(event.topic!) && (s.all || s.types.has(event.type)));
+    if (owed.length === 0) return;
+    s.owed = [...s.owed, ...owed].sort((a, b) => compareCursors(a.id, b.id));
+    markDirty();
+  }
+
+  /**
+   * What `s` listens to. On a topic stream, a topic the upstream does not carry yet is read from
+   * `joinAt` (where the subscription stood when it asked), once the union is applied.
+   */
+  function applyFilter(s: Subscription, filter: Filter, joinAt: Position | null): void {
+    setTypes(s, filter);
+    for (const t of s.types) connection?.listen(t);
+    if (!topicStream) return;
+    const before = s.topics;
+    s.topics = new Set(filter.topics ?? []);
+    if (joinAt) {
+      for (const topic of s.topics) if (!before?.has(topic) && !union.includes(topic)) (s.joins ??= new Map()).set(topic, { ...joinAt });
+    }
+    if (unionOf().join('\n') !== union.join('\n')) scheduleUnion();
+  }
+
+  // ---- The upstream.
+
+  /** Opens the upstream from where the stream stands; a topic stream with no topic yet waits for one. */
+  function open(): void {
+    if (topicStream) {
+      union = unionOf();
+      if (union.length === 0) return;
+      for (const s of subs) s.joins = undefined;
+    }
+    const request = upstreamRequest();
+    ring.clear(position);
+    const types = new Set<string>([RESET_EVENT, DENIED_EVENT]);
+    for (const s of subs) for (const t of s.types) types.add(t);
+    connection = host.connect({
+      // The spec's fields are the connection's options (and a few it does not read).
+      ...spec,
+      url: request.url ?? spec.url,
+      ...(request.body && { method: 'POST' as const, body: request.body }),
+      headers: headers,
+      customHeaders: [...subs].some((s) => s.provider) || Object.keys(spec.headers ?? {}).length > 0,
+      lastEventId: position.id,
+      eventTypes: types,
+      prelude: topicStream,
+      onEvent: route,
+      onId(id) {
+        // An id-only block moves the stream without an event.
+        if (position.id === id) return;
+        position.id = id;
+        ring.moved(position);
+        markDirty();
+      },
+      onStatus(next) {
+        status = next;
+        // A stream that closed for good is forgotten, so a later subscriber opens a fresh one.
+        if (next.state === 'closed') host.gone(stream);
+        // Events routed before the change reach the tabs before it.
+        collect();
+        for (const s of subs) sendStatus(s, next);
+      },
+    });
+  }
+
+  /** Headers for an attempt: from the subscribers' providers, the one that answered last first, else the fixed ones. */
+  async function headers() {
+    const candidates = [...subs].filter((s) => s.provider).sort((a, b) => +(b === answered) - +(a === answered));
+    if (candidates.length === 0) return spec.headers ?? {};
+    const [answer, from] = await askHeaders(
+      candidates.map((s) => () => s.tab.headers(s.sub)),
+      spec.headersTimeoutMs,
+      host.staggerMs,
+    );
+    answered = candidates[from];
+    return answer;
+  }
+
+  function close(): void {
+    clearTimeout(closeTimer);
+    clearTimeout(unionTimer);
+    host.gone(stream);
+    connection?.close();
+  }
+
+  const stream: SharedStream = {
+    key,
+    add(tab, sub, filter, from, provider) {
+      clearTimeout(closeTimer);
+      const first = subs.size === 0 && !connection;
+      const s: Subscription = { tab, sub, all: false, types: new Set(), provider, place: { kind: 'live', from: batch.length }, owed: [] };
+      subs.add(s);
+      if (first) {
+        applyFilter(s, filter, null);
+        open();
+        markDirty();
+        return s;
+      }
+      applyFilter(s, filter, isStart(from) ? position : from);
+      if (status) sendStatus(s, status);
+      place(s, from);
+      return s;
+    },
+    update(s, filter, from) {
+      const before = s.topics;
+      // What was routed under the old filter stays routed under it.
+      settleShare(s);
+      applyFilter(s, filter, from);
+      const carried = [...(s.topics ?? [])].filter((t) => !before?.has(t) && union.includes(t));
+      if (carried.length > 0) catchUpTopics(s, carried, from);
+    },
+    remove(s, grace) {
+      subs.delete(s);
+      ahead.delete(s);
+      if (answered === s) answered = undefined;
+      if (subs.size > 0) {
+        if (s.topics?.size) scheduleUnion();
+        return;
+      }
+      if (grace && host.graceMs > 0) {
+        // A reload leaves and comes back within the grace period: keep the upstream for it.
+        clearTimeout(closeTimer);
+        closeTimer = setTimeout(close, host.graceMs);
+      } else {
+        close();
+      }
+    },
+    collect,
+    close() {
+      subs.clear();
+      ahead.clear();
+      close();
+    },
+  };
+  return stream;
+}
+
+function samePosition(a: Position, b: Position): boolean {
+  return a.count === b.count && a.id === b.id && a.lineage === b.lineage;
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

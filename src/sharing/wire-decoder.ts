@@ -1,0 +1,28 @@
+import type { Frame, HubMessage, StatusFrame } from '../protocol/tab-hub-messages.js';
+import type { WireEvent } from '../protocol/types.js';
+import type { WireEventsFrame, WireHubMessage } from './wire-encoder.js';
+
+/** A hub message from its wire form; `undefined` for anything else on the same port or channel. */
+export function decodeHubMessage(data: unknown): HubMessage | undefined {
+  const message = data as WireHubMessage | null;
+  if (typeof message !== 'object' || message === null) return undefined;
+  if ('welcome' in message) {
+    const { v, ...rest } = message.welcome;
+    return { kind: 'welcome', protocol: v, ...rest };
+  }
+  if (message.kind !== 'frames') return message;
+  return { kind: 'frames', frames: message.frames.map(decodeFrame) };
+}
+
+function decodeFrame(frame: StatusFrame | WireEventsFrame): Frame {
+  if ('status' in frame) return frame;
+  const fields = frame.encoded.split('\r');
+  const events: WireEvent[] = [];
+  const stride = fields[0] === '4' ? 4 : 3;
+  for (let i = 1; i < fields.length; i += stride) {
+    const event: WireEvent = { type: fields[i]!, data: fields[i + 2]!, id: fields[i + 1]! };
+    if (stride === 4) event.topic = fields[i + 3]!;
+    events.push(event);
+  }
+  return { sub: frame.sub, events, at: frame.at };
+}

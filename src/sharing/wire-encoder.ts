@@ -1,0 +1,55 @@
+import type { HubMessage, StatusFrame, Welcome } from '../protocol/tab-hub-messages.js';
+import type { Position } from '../protocol/stream.js';
+import type { WireEvent } from '../protocol/types.js';
+
+/**
+ * A {@link HubMessage} as it crosses to another realm (a worker's port, a leader's channel). Two
+ * members change shape at this edge, the rest travel as they are:
+ * - `frames`: each array of events becomes one string (see {@link createWireEncoder}), which every
+ *   tab's message copies, rather than being cloned object by object for each tab;
+ * - the welcome keeps the one shape every release has read, `{ welcome: { v } }`, so that a tab
+ *   and a hub of different protocol versions still tell each other apart.
+ */
+export type WireHubMessage =
+  | { welcome: { v: number; lifeLock?: string; pingMs?: number } }
+  | { kind: 'frames'; frames: (StatusFrame | WireEventsFrame)[] }
+  | Exclude<HubMessage, Welcome | { kind: 'frames' }>;
+
+/** An events frame on the wire: its events as one string. */
+export interface WireEventsFrame {
+  sub: number;
+  encoded: string;
+  at: Position;
+}
+
+/**
+ * Turns hub messages into their wire form. Its memory of encoded arrays spans every tab it
+ * serves: subscriptions with the same filter get the same array in one flush, serialized once.
+ *
+ * The events format: fields joined by CR, first `3` then type, id and data per event; or `4`,
+ * then type, id, data and topic (a topic stream). No field of an event can hold a CR (the SSE
+ * parser ends a line at one), so nothing needs escaping, and splitting costs a fraction of
+ * parsing JSON.
+ */
+export function createWireEncoder(): (message: HubMessage) => WireHubMessage {
+  const encoded = new WeakMap<WireEvent[], string>();
+  const encode = (events: WireEvent[]): string => {
+    let text = encoded.get(events);
+    if (text === undefined) {
+      const topics = events[0]?.topic !== undefined;
+      const fields: string[] = [topics ? '4' : '3'];
+      for (const { type, id, data, topic } of events) topics ? fields.push(type, id, data, topic!) : fields.push(type, id, data);
+      encoded.set(events, (text = fields.join('\r')));
+    }
+    return text;
+  };
+  return (message) => {
+    if (message.kind === 'welcome') {
+      const { kind: _, protocol, ...rest } = message;
+      return { welcome: { v: protocol, ...rest } };
+    }
+    if (message.kind !== 'frames') return message;
+    return { kind: 'frames', frames: message.frames.map((f) => ('status' in f ? f : { sub: f.sub, encoded: encode(f.events), at: f.at })) };
+  };
+}
+
