@@ -1,5 +1,6 @@
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
-import { START, type ConnectionStatus, type Position, type StreamSpec } from '../protocol/stream.js';
+import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../protocol/stream.js';
+import type { EventsFrame } from '../protocol/tab-hub-messages.js';
 import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
 import type { Link, LinkSubscription } from '../sharing/link.js';
 import { createTabContext, type TabContext } from '../sharing/tab-context.js';
@@ -13,6 +14,20 @@ export type Listener<T = unknown, K extends string = string> = (message: Realtim
 export interface ListenOptions {
   /** Aborting it stops this listener, as calling the function `on` returned does. */
   signal?: AbortSignal;
+  /**
+   * `'one'`: each event runs this listener in exactly one tab of the origin, among the tabs that
+   * listen with `tabs: 'one'` to its type: a visible tab that had focus last, where there is one
+   * (for notifications, sounds, writes: what must happen once, not once per tab). `'all'`: in
+   * every tab. See the README for what holds when that tab closes or crashes.
+   * @default 'all'
+   */
+  tabs?: 'all' | 'one';
+  /**
+   * Also called at once with the last event of its type the stream carried (`msg.latest` true),
+   * if the hub kept one, then with live events: a new tab shows the current value without
+   * waiting for the next event.
+   */
+  latest?: boolean;
 }
 
 /** What {@link createRealtimeClient} returns. */
@@ -28,6 +43,13 @@ export interface RealtimeClient<E extends EventMap = EventMap> {
   readonly status: RealtimeStatus;
   /** Called on every change of state, transport, sharing, attempt or error; returns the unsubscribe function. */
   onStatus(listener: (status: RealtimeStatus) => void): () => void;
+  /**
+   * The tabs attached to this client's stream (in this browser): how many, and how many are
+   * visible. `{ count: 0, visible: 0 }` until the hub says.
+   */
+  readonly tabs: TabCount;
+  /** Called whenever {@link RealtimeClient.tabs} changes; returns the unsubscribe function. */
+  onTabs(listener: (tabs: TabCount) => void): () => void;
   /**
    * Replaces this client's topics (a client created with `topics`): events of topics it drops stop
    * at once; topics it adds are read from now, with at most one reconnect of the shared upstream
@@ -62,8 +84,13 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   const parse = p === 'json' ? (text: string) => JSON.parse(text) as unknown : p === 'text' ? (text: string) => text : p;
   // Only a client with headers needs the credentials code: a chunk, loaded while it starts.
   const credentials = o.headers && import('./credentials.js').then((m) => m.createCredentials(o.headers!, stream.headersTimeoutMs, stream.backoff, o.credentialsKey));
-  const listeners = new Map<string, Set<Listener>>();
+  /** By type: each listener and how it listens. */
+  const listeners = new Map<string, Set<Registration>>();
   const statusListeners = new Set<(status: RealtimeStatus) => void>();
+  const tabsListeners = new Set<(tabs: TabCount) => void>();
+  let tabs: TabCount = { count: 0, visible: 0 };
+  /** Through where the stream's `tabs: 'one'` listeners have run, as the hub last said. */
+  let oneDone: Position | undefined;
   let topics = o.topics;
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
@@ -105,14 +132,15 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     setStatus({ ...s, sharing: links[linkIndex]!.sharing });
   }
 
-  function filter() {
+  function filter(): Filter {
     const types = [...listeners.keys()];
-    return topics ? { types, topics } : { types };
+    const one = types.filter((t) => [...listeners.get(t)!].some((r) => r.one));
+    const latest = types.filter((t) => [...listeners.get(t)!].some((r) => r.fresh));
+    return { types, ...(topics && { topics }), ...(one.length && { one }), ...(latest.length && { latest }) };
   }
 
-  // The per-event path on the tab side: parse once, call the type's listeners, then '*'.
-  function deliver(events: WireEvent[], at: Position): void {
-    if (closed) return;
+  /** Calls the listeners of `events` that `pick` picks (the type's, then '*'), parsing each event once. */
+  function call(events: WireEvent[], pick: (r: Registration) => boolean | undefined, latest?: true): void {
     const all = listeners.get('*');
     for (const event of events) {
       // An event whose type is '*' goes to the '*' listeners once.
@@ -128,10 +156,30 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       }
       const message: RealtimeMessage = { type: event.type, data, text: event.data, lastEventId: event.id };
       if (event.topic !== undefined) message.topic = event.topic;
-      if (own) for (const listener of own) guarded(listener, message);
-      if (all) for (const listener of all) guarded(listener, message);
+      if (latest) message.latest = latest;
+      for (const set of [own, all]) {
+        for (const r of set ?? []) {
+          if (!pick(r)) continue;
+          // A listener that waits for the last event is past it once it heard a live one.
+          r.fresh = undefined;
+          guarded(r.fn, message);
+        }
+      }
     }
-    position = at;
+  }
+
+  // The per-event path on the tab side: the last events asked for, the events, then those this
+  // tab runs its `tabs: 'one'` listeners for.
+  function deliver(frame: EventsFrame): void {
+    if (closed) return;
+    if (frame.latest) call(frame.latest, (r) => r.fresh, true);
+    call(frame.events, (r) => !r.one);
+    position = frame.at;
+    oneDone = frame.oneDone ?? oneDone;
+    if (frame.one) {
+      call(frame.one, (r) => r.one);
+      subscription?.ran(frame.oneSeq! + frame.one.length - 1);
+    }
   }
 
   /** The sharing mode at `index` of the order, loading the fallback modes when it gets to them. */
@@ -194,8 +242,13 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
             subscribe();
           }),
       }),
-      onEvents: deliver,
+      oneDone: () => oneDone,
+      onFrame: deliver,
       onStatus: fromLink,
+      onTabs(next) {
+        tabs = next;
+        for (const listener of [...tabsListeners]) guarded(listener, tabs);
+      },
       onLost: lost,
     });
   }
@@ -229,18 +282,20 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   }
 
   return {
-    on(type: string, listener: Listener<never, never>, { signal: stop }: ListenOptions = {}) {
+    on(type: string, listener: Listener<never, never>, { signal: stop, tabs: which, latest }: ListenOptions = {}) {
+      if (stop?.aborted) return () => {};
+      const r: Registration = { fn: listener as Listener, one: which === 'one', ...(latest && { fresh: true }) };
       const off = () => {
         stop?.removeEventListener('abort', off);
-        if (!set.delete(listener as Listener) || set.size > 0 || listeners.get(type) !== set) return;
-        listeners.delete(type);
-        subscription?.update(filter());
+        if (!set.delete(r)) return;
+        if (set.size === 0 && listeners.get(type) === set) listeners.delete(type);
+        if (set.size === 0 || r.one) subscription?.update(filter());
       };
       let set = listeners.get(type)!;
-      if (stop?.aborted) return () => {};
       if (!set) listeners.set(type, (set = new Set()));
-      set.add(listener as Listener);
-      if (set.size === 1) subscription?.update(filter());
+      set.add(r);
+      // The hub hears of a new type, and of a listener that needs it.
+      if (set.size === 1 || r.one || r.fresh) subscription?.update(filter());
       stop?.addEventListener('abort', off);
       return off;
     },
@@ -257,8 +312,24 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       statusListeners.add(listener);
       return () => void statusListeners.delete(listener);
     },
+    get tabs() {
+      return tabs;
+    },
+    onTabs(listener) {
+      tabsListeners.add(listener);
+      return () => void tabsListeners.delete(listener);
+    },
     close,
   } as RealtimeClient<E>;
+}
+
+/** A listener, and how it listens (see {@link ListenOptions}). */
+interface Registration {
+  fn: Listener;
+  /** Run for the events the hub hands this tab's `tabs: 'one'` listeners, and no other. */
+  one: boolean;
+  /** It waits for the last event of its type (`latest: true`) and has heard none yet. */
+  fresh?: true | undefined;
 }
 
 /** Calls `fn`; what it throws goes to `reportError` and does not stop the caller's loop. */

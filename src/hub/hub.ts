@@ -1,5 +1,5 @@
 import { createConnection, type Connection, type ConnectionOptions } from '../engine/connection.js';
-import { CATCH_UP_CHARS, GRACE_MS, HEADERS_STAGGER_MS } from '../protocol/limits.js';
+import { CATCH_UP_CHARS, GRACE_MS, HEADERS_STAGGER_MS, LATEST_CHARS } from '../protocol/limits.js';
 import { randomId } from '../protocol/random-id.js';
 import { isStart } from '../protocol/stream.js';
 import type { Frame, TabMessage } from '../protocol/tab-hub-messages.js';
@@ -11,7 +11,7 @@ import { streamKey } from './stream-key.js';
 import type { Subscription, TabSink } from './subscription.js';
 
 /** The messages of the tab-hub contract a hub itself handles: the rest is the link's business. */
-export type HubRequest = Extract<TabMessage, { kind: 'subscribe' | 'update' | 'unsubscribe' | 'detach' }>;
+export type HubRequest = Extract<TabMessage, { kind: 'subscribe' | 'update' | 'unsubscribe' | 'detach' | 'ran' | 'visibility' }>;
 
 /** One party of the hub: a tab (through a port or a channel), or the page's own clients. */
 export interface HubEndpoint {
@@ -40,6 +40,8 @@ export interface HubOptions {
   graceMs?: number;
   /** Characters of recent events kept per stream for subscribers that come back behind it; 0 keeps none. @default CATCH_UP_CHARS */
   catchUpChars?: number;
+  /** Characters of last events kept per stream for `latest: true` listeners. @default LATEST_CHARS */
+  latestChars?: number;
   /** A headers provider that has not answered by then is not waited for alone: the next one is asked too. @default HEADERS_STAGGER_MS */
   staggerMs?: number;
   /** Runs a flush after the current task. @default a MessageChannel tick, not throttled in hidden tabs */
@@ -59,6 +61,8 @@ export interface HubOptions {
 /** What a hub keeps of one endpoint. */
 interface Peer extends TabSink {
   endpoint: HubEndpoint;
+  visible: boolean;
+  focusedAt: number;
   subs: Map<number, [Subscription, SharedStream]>;
   frames: Frame[];
 }
@@ -93,6 +97,7 @@ export function createHub(options: HubOptions = {}): Hub {
     },
     graceMs: options.graceMs ?? GRACE_MS,
     catchUpChars: options.catchUpChars ?? CATCH_UP_CHARS,
+    latestChars: options.latestChars ?? LATEST_CHARS,
     staggerMs: options.staggerMs ?? HEADERS_STAGGER_MS,
   };
 
@@ -108,6 +113,12 @@ export function createHub(options: HubOptions = {}): Hub {
   }
 
   function handle(peer: Peer, request: HubRequest): void {
+    if (request.kind === 'visibility') {
+      peer.visible = request.visible;
+      peer.focusedAt = request.focusedAt;
+      for (const stream of new Set([...peer.subs.values()].map(([, stream]) => stream))) stream.tabsChanged();
+      return;
+    }
     if (request.kind === 'detach') {
       for (const [s, stream] of peer.subs.values()) stream.remove(s, true);
       peer.subs.clear();
@@ -126,10 +137,11 @@ export function createHub(options: HubOptions = {}): Hub {
         const start = isStart(position) ? { id: '', count: 0, lineage: lineage() } : position;
         streams.set(key, (stream = createSharedStream(key, spec, start, host)));
       }
-      peer.subs.set(request.sub, [stream.add(peer, request.sub, request.filter, position, request.provider), stream]);
+      peer.subs.set(request.sub, [stream.add(peer, request), stream]);
     } else if (entry) {
       const [s, stream] = entry;
       if (request.kind === 'update') stream.update(s, request.filter, request.position);
+      else if (request.kind === 'ran') stream.ran(s, request.seq);
       else {
         peer.subs.delete(request.sub);
         stream.remove(s, request.grace);
@@ -143,6 +155,8 @@ export function createHub(options: HubOptions = {}): Hub {
         endpoint,
         subs: new Map(),
         frames: [],
+        visible: false,
+        focusedAt: 0,
         push(frame) {
           peer.frames.push(frame);
           dirtyPeers.add(peer);

@@ -1,11 +1,14 @@
 import type { Connection, ConnectionOptions } from '../engine/connection.js';
 import { PLACE_BY_ID_EVENTS, TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
 import { isStart, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
+import type { EventsFrame, SubscribeMessage } from '../protocol/tab-hub-messages.js';
 import type { StatusError, WireEvent } from '../protocol/types.js';
 import { compareCursors, CONTROL_PREFIX, DENIED_EVENT, MAX_TOPIC_URL, RESET_EVENT, TOPIC_PARAM, type ResetNotice } from '../protocol/wire.js';
 import { askHeaders } from './ask-headers.js';
 import { createCatchUpRing } from './catch-up-ring.js';
 import { comparePositions } from './compare-positions.js';
+import { createLatestEvents } from './latest-events.js';
+import { createOneTabRouter } from './one-tab-router.js';
 import { matches, setTypes, shareOf, type TabSink, type Subscription } from './subscription.js';
 
 /** What a stream needs from its hub. */
@@ -19,18 +22,23 @@ export interface StreamHost {
   gone(stream: SharedStream): void;
   graceMs: number;
   catchUpChars: number;
+  latestChars: number;
   staggerMs: number;
 }
 
 /** One upstream and its subscribers; see {@link createSharedStream}. */
 export interface SharedStream {
   readonly key: string;
-  /** Subscribes tab `tab`'s subscriber `sub`, from `position`. */
-  add(tab: TabSink, sub: number, filter: Filter, position: Position, provider: boolean): Subscription;
+  /** Subscribes a subscriber of tab `tab`, from where it stands. */
+  add(tab: TabSink, request: SubscribeMessage): Subscription;
   /** A new filter for `s`; `position` is where it stood when it changed. */
   update(s: Subscription, filter: Filter, position: Position): void;
   /** `s` leaves; with `grace` the upstream outlives its last subscriber for a while. */
   remove(s: Subscription, grace: boolean): void;
+  /** `s` ran its `tabs: 'one'` listeners through its one-event `seq`. */
+  ran(s: Subscription, seq: number): void;
+  /** A tab of the stream became visible or hidden, or was focused: the subscriptions hear the new count. */
+  tabsChanged(): void;
   /** Moves what the subscriptions got since the last flush into their tabs' frames. */
   collect(): void;
   /** Closes the upstream at once; the subscriptions are dropped without a word. */
@@ -61,6 +69,8 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
   /** Where the upstream stands. Changed in place, copied when told. */
   let position: Position = { ...start };
   const ring = createCatchUpRing(host.catchUpChars, position);
+  const latest = createLatestEvents(host.latestChars);
+  const one = createOneTabRouter(topicStream);
   /** Events routed since the last flush: each subscription's share is taken at the flush. */
   let batch: WireEvent[] = [];
   let dirty = false;
@@ -96,6 +106,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
   function route(event: WireEvent): void {
     const type = event.type;
     if (type.startsWith(CONTROL_PREFIX)) return control(event);
+    const before = one.active ? { ...position } : undefined;
     position.id = event.id;
     position.count++;
     if (topicStream) {
@@ -106,6 +117,8 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     }
     ring.push(event, position.count);
     batch.push(event);
+    latest.put(event);
+    if (before) one.route(event, before, position);
     for (const s of ahead) passAhead(s, event);
     markDirty();
   }
@@ -144,6 +157,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
       // The server could not replay from where the stream stood: say so to every subscriber.
       const notice = parseJson<ResetNotice>(event.data);
       ring.clear(position);
+      latest.clear();
       markDirty();
       for (const s of subs) report(s, { code: 'gap', message: `The server could not replay from ${notice?.from ?? 'where the stream stood'} (${notice?.reason ?? 'reset'}): events may be missing` });
     } else if (event.type === DENIED_EVENT) {
@@ -160,6 +174,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     const routed = batch;
     batch = [];
     const shares = new Map<string, WireEvent[]>();
+    const oneDone = one.active ? one.doneAt(position) : undefined;
     let told: Position | undefined;
     for (const s of subs) {
       const place = s.place;
@@ -171,10 +186,44 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
         events = s.owed.concat(events);
         s.owed = [];
       }
-      if (events.length === 0 && s.told && samePosition(s.told, position)) continue;
-      s.told = told ??= { ...position };
-      s.tab.push({ sub: s.sub, events, at: told });
+      const frame: EventsFrame = { sub: s.sub, events, at: (told ??= { ...position }) };
+      let news = events.length > 0 || !s.told || !samePosition(s.told, position);
+      if (s.latestWanted) {
+        frame.latest = latest.of(s.latestWanted, s.topics);
+        s.latestWanted = undefined;
+        news ||= frame.latest.length > 0;
+      }
+      if (s.one) {
+        const out = s.one.out;
+        if (out.length > 0) {
+          frame.one = out;
+          frame.oneSeq = s.one.nextSeq - out.length;
+          s.one.out = [];
+          news = true;
+        }
+        frame.oneDone = oneDone!;
+        if (!s.toldOneDone || !samePosition(s.toldOneDone, oneDone!)) news = true;
+        s.toldOneDone = oneDone;
+      }
+      if (!news) continue;
+      s.told = told;
+      s.tab.push(frame);
     }
+  }
+
+  /** Tells every subscription how many tabs (and visible ones) the stream has, when that changed. */
+  function tellTabs(): void {
+    const tabs = new Set<TabSink>();
+    let visible = 0;
+    for (const s of subs) if (!tabs.has(s.tab) && tabs.add(s.tab) && s.tab.visible) visible++;
+    const count = { count: tabs.size, visible };
+    const key = `${tabs.size}/${visible}`;
+    for (const s of subs) {
+      if (s.toldTabs === key) continue;
+      s.toldTabs = key;
+      s.tab.push({ sub: s.sub, tabs: count });
+    }
+    host.flushSoon();
   }
 
   /** Takes `s`'s share of the batch so far into what it is owed (its filter is about to change). */
@@ -228,6 +277,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     }
     position = { ...to };
     ring.clear(position);
+    one.rewound(position);
     if (behind) behind.told = undefined;
     markDirty();
     connection?.restart({ ...upstreamRequest(), lastEventId: to.id });
@@ -302,6 +352,14 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
   function applyFilter(s: Subscription, filter: Filter, joinAt: Position | null): void {
     setTypes(s, filter);
     for (const t of s.types) connection?.listen(t);
+    one.listen(s, filter.one, position);
+    // The tab lists the types whose listeners wait for their last event: they get it with the next frame.
+    const asked = filter.latest;
+    if (asked?.length) {
+      for (const t of asked) latest.track(t);
+      (s.latestWanted ??= []).push(...asked);
+      markDirty();
+    }
     if (!topicStream) return;
     const before = s.topics;
     s.topics = new Set(filter.topics ?? []);
@@ -375,20 +433,39 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
 
   const stream: SharedStream = {
     key,
-    add(tab, sub, filter, from, provider) {
+    add(tab, { sub, filter, position: from, provider, oneDone }) {
       clearTimeout(closeTimer);
       const first = subs.size === 0 && !connection;
       const s: Subscription = { tab, sub, all: false, types: new Set(), provider, place: { kind: 'live', from: batch.length }, owed: [] };
       subs.add(s);
+      // Where the stream's one-events are done, as the subscriber heard: none before it is handed out again.
+      const oneBehind = oneDone && comparePositions(oneDone, from, topicStream) < 0;
+      if (oneDone) one.learn(oneDone);
       if (first) {
         applyFilter(s, filter, null);
+        if (oneBehind) {
+          // A new hub: the upstream goes back to where the one-events were done, for those
+          // handed out and not run, and the subscriber skips what it already has.
+          position = { ...oneDone };
+          s.place = { kind: 'ahead', until: from };
+          ahead.add(s);
+        }
         open();
         markDirty();
-        return s;
+      } else {
+        applyFilter(s, filter, isStart(from) ? position : from);
+        if (status) sendStatus(s, status);
+        if (s.one && oneDone && !one.examined(oneDone) && comparePositions(oneDone, position, topicStream) < 0) {
+          // Events after where it heard the one-events were done were routed here before any
+          // one-listener looked at them: the upstream goes back for them.
+          rewind(oneDone, s);
+          s.place = { kind: 'ahead', until: from };
+          ahead.add(s);
+        } else {
+          place(s, from);
+        }
       }
-      applyFilter(s, filter, isStart(from) ? position : from);
-      if (status) sendStatus(s, status);
-      place(s, from);
+      tellTabs();
       return s;
     },
     update(s, filter, from) {
@@ -402,9 +479,12 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     remove(s, grace) {
       subs.delete(s);
       ahead.delete(s);
+      one.left(s);
       if (answered === s) answered = undefined;
       if (subs.size > 0) {
         if (s.topics?.size) scheduleUnion();
+        tellTabs();
+        markDirty();
         return;
       }
       if (grace && host.graceMs > 0) {
@@ -415,6 +495,11 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
         close();
       }
     },
+    ran(s, seq) {
+      one.ran(s, seq);
+      markDirty();
+    },
+    tabsChanged: tellTabs,
     collect,
     close() {
       subs.clear();

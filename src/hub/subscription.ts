@@ -1,4 +1,5 @@
 import type { Frame } from '../protocol/tab-hub-messages.js';
+import type { OneListeners } from './one-tab-router.js';
 import type { Filter, Position } from '../protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../protocol/types.js';
 
@@ -23,6 +24,10 @@ export interface TabSink {
   push(frame: Frame): void;
   /** Asks the headers provider of the tab's subscriber `sub`. May reject, or never settle (a dead tab). */
   headers(sub: number): Promise<HeadersInit>;
+  /** Whether the tab's page is visible, as it last said. */
+  readonly visible: boolean;
+  /** When the tab last had focus (`Date.now()`), 0 for never. */
+  readonly focusedAt: number;
 }
 
 /** One subscriber of a stream, as its hub keeps it. */
@@ -51,6 +56,14 @@ export interface Subscription {
   owed: WireEvent[];
   /** The position last sent to it: a flush that moved the stream tells it the new one. */
   told?: Position;
+  /** Its `tabs: 'one'` listeners' part (./one-tab-router.ts), while it has any. */
+  one?: OneListeners;
+  /** Through where the stream's one-events were done, as last sent to it. */
+  toldOneDone?: Position;
+  /** Types whose last event it asked for and was not sent yet (`latest: true`). */
+  latestWanted?: string[];
+  /** The tab count last sent to it. */
+  toldTabs?: string;
 }
 
 /** True when `s` listens to `event`'s type and (on a topic stream) topic. */

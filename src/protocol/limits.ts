@@ -32,6 +32,15 @@ export const CATCH_UP_CHARS = 1024 * 1024;
 export const CATCH_UP_ENTRY_CHARS = 32;
 /** A subscriber placed by an id the stream cannot order waits this many events for it, then is told of a gap. */
 export const PLACE_BY_ID_EVENTS = 10_000;
+/** Characters of last events a hub keeps per stream for `latest: true` listeners (256 KiB): one per type and topic. */
+export const LATEST_CHARS = 256 * 1024;
+/** Types per stream whose last event a hub keeps, at most. */
+export const LATEST_TYPES = 1_000;
+/**
+ * One-events (`tabs: 'one'`) whose tab left before running them, and that no other tab takes yet,
+ * kept per stream for the next tab that listens, at most.
+ */
+export const ORPHAN_ONE_EVENTS = 1_000;
 /** Changes of a topic stream's topics within this window are applied with one reconnect. */
 export const TOPICS_DEBOUNCE_MS = 50;
 /** A headers provider that has not answered by then is not waited for alone: the next tab is asked too. */

@@ -63,4 +63,20 @@ export type ConnectionStatus = Omit<RealtimeStatus, 'sharing' | 'transport'> & {
 export interface Filter {
   types: readonly string[];
   topics?: readonly string[];
+  /**
+   * Types (among `types`) it has `tabs: 'one'` listeners for: each event of such a type is handed
+   * to one subscriber of the origin among those that name it, which runs those listeners.
+   */
+  one?: readonly string[];
+  /**
+   * Types (among `types`) whose `latest: true` listeners wait for the last event of their type:
+   * the hub sends it with its next frame, and keeps the last event of these types from now on.
+   */
+  latest?: readonly string[];
+}
+
+/** The tabs attached to a stream: how many, and how many of them are visible. */
+export interface TabCount {
+  count: number;
+  visible: number;
 }

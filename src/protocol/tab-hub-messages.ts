@@ -1,4 +1,4 @@
-import type { ConnectionStatus, Filter, Position, StreamSpec } from './stream.js';
+import type { ConnectionStatus, Filter, Position, StreamSpec, TabCount } from './stream.js';
 import type { HeadersInit, StatusError, WireEvent } from './types.js';
 
 /**
@@ -29,7 +29,14 @@ export type TabMessage =
   /** The answer to a {@link HubMessage} `ping`, where there are no Web Locks to notice dead tabs. */
   | { kind: 'pong' }
   /** The answer to `ask-headers` number `call`: the headers, or why there are none. */
-  | { kind: 'headers'; call: number; headers?: HeadersInit; error?: StatusError };
+  | { kind: 'headers'; call: number; headers?: HeadersInit; error?: StatusError }
+  /**
+   * The tab's page changed: whether it is visible, and when it last had focus (`Date.now()`; 0
+   * for never). The hub prefers a visible, recently focused tab for `tabs: 'one'` listeners.
+   */
+  | { kind: 'visibility'; visible: boolean; focusedAt: number }
+  /** Subscriber `sub` ran its `tabs: 'one'` listeners through the one-event numbered `seq` (see {@link EventsFrame.one}). */
+  | { kind: 'ran'; sub: number; seq: number };
 
 /** A subscriber asks for a stream, from where it stands. */
 export interface SubscribeMessage {
@@ -40,6 +47,11 @@ export interface SubscribeMessage {
   filter: Filter;
   /** Where the subscriber stands: the hub resumes it from here, exactly. */
   position: Position;
+  /**
+   * Through where the `tabs: 'one'` listeners of its stream have run, as it last heard (or ran
+   * itself): a hub that never saw the stream hands out the one-events after it, and none before.
+   */
+  oneDone?: Position;
   /** The subscriber owns a headers provider the hub may ask before an attempt (`ask-headers`). */
   provider: boolean;
 }
@@ -79,6 +91,22 @@ export interface EventsFrame {
    */
   events: WireEvent[];
   at: Position;
+  /**
+   * The events this subscriber runs its `tabs: 'one'` listeners for (after those of `events`),
+   * numbered from `oneSeq` on: it answers `ran` with the number of the last it ran.
+   */
+  one?: WireEvent[];
+  oneSeq?: number;
+  /** To a subscriber with `tabs: 'one'` listeners: through where the stream's one-events have run; it keeps it with its position. */
+  oneDone?: Position;
+  /** The last event of each `latest` type it asked for since the last frame, for its `latest: true` listeners, before `events`. */
+  latest?: WireEvent[];
+}
+
+/** The tabs attached to the subscription's stream changed. */
+export interface TabsFrame {
+  sub: number;
+  tabs: TabCount;
 }
 
 /** A status change of one subscription's stream. */
@@ -88,5 +116,5 @@ export interface StatusFrame {
 }
 
 /** One item of a delivery; frames keep the order in which things happened. */
-export type Frame = EventsFrame | StatusFrame;
+export type Frame = EventsFrame | StatusFrame | TabsFrame;
 

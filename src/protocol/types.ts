@@ -55,6 +55,8 @@ export interface RealtimeMessage<T = unknown, K extends string = string> {
   lastEventId: string;
   /** The event's topic, when the client subscribed to topics. */
   topic?: string;
+  /** True for the last event of its type the stream had carried, given to a `latest: true` listener before live ones. */
+  latest?: true;
 }
 
 /** Why a stream failed or degraded. See {@link RealtimeErrorCode}. */

@@ -43,7 +43,9 @@ export function useRealtimeEvent(client: RealtimeClient | null | undefined, type
 
 /**
  * The `data` of the latest event of `type` (or of any type with `'*'`), `undefined` before any
- * (and on the server, and while the browser hydrates a server render).
+ * (and on the server, and while the browser hydrates a server render). A component mounted in a
+ * new tab renders the last event the shared stream carried at once (`latest: true`), without
+ * waiting for the next one.
  *
  * The component re-renders only when the value changes: an event whose data is the same value
  * (`Object.is`) or has the same type and raw text as the previous one does not re-render. All components
@@ -127,7 +129,8 @@ function latestStore(client: RealtimeClient, type: string): Store<unknown> {
   store = {
     subscribe(onChange) {
       readers.add(onChange);
-      off ??= client.on(type, onMessage);
+      // latest: a new tab renders the stream's current value at once, not at its next event.
+      off ??= client.on(type, onMessage, { latest: true });
       return () => {
         readers.delete(onChange);
         if (readers.size > 0 || !off) return;

@@ -54,7 +54,7 @@ function createLeaderLink(context: TabContext, group: string): Link {
   const tabLockName = `${context.namespace}:tab:${me}`;
   // Held for the page's life: the leader waits on it to notice this tab's death.
   const tabLock = holdLock(locks, tabLockName);
-  const link = createSessionLink('leader', () => ask(), () => retireIfUnused());
+  const link = createSessionLink('leader', context, () => ask(), () => retireIfUnused());
   const toWire = createWireEncoder();
   /**
    * The group's channel and this tab's inbox, open while the tab takes part. A page entering
@@ -207,14 +207,17 @@ function createLeaderLink(context: TabContext, group: string): Link {
     leave();
     tabLock.release();
     context.forget(`leader:${group}`);
-    stopHide();
-    stopShow();
+    for (const stop of pageListeners) stop();
   }
 
-  const stopHide = context.onPage('pagehide', leave);
-  const stopShow = context.onPage('pageshow', (event) => {
-    if (event.persisted && !channels) join();
-  });
+  // A page frozen in the back/forward cache or in the background must not lead, nor queue to.
+  const back = () => !channels && join();
+  const pageListeners = [
+    context.onPage('pagehide', leave),
+    context.onPage('freeze', leave),
+    context.onPage('pageshow', (event) => event.persisted && back()),
+    context.onPage('resume', back),
+  ];
   void tabLock.held.then((held) => (held ? join() : refused()));
 
   return link.link;

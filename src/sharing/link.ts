@@ -1,5 +1,6 @@
-import type { ConnectionStatus, Filter, Position, StreamSpec } from '../protocol/stream.js';
-import type { HeadersInit, ResolvedSharing, StatusError, WireEvent } from '../protocol/types.js';
+import type { ConnectionStatus, Filter, Position, StreamSpec, TabCount } from '../protocol/stream.js';
+import type { EventsFrame } from '../protocol/tab-hub-messages.js';
+import type { HeadersInit, ResolvedSharing, StatusError } from '../protocol/types.js';
 
 /** A client's stream as a link needs it. */
 export interface LinkSubscriber {
@@ -7,11 +8,15 @@ export interface LinkSubscriber {
   filter(): Filter;
   /** Where the client stands. Links resubscribe from it whenever they reach a new hub. */
   position(): Position;
+  /** Through where its stream's `tabs: 'one'` listeners have run, as it last heard; links resubscribe with it too. */
+  oneDone(): Position | undefined;
   /** The client's headers provider, when it has one. Rejects when its credentials changed. */
   headers?: () => Promise<HeadersInit>;
-  /** Events of its filter, then where the stream stands after them. */
-  onEvents(events: WireEvent[], at: Position): void;
+  /** Events of its filter, then where the stream stands after them (and what else the hub has for it). */
+  onFrame(frame: EventsFrame): void;
   onStatus(status: ConnectionStatus): void;
+  /** The tabs attached to its stream changed. */
+  onTabs(tabs: TabCount): void;
   /** The link cannot serve this subscriber any more; the client moves to the next link. */
   onLost(error: StatusError): void;
 }
@@ -19,6 +24,8 @@ export interface LinkSubscriber {
 /** A live subscription on a link. */
 export interface LinkSubscription {
   update(filter: Filter): void;
+  /** It ran its `tabs: 'one'` listeners through its one-event number `seq`. */
+  ran(seq: number): void;
   /** The client is done: the stream may close at once when no one else uses it. */
   close(): void;
 }

@@ -12,7 +12,7 @@ import type { TabContext } from './tab-context.js';
  */
 export function localLink(context: TabContext): Link {
   return context.once('local', () => {
-    const link = createSessionLink('none', () => {});
+    const link = createSessionLink('none', context, () => {});
     attachLocally(createHub({ graceMs: 0, catchUpChars: 0, ...(context.connect && { connect: context.connect }) }), link);
     return link.link;
   });

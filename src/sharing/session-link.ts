@@ -4,6 +4,7 @@ import type { ConnectionStatus } from '../protocol/stream.js';
 import type { HubMessage, SubscribeMessage, TabMessage } from '../protocol/tab-hub-messages.js';
 import type { ResolvedSharing, StatusError } from '../protocol/types.js';
 import type { Link, LinkSubscriber } from './link.js';
+import type { TabContext } from './tab-context.js';
 
 /** Sends a message to the hub serving this tab now. Messages are handled in the order sent. */
 export type HubSend = (message: TabMessage) => void;
@@ -32,9 +33,9 @@ export interface SessionLink {
  * the hub they are subscribed through. Hubs come and go (a worker restart, a leader takeover, a
  * page back from the back/forward cache); subscribers stay and resume from their positions.
  * `wanted` is called when a subscriber needs a hub and there is none; `emptied` when the last
- * subscriber closed.
+ * subscriber closed. Every hub it uses hears the page's visibility, first and at every change.
  */
-export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, emptied: () => void = () => {}): SessionLink {
+export function createSessionLink(sharing: ResolvedSharing, page: Pick<TabContext, 'visibility' | 'onVisibility'>, wanted: () => void, emptied: () => void = () => {}): SessionLink {
   /** Each subscriber, and the last status it got (to say `reconnecting` while its hub is gone). */
   const subscribers = new Map<number, { s: LinkSubscriber; status?: ConnectionStatus }>();
   let next = 1;
@@ -46,9 +47,13 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
     spec: s.spec,
     filter: s.filter(),
     position: s.position(),
+    oneDone: s.oneDone(),
     provider: !!s.headers,
   });
   const setStatus = (entry: { s: LinkSubscriber; status?: ConnectionStatus }, status: ConnectionStatus) => entry.s.onStatus((entry.status = status));
+
+  // The hub prefers a visible, recently focused tab for `tabs: 'one'` listeners.
+  page.onVisibility((visibility) => send?.({ kind: 'visibility', ...visibility }));
 
   /** Asks subscriber `sub`'s provider, and answers the hub that asked, whichever serves now. */
   async function answer(to: HubSend, call: number, sub: number): Promise<void> {
@@ -74,7 +79,8 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
           const entry = subscribers.get(frame.sub);
           if (!entry) continue;
           if ('status' in frame) setStatus(entry, frame.status);
-          else entry.s.onEvents(frame.events, frame.at);
+          else if ('tabs' in frame) entry.s.onTabs(frame.tabs);
+          else entry.s.onFrame(frame);
         }
       } else if (message.kind === 'ask-headers') {
         if (send) void answer(send, message.call, message.sub);
@@ -88,6 +94,7 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
     },
     use(to) {
       send = to;
+      to({ kind: 'visibility', ...page.visibility() });
       for (const [sub, { s }] of subscribers) to(subscribe(sub, s));
     },
     detach() {
@@ -115,7 +122,7 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
         if (broken) {
           const error = broken;
           queueMicrotask(() => s.onLost(error));
-          return { update() {}, close() {} };
+          return { update() {}, ran() {}, close() {} };
         }
         const sub = next++;
         subscribers.set(sub, { s });
@@ -123,6 +130,7 @@ export function createSessionLink(sharing: ResolvedSharing, wanted: () => void, 
         else wanted();
         return {
           update: (filter) => send?.({ kind: 'update', sub, filter, position: s.position() }),
+          ran: (seq) => send?.({ kind: 'ran', sub, seq }),
           close() {
             if (!subscribers.delete(sub)) return;
             send?.({ kind: 'unsubscribe', sub, grace: false });

@@ -27,7 +27,7 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
   const tabLock = `${context.namespace}:tab:${randomId()}`;
   /** Held for the page's life, so the worker notices a tab that dies without a word; asked for once attached. */
   let tabLockHeld: Promise<boolean> | undefined;
-  const shared = createSessionLink('shared-worker', () => current ?? connect());
+  const shared = createSessionLink('shared-worker', context, () => current ?? connect());
   const deaths: number[] = [];
   let current: WorkerConnection | undefined;
 
@@ -129,18 +129,22 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
     connect(now);
   }
 
-  // pagehide is the fast path for a closing tab, and a page entering the back/forward cache must
-  // not hold the worker's deliveries while frozen; a restored page attaches again and resumes
-  // from where each of its subscribers stands.
-  context.onPage('pagehide', () => {
+  // pagehide is the fast path for a closing tab, and a page entering the back/forward cache (or
+  // frozen in the background) must not hold the worker's deliveries while frozen; a page that
+  // comes back attaches again and resumes from where each of its subscribers stands.
+  const leave = () => {
     if (!current) return;
     shared.detach();
     end();
     shared.lost();
-  });
-  context.onPage('pageshow', (event) => {
-    if (event.persisted && !current && shared.size > 0) connect();
-  });
+  };
+  const back = () => {
+    if (!current && shared.size > 0) connect();
+  };
+  context.onPage('pagehide', leave);
+  context.onPage('freeze', leave);
+  context.onPage('pageshow', (event) => event.persisted && back());
+  context.onPage('resume', back);
 
   return shared.link;
 }

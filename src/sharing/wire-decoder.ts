@@ -1,6 +1,6 @@
-import type { Frame, HubMessage, StatusFrame } from '../protocol/tab-hub-messages.js';
+import type { EventsFrame, Frame, HubMessage } from '../protocol/tab-hub-messages.js';
 import type { WireEvent } from '../protocol/types.js';
-import type { WireEventsFrame, WireHubMessage } from './wire-encoder.js';
+import type { WireHubFrame, WireHubMessage } from './wire-encoder.js';
 
 /** A hub message from its wire form; `undefined` for anything else on the same port or channel. */
 export function decodeHubMessage(data: unknown): HubMessage | undefined {
@@ -14,9 +14,17 @@ export function decodeHubMessage(data: unknown): HubMessage | undefined {
   return { kind: 'frames', frames: message.frames.map(decodeFrame) };
 }
 
-function decodeFrame(frame: StatusFrame | WireEventsFrame): Frame {
-  if ('status' in frame) return frame;
-  const fields = frame.encoded.split('\r');
+function decodeFrame(frame: WireHubFrame): Frame {
+  if (!('events' in frame)) return frame;
+  const { events, one, latest, ...rest } = frame;
+  const decoded: EventsFrame = { ...rest, events: decodeEvents(events) };
+  if (one) decoded.one = decodeEvents(one);
+  if (latest) decoded.latest = decodeEvents(latest);
+  return decoded;
+}
+
+function decodeEvents(encoded: string): WireEvent[] {
+  const fields = encoded.split('\r');
   const events: WireEvent[] = [];
   const stride = fields[0] === '4' ? 4 : 3;
   for (let i = 1; i < fields.length; i += stride) {
@@ -24,5 +32,5 @@ function decodeFrame(frame: StatusFrame | WireEventsFrame): Frame {
     if (stride === 4) event.topic = fields[i + 3]!;
     events.push(event);
   }
-  return { sub: frame.sub, events, at: frame.at };
+  return events;
 }

@@ -1,26 +1,25 @@
-import type { HubMessage, StatusFrame, Welcome } from '../protocol/tab-hub-messages.js';
-import type { Position } from '../protocol/stream.js';
+import type { EventsFrame, Frame, HubMessage, StatusFrame, TabsFrame, Welcome } from '../protocol/tab-hub-messages.js';
 import type { WireEvent } from '../protocol/types.js';
 
 /**
  * A {@link HubMessage} as it crosses to another realm (a worker's port, a leader's channel). Two
  * members change shape at this edge, the rest travel as they are:
- * - `frames`: each array of events becomes one string (see {@link createWireEncoder}), which every
- *   tab's message copies, rather than being cloned object by object for each tab;
+ * - `frames`: each array of events (`events`, `one`, `latest`) becomes one string (see
+ *   {@link createWireEncoder}), which every tab's message copies, rather than being cloned object
+ *   by object for each tab (./wire-decoder.ts reads it back);
  * - the welcome keeps the one shape every release has read, `{ welcome: { v } }`, so that a tab
  *   and a hub of different protocol versions still tell each other apart.
  */
 export type WireHubMessage =
   | { welcome: { v: number; lifeLock?: string; pingMs?: number } }
-  | { kind: 'frames'; frames: (StatusFrame | WireEventsFrame)[] }
+  | { kind: 'frames'; frames: WireHubFrame[] }
   | Exclude<HubMessage, Welcome | { kind: 'frames' }>;
 
-/** An events frame on the wire: its events as one string. */
-export interface WireEventsFrame {
-  sub: number;
-  encoded: string;
-  at: Position;
-}
+/** A frame on the wire. */
+export type WireHubFrame = StatusFrame | TabsFrame | WireEventsFrame;
+
+/** An events frame on the wire: each array of events as one string. */
+export type WireEventsFrame = Omit<EventsFrame, 'events' | 'one' | 'latest'> & { events: string; one?: string; latest?: string };
 
 /**
  * Turns hub messages into their wire form. Its memory of encoded arrays spans every tab it
@@ -43,13 +42,21 @@ export function createWireEncoder(): (message: HubMessage) => WireHubMessage {
     }
     return text;
   };
+  const encodeFrame = (frame: Frame): WireHubFrame => {
+    if (!('events' in frame)) return frame;
+    const { events, one, latest, ...rest } = frame;
+    const wire: WireEventsFrame = { ...rest, events: encode(events) };
+    if (one) wire.one = encode(one);
+    if (latest) wire.latest = encode(latest);
+    return wire;
+  };
   return (message) => {
     if (message.kind === 'welcome') {
       const { kind: _, protocol, ...rest } = message;
       return { welcome: { v: protocol, ...rest } };
     }
     if (message.kind !== 'frames') return message;
-    return { kind: 'frames', frames: message.frames.map((f) => ('status' in f ? f : { sub: f.sub, encoded: encode(f.events), at: f.at })) };
+    return { kind: 'frames', frames: message.frames.map(encodeFrame) };
   };
 }
 

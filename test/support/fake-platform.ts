@@ -413,10 +413,10 @@ function workerPort(worker: WorkerInstance, port: MessagePort): MessagePort {
     }
     /** As in a browser: setting it listens, replacing the listener set before, and starts the port. */
     set onmessage(listener: ((event: MessageEvent) => void) | null) {
-      if (handler) this.removeEventListener('message', handler);
+      if (handler) this.removeEventListener('message', handler as EventListener);
       handler = listener ?? undefined;
       if (!handler) return;
-      this.addEventListener('message', handler);
+      this.addEventListener('message', handler as EventListener);
       this.start();
     }
   };

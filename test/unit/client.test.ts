@@ -598,3 +598,50 @@ describe('createRealtimeClient: adoption', () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe('createRealtimeClient: what tabs share (one hub for the clients of a page here)', () => {
+  it('latest: true calls a new listener at once with the last event of its type, marked latest, then live ones', async () => {
+    serve((req) => req.stream());
+    const url = nextUrl();
+    const first = client({ url, parse: 'text' });
+    const seen: string[] = [];
+    first.on('price', (m) => seen.push(m.text), { latest: true });
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    requests[0]!.send('event: price\nid: 1\ndata: 10\n\nevent: price\nid: 2\ndata: 11\n\nevent: other\nid: 3\ndata: x\n\n');
+    await until(() => seen.length === 2, 'two prices');
+    // A second client of the stream (here: of the page's own hub) asks for the last price.
+    const second = client({ url, parse: 'text' });
+    const got: RealtimeMessage[] = [];
+    second.on('price', (m) => got.push(m), { latest: true });
+    await until(() => got.length === 1, 'the last price');
+    expect(got[0]).toEqual({ type: 'price', data: '11', text: '11', lastEventId: '2', latest: true });
+    requests[0]!.send('event: price\nid: 4\ndata: 12\n\n');
+    await until(() => got.length === 2, 'a live price');
+    expect(got[1]).toEqual({ type: 'price', data: '12', text: '12', lastEventId: '4' });
+    // Without the option, nothing from before.
+    const plain = client({ url, parse: 'text' });
+    const none: string[] = [];
+    plain.on('price', (m) => none.push(m.text));
+    await settle();
+    expect(none).toEqual([]);
+  });
+
+  it("tabs: 'one' runs a listener once per event in the page that takes it; the other listeners as always; client.tabs counts this tab", async () => {
+    serve((req) => req.stream());
+    const url = nextUrl();
+    const c = client({ url, parse: 'text' });
+    const once: string[] = [];
+    const all: string[] = [];
+    const counts: unknown[] = [];
+    c.on('notify', (m) => once.push(m.lastEventId), { tabs: 'one' });
+    c.on('notify', (m) => all.push(m.lastEventId));
+    c.onTabs((tabs) => counts.push(tabs));
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    requests[0]!.send('event: notify\nid: 1\ndata: a\n\nevent: notify\nid: 2\ndata: b\n\n');
+    await until(() => once.length === 2 && all.length === 2, 'both kinds of listeners');
+    expect(once).toEqual(['1', '2']);
+    expect(all).toEqual(['1', '2']);
+    expect(c.tabs).toEqual({ count: 1, visible: 1 });
+    expect(counts).toEqual([{ count: 1, visible: 1 }]);
+  });
+});

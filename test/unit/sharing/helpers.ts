@@ -8,7 +8,7 @@ import type { Connection, ConnectionOptions } from '../../../src/engine/connecti
 import type { Hub, HubEndpoint } from '../../../src/hub/hub.js';
 import { namespaceOf } from '../../../src/protocol/release.js';
 import type { SubscribeMessage } from '../../../src/protocol/tab-hub-messages.js';
-import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../../../src/protocol/stream.js';
+import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../../../src/protocol/stream.js';
 import type { HeadersInit, StatusError, WireEvent } from '../../../src/protocol/types.js';
 import { leaderLink } from '../../../src/sharing/leader-link.js';
 import type { Link, LinkSubscriber, LinkSubscription } from '../../../src/sharing/link.js';
@@ -176,6 +176,8 @@ export interface Recorder extends LinkSubscriber {
   at: Position;
   /** The positions it got, in order. */
   positions: Position[];
+  /** The tab counts it got, in order. */
+  tabs: TabCount[];
   readonly ids: string[];
   readonly state: ConnectionStatus['state'] | undefined;
   headersCalls: number;
@@ -193,6 +195,7 @@ export function recorder(
     lost: [],
     at: START,
     positions: [],
+    tabs: [],
     headersCalls: 0,
     get ids() {
       return r.events.map((e) => e.id);
@@ -202,10 +205,14 @@ export function recorder(
     },
     filter: (): Filter => ({ types: r.types }),
     position: () => r.at,
-    onEvents(events, at) {
+    oneDone: () => undefined,
+    onFrame({ events, at }) {
       r.events.push(...events);
       r.at = at;
       r.positions.push(at);
+    },
+    onTabs(tabs) {
+      r.tabs.push(tabs);
     },
     onStatus(status) {
       r.statuses.push(status);
@@ -263,7 +270,7 @@ export function recordingHub(hub: Hub, calls: HubCall[], onCall: (call: HubCall)
             record({ kind: 'subscribe', peer, request: structuredClone(rest) });
           } else if (request.kind === 'update') record({ kind: 'update', peer, sub: request.sub, filter: request.filter });
           else if (request.kind === 'unsubscribe') record({ kind: 'unsubscribe', peer, sub: request.sub, grace: request.grace });
-          else record({ kind: 'detach', peer });
+          else if (request.kind === 'detach') record({ kind: 'detach', peer });
           inner.handle(request);
         },
       };

@@ -109,8 +109,8 @@ describe('leader election', () => {
     expect(eventsOn(inboxOf(b)).map((e) => e.id)).toEqual(['1']);
     expect(eventsOn(inboxOf(c)).map((e) => e.id)).toEqual(server.ids());
     // Every frame on an inbox was for that tab's subscriber: none was dropped as someone else's.
-    expect(framesOn(inboxOf(b))).toHaveLength(sb.positions.length + sb.statuses.length);
-    expect(framesOn(inboxOf(c))).toHaveLength(sc.positions.length + sc.statuses.length);
+    expect(framesOn(inboxOf(b))).toHaveLength(sb.positions.length + sb.statuses.length + sb.tabs.length);
+    expect(framesOn(inboxOf(c))).toHaveLength(sc.positions.length + sc.statuses.length + sc.tabs.length);
     // The leader's subscriber is served in its own realm: nothing on its inbox.
     expect(dataOn(inboxOf(a))).toEqual([]);
     // The group channel carries announcements only.

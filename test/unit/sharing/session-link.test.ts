@@ -31,6 +31,9 @@ function fakeSession() {
   return session;
 }
 
+/** A page that is visible and never focused, and never changes. */
+const PAGE = { visibility: () => ({ visible: true, focusedAt: 0 }), onVisibility() {} };
+
 /** What the hub says to the link: frames. */
 const dispatch = (link: SessionLink, frames: Frame[]) => link.receive({ kind: 'frames', frames });
 
@@ -60,7 +63,7 @@ const ERROR: StatusError = { name: 'RealtimeError', code: 'sharing-unavailable',
 describe('createSessionLink', () => {
   it('without a session a subscriber asks for one; with one it subscribes at once, from where it stands', () => {
     const wanted = vi.fn();
-    const link = createSessionLink('shared-worker', wanted);
+    const link = createSessionLink('shared-worker', PAGE, wanted);
     const a = recorder({ types: ['x'] });
     link.link.subscribe(a);
     expect(wanted).toHaveBeenCalledTimes(1);
@@ -76,7 +79,7 @@ describe('createSessionLink', () => {
   });
 
   it('use() resubscribes every subscriber with its current filter and position; closed ones are gone', () => {
-    const link = createSessionLink('leader', () => {});
+    const link = createSessionLink('leader', PAGE, () => {});
     const first = fakeSession();
     link.use(first);
     const a = recorder({ types: ['x'] });
@@ -112,7 +115,7 @@ describe('createSessionLink', () => {
   });
 
   it('while no hub serves it, a change of filter waits for the next session; a close is not resubscribed', () => {
-    const link = createSessionLink('shared-worker', () => {});
+    const link = createSessionLink('shared-worker', PAGE, () => {});
     const a = recorder({ types: ['x'] });
     const b = recorder();
     const subA = link.link.subscribe(a);
@@ -127,7 +130,7 @@ describe('createSessionLink', () => {
   });
 
   it('lost() turns open and connecting subscribers into reconnecting, once; others are left as they are', () => {
-    const link = createSessionLink('shared-worker', () => {});
+    const link = createSessionLink('shared-worker', PAGE, () => {});
     link.use(fakeSession());
     const open = recorder();
     const connecting = recorder();
@@ -157,7 +160,7 @@ describe('createSessionLink', () => {
 
   it('fail() hands every subscriber to the next mode; later subscribers are handed over too, and nothing is asked of a hub', async () => {
     const wanted = vi.fn();
-    const link = createSessionLink('shared-worker', wanted);
+    const link = createSessionLink('shared-worker', PAGE, wanted);
     const session = fakeSession();
     link.use(session);
     const a = recorder();
@@ -183,7 +186,7 @@ describe('createSessionLink', () => {
   });
 
   it('hands each frame to its own subscriber, in order; frames of unknown subscriptions are dropped', () => {
-    const link = createSessionLink('none', () => {});
+    const link = createSessionLink('none', PAGE, () => {});
     link.use(fakeSession());
     const a = recorder();
     const b = recorder();
@@ -205,7 +208,7 @@ describe('createSessionLink', () => {
   });
 
   it("asks a subscriber's own headers provider; one without a provider, or gone, is refused (the hub's call rejects)", async () => {
-    const link = createSessionLink('shared-worker', () => {});
+    const link = createSessionLink('shared-worker', PAGE, () => {});
     link.link.subscribe(recorder({ headers: async () => ({ Authorization: 'Bearer a' }) }));
     link.link.subscribe(recorder());
     await expect(askHeaders(link, 1)).resolves.toEqual({ Authorization: 'Bearer a' });
