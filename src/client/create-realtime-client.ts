@@ -1,3 +1,4 @@
+import { backoffDelay, clampDelay } from '../protocol/delays.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../protocol/stream.js';
 import type { EventsFrame } from '../protocol/tab-hub-messages.js';
@@ -83,7 +84,9 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   let fallbacks = !o.inert;
   const parse = p === 'json' ? (text: string) => JSON.parse(text) as unknown : p === 'text' ? (text: string) => text : p;
   // Only a client with headers needs the credentials code: a chunk, loaded while it starts.
-  const credentials = o.headers && import('./credentials.js').then((m) => m.createCredentials(o.headers!, stream.headersTimeoutMs, stream.backoff, o.credentialsKey));
+  const credentials =
+    o.headers &&
+    import('./credentials.js').then((m) => m.createCredentials(o.headers!, stream.headersTimeoutMs, (n) => clampDelay(backoffDelay(n, stream.backoff)), o.credentialsKey));
   /** By type: each listener and how it listens. */
   const listeners = new Map<string, Set<Registration>>();
   const statusListeners = new Set<(status: RealtimeStatus) => void>();

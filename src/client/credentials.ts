@@ -1,4 +1,3 @@
-import { clampDelay } from '../protocol/defaults.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import type { HeadersInit, HeadersLike, HeadersProvider, StatusError } from '../protocol/types.js';
 import { credentialsKeyOf } from './credentials-key.js';
@@ -35,7 +34,8 @@ export interface Credentials {
 export function createCredentials(
   headers: HeadersLike | HeadersProvider,
   headersTimeoutMs: number,
-  backoff: { initialMs: number; maxMs: number; factor: number },
+  /** The wait before retry number `attempt` of a failing provider (the stream's backoff). */
+  retryDelay: (attempt: number) => number,
   credentialsKey?: string,
 ): Credentials {
   const provider = typeof headers === 'function' ? headers : undefined;
@@ -100,9 +100,7 @@ export function createCredentials(
           kept = { headers: first, at: Date.now() };
           return credentialsKeyOf(first);
         } catch (error) {
-          // The engine's full-jitter backoff (src/engine/backoff.ts), written out here so that this
-          // chunk needs no other: the engine is in the page only in leader and none modes.
-          const retryInMs = clampDelay(Math.round(Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (attempt - 1)) * Math.random()));
+          const retryInMs = retryDelay(attempt);
           waiting(attempt, retryInMs, toStatusError(error, 'headers'));
           await wait(retryInMs).until;
         }

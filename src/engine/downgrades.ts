@@ -1,6 +1,7 @@
 import type { ResolvedTransport } from '../protocol/types.js';
 
-interface Downgrade {
+/** Where `auto` had to move away from a transport. */
+export interface Downgrade {
   transport: ResolvedTransport;
   reason: string;
   until: number;
@@ -8,24 +9,33 @@ interface Downgrade {
 
 /**
  * Where `auto` had to move away from a transport, by endpoint (origin and path: a buffering proxy
- * does not care about the query). Later connections of this realm start where the working one
- * ended, until the entry expires: the network may have changed (another Wi-Fi, a proxy fixed).
+ * does not care about the query), for the connections of a realm. Later connections start where
+ * the working one ended, until the entry expires: the network may have changed (another Wi-Fi, a
+ * proxy fixed).
  */
-const downgrades = new Map<string, Downgrade>();
-
-/** Remembers that `endpoint` needed `transport` for `ttlMs`. */
-export function rememberDowngrade(endpoint: string, transport: ResolvedTransport, reason: string, ttlMs: number, now = Date.now()): void {
-  downgrades.set(endpoint, { transport, reason, until: now + ttlMs });
+export interface Downgrades {
+  /** Remembers that `endpoint` needed `transport` for `ttlMs`. */
+  remember(endpoint: string, transport: ResolvedTransport, reason: string, ttlMs: number, now?: number): void;
+  /** The remembered downgrade of `endpoint`, unless it expired. */
+  of(endpoint: string, now?: number): Downgrade | undefined;
 }
 
-/** The remembered downgrade of `endpoint`, unless it expired. */
-export function downgradeOf(endpoint: string, now = Date.now()): Downgrade | undefined {
-  const entry = downgrades.get(endpoint);
-  if (entry && entry.until <= now) {
-    downgrades.delete(endpoint);
-    return undefined;
-  }
-  return entry;
+/** The downgrades of one realm; see {@link Downgrades}. */
+export function createDowngrades(): Downgrades {
+  const entries = new Map<string, Downgrade>();
+  return {
+    remember(endpoint, transport, reason, ttlMs, now = Date.now()) {
+      entries.set(endpoint, { transport, reason, until: now + ttlMs });
+    },
+    of(endpoint, now = Date.now()) {
+      const entry = entries.get(endpoint);
+      if (entry && entry.until <= now) {
+        entries.delete(endpoint);
+        return undefined;
+      }
+      return entry;
+    },
+  };
 }
 
 /** Origin and path of `url`: what a downgrade is remembered by. */

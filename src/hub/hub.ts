@@ -1,4 +1,5 @@
 import { createConnection, type Connection, type ConnectionOptions } from '../engine/connection.js';
+import { createConnectionScope, type ConnectionScope } from '../engine/connection-scope.js';
 import { CATCH_UP_CHARS, GRACE_MS, HEADERS_STAGGER_MS, LATEST_CHARS } from '../protocol/limits.js';
 import { randomId } from '../protocol/random-id.js';
 import { isStart } from '../protocol/stream.js';
@@ -9,6 +10,9 @@ import { createFlushTick } from './flush-tick.js';
 import { createSharedStream, type SharedStream, type StreamHost } from './shared-stream.js';
 import { streamKey } from './stream-key.js';
 import type { Subscription, TabSink } from './subscription.js';
+
+/** What a hub opens an upstream with: a connection's options but for the realm's scope, which the opener brings. */
+export type UpstreamOptions = Omit<ConnectionOptions, 'scope'>;
 
 /** The messages of the tab-hub contract a hub itself handles: the rest is the link's business. */
 export type HubRequest = Extract<TabMessage, { kind: 'subscribe' | 'update' | 'unsubscribe' | 'detach' | 'ran' | 'visibility' }>;
@@ -52,8 +56,8 @@ export interface HubOptions {
    * @default () => 0
    */
   flushGap?: (endpoints: number) => number;
-  /** @default createConnection */
-  connect?: (options: ConnectionOptions) => Connection;
+  /** Opens an upstream. @default createConnection, in a scope of this hub's own */
+  connect?: (options: UpstreamOptions) => Connection;
   /** Names a new lineage of positions. @default randomId */
   lineage?: () => string;
 }
@@ -76,7 +80,7 @@ interface Peer extends TabSink {
  */
 export function createHub(options: HubOptions = {}): Hub {
   const tick = options.schedule ? undefined : createFlushTick();
-  const connect = options.connect ?? createConnection;
+  const connect = options.connect ?? connectIn(createConnectionScope());
   const flushGap = options.flushGap ?? (() => 0);
   const lineage = options.lineage ?? randomId;
   const streams = new Map<string, SharedStream>();
@@ -176,4 +180,9 @@ export function createHub(options: HubOptions = {}): Hub {
       tick?.close();
     },
   };
+}
+
+/** Opens upstreams with `createConnection` in `scope`: the connections of one realm share it. */
+export function connectIn(scope: ConnectionScope): (options: UpstreamOptions) => Connection {
+  return (options) => createConnection({ ...options, scope });
 }

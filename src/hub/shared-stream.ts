@@ -1,4 +1,5 @@
-import type { Connection, ConnectionOptions } from '../engine/connection.js';
+import type { Connection } from '../engine/connection.js';
+import type { UpstreamOptions } from './hub.js';
 import { PLACE_BY_ID_EVENTS, TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
 import { isStart, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { EventsFrame, SubscribeMessage } from '../protocol/tab-hub-messages.js';
@@ -13,7 +14,7 @@ import { matches, setTypes, shareOf, type TabSink, type Subscription } from './s
 
 /** What a stream needs from its hub. */
 export interface StreamHost {
-  connect(options: ConnectionOptions): Connection;
+  connect(options: UpstreamOptions): Connection;
   /** The stream has something for its subscribers: collect it at the next flush. */
   dirty(stream: SharedStream): void;
   /** A frame went into a tab's queue: a flush must come. */

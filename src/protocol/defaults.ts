@@ -25,11 +25,3 @@ export const DEFAULTS = {
   /** @default false */
   debug: false as boolean | ((message: string, detail?: unknown) => void),
 } as const;
-
-/** The longest delay `setTimeout` can hold (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A delay `setTimeout` can hold: longer ones are cut to {@link MAX_TIMER_MS}, NaN and negatives to 0. */
-export function clampDelay(ms: number): number {
-  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms > 0 ? ms : 0;
-}

@@ -4,7 +4,7 @@ import { randomId } from '../protocol/random-id.js';
 import type { TabMessage, Welcome } from '../protocol/tab-hub-messages.js';
 import { createInbox, type Inbox } from './inbox.js';
 import type { Link } from './link.js';
-import { attachLocally } from './local-link.js';
+import { attachLocally, pageConnect } from './local-link.js';
 import { holdLock, webLocks, type HeldLock } from './locks.js';
 import { serveTab } from './serve-tab.js';
 import { createSessionLink } from './session-link.js';
@@ -114,7 +114,7 @@ function createLeaderLink(context: TabContext, group: string): Link {
     following?.close();
     following = undefined;
     const life = holdLock(locks, `${prefix}:leading:${me}`);
-    const current: Leading = { hub: createHub({ ...(context.connect && { connect: context.connect }) }), life, followers: new Map() };
+    const current: Leading = { hub: createHub({ connect: pageConnect(context) }), life, followers: new Map() };
     leading = current;
     attachLocally(current.hub, link);
     // Named to followers only once held, or one could take it first and think the leader gone.

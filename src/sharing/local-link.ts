@@ -1,4 +1,6 @@
-import { createHub, type Hub } from '../hub/hub.js';
+import type { Connection } from '../engine/connection.js';
+import { createConnectionScope } from '../engine/connection-scope.js';
+import { connectIn, createHub, type Hub, type UpstreamOptions } from '../hub/hub.js';
 import { PROTOCOL_VERSION } from '../protocol/release.js';
 import type { Link } from './link.js';
 import { serveTab } from './serve-tab.js';
@@ -13,7 +15,7 @@ import type { TabContext } from './tab-context.js';
 export function localLink(context: TabContext): Link {
   return context.once('local', () => {
     const link = createSessionLink('none', context, () => {});
-    attachLocally(createHub({ graceMs: 0, catchUpChars: 0, ...(context.connect && { connect: context.connect }) }), link);
+    attachLocally(createHub({ graceMs: 0, catchUpChars: 0, connect: pageConnect(context) }), link);
     return link.link;
   });
 }
@@ -26,4 +28,12 @@ export function attachLocally(hub: Hub, link: SessionLink): void {
   const send = serveTab(hub, Promise.resolve({ kind: 'welcome', protocol: PROTOCOL_VERSION }), () => ({ send: link.receive, close() {} }));
   send({ kind: 'attach' });
   link.use(send);
+}
+
+/**
+ * How the hubs of this page open upstreams (a leader's and the local one): in one scope, so that
+ * together they keep to `maxConnections` per origin.
+ */
+export function pageConnect(context: TabContext): (options: UpstreamOptions) => Connection {
+  return context.connect ?? context.once('connect', () => connectIn(createConnectionScope()));
 }

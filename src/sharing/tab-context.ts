@@ -1,4 +1,5 @@
-import type { Connection, ConnectionOptions } from '../engine/connection.js';
+import type { Connection } from '../engine/connection.js';
+import type { UpstreamOptions } from '../hub/hub.js';
 import { NAMESPACE } from '../protocol/release.js';
 
 /** Whether a page is visible, and when it last had focus (`Date.now()`; 0 for never). */
@@ -32,16 +33,16 @@ export interface TabContext {
   visibility(): PageVisibility;
   /** Calls `listener` whenever the page is shown, hidden or focused. */
   onVisibility(listener: (visibility: PageVisibility) => void): void;
-  /** Opens the upstreams of hubs that run in this page (leader and local modes). @default createConnection */
-  readonly connect?: (options: ConnectionOptions) => Connection;
+  /** Opens the upstreams of hubs that run in this page (leader and local modes). @default createConnection, in one scope for the page */
+  readonly connect?: (options: UpstreamOptions) => Connection;
 }
 
 /** Options of {@link createTabContext}: what a test replaces. */
 export interface TabContextOptions {
   /** @default this release's NAMESPACE */
   namespace?: string;
-  /** @default createConnection */
-  connect?: (options: ConnectionOptions) => Connection;
+  /** @default createConnection, in one scope for the page */
+  connect?: (options: UpstreamOptions) => Connection;
 }
 
 type Target = Partial<Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, type Backoff } from '../../src/engine/backoff.js';
+import { backoffDelay, type Backoff } from '../../src/protocol/delays.js';
 import { parseRetryAfter } from '../../src/engine/retry-after.js';
 
 const B: Backoff = { initialMs: 1000, maxMs: 30_000, factor: 2 };

@@ -1,9 +1,10 @@
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConnection, LONG_POLL_TIMEOUT_MS, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
-import { downgradeOf, endpointOf } from '../../src/engine/downgrades.js';
-import { MAX_TIMER_MS } from '../../src/protocol/defaults.js';
-import { DOWNGRADE_TTL_MS, MIN_RETRY_MS, PRELUDE_TIMEOUT_MS } from '../../src/protocol/limits.js';
+import { createConnection, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
+import { createConnectionScope, type ConnectionScope } from '../../src/engine/connection-scope.js';
+import { endpointOf } from '../../src/engine/downgrades.js';
+import { MAX_TIMER_MS } from '../../src/protocol/delays.js';
+import { DOWNGRADE_TTL_MS, LONG_POLL_TIMEOUT_MS, MIN_RETRY_MS, PRELUDE_TIMEOUT_MS } from '../../src/protocol/limits.js';
 import type { ConnectionStatus } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
 import { settle, until } from '../support/fake-time.js';
@@ -13,6 +14,9 @@ const URL_ = 'http://127.0.0.1:9/stream';
 
 const { server, requests, serve } = createSseMock(URL_);
 const connections: Connection[] = [];
+/** The realm of the test's connections: they share its slots and downgrades. */
+let scope: ConnectionScope;
+const downgradeOf = (endpoint: string, now?: number) => scope.downgrades.of(endpoint, now);
 
 function open(overrides: Partial<ConnectionOptions> = {}) {
   const events: WireEvent[] = [];
@@ -26,6 +30,7 @@ function open(overrides: Partial<ConnectionOptions> = {}) {
     heartbeatTimeoutMs: 600_000,
     maxEventSize: 1024 * 1024,
     maxConnections: 4,
+    scope,
     stableAfterMs: 5000,
     headers: () => ({}),
     customHeaders: true,
@@ -52,6 +57,7 @@ beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
   requests.length = 0;
+  scope = createConnectionScope();
 });
 afterEach(async () => {
   // A downgrade is remembered for the endpoint: let it expire, as time would, between tests.

@@ -1,6 +1,7 @@
 /** Helpers of the hub's tests: a hub whose upstreams are fakes the test drives, and tabs that record what it delivers. */
 import { vi } from 'vitest';
-import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
+import type { Connection } from '../../src/engine/connection.js';
+import type { UpstreamOptions as ConnectionOptions } from '../../src/hub/hub.js';
 import { createHub, type Hub as RealHub, type HubEndpoint, type HubOptions } from '../../src/hub/hub.js';
 import type { Frame, SubscribeMessage } from '../../src/protocol/tab-hub-messages.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../../src/protocol/stream.js';

@@ -4,7 +4,8 @@
  * asked.
  */
 import { vi } from 'vitest';
-import type { Connection, ConnectionOptions } from '../../../src/engine/connection.js';
+import type { Connection } from '../../../src/engine/connection.js';
+import type { UpstreamOptions as ConnectionOptions } from '../../../src/hub/hub.js';
 import type { Hub, HubEndpoint } from '../../../src/hub/hub.js';
 import { namespaceOf } from '../../../src/protocol/release.js';
 import type { SubscribeMessage } from '../../../src/protocol/tab-hub-messages.js';
@@ -329,10 +330,11 @@ export async function openTab(
 /** Opens tabs one after the other, each its own agent and page context. */
 export async function openTabs<const Agents extends readonly string[]>(
   platform: FakePlatform,
+  options: Parameters<typeof openTab>[2],
   ...agents: Agents
 ): Promise<{ -readonly [K in keyof Agents]: Tab }>;
-export async function openTabs(platform: FakePlatform, ...agents: string[]): Promise<Tab[]> {
+export async function openTabs(platform: FakePlatform, options: Parameters<typeof openTab>[2], ...agents: string[]): Promise<Tab[]> {
   const opened: Tab[] = [];
-  for (const agent of agents) opened.push(await openTab(platform, agent));
+  for (const agent of agents) opened.push(await openTab(platform, agent, options));
   return opened;
 }

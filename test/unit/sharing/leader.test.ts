@@ -1,6 +1,5 @@
 import { canElectLeader } from '../../../src/sharing/leader-link.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ConnectionOptions } from '../../../src/engine/connection.js';
 import { NAMESPACE, PROTOCOL_VERSION } from '../../../src/protocol/release.js';
 import type { Frame, HubMessage, TabMessage } from '../../../src/protocol/tab-hub-messages.js';
 import type { WireEvent } from '../../../src/protocol/types.js';
@@ -8,14 +7,8 @@ import type { InboxMessage } from '../../../src/sharing/inbox.js';
 import { decodeHubMessage } from '../../../src/sharing/wire-decoder.js';
 import { installFakePlatform, type ChannelRecord, type FakePlatform, type PlatformOptions } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
+import type { UpstreamOptions } from '../../../src/hub/hub.js';
 import { createFakeServer, FAKE_TIMERS, openTab, openTabs, recorder, spec, states, type FakeServer, type Recorder, type SubscribeRequest, type Tab } from './helpers.js';
-
-// The leader runs its own hub (createHub()), whose upstreams come from createConnection: the fake
-// server stands in for it.
-const upstream = vi.hoisted(() => ({ connect: undefined as undefined | ((options: ConnectionOptions) => unknown) }));
-vi.mock('../../../src/engine/connection.js', () => ({
-  createConnection: (options: ConnectionOptions) => upstream.connect!(options),
-}));
 
 let platform: FakePlatform;
 let server: FakeServer;
@@ -23,7 +16,6 @@ let server: FakeServer;
 function install(options: PlatformOptions = {}): void {
   platform = installFakePlatform(options);
   server = createFakeServer(platform);
-  upstream.connect = server.connect;
 }
 
 beforeEach(() => {
@@ -71,7 +63,9 @@ const requestsOn = (channel: ChannelRecord): SubscribeRequest[] =>
     return [request];
   });
 
-const tabs = <const Agents extends readonly string[]>(...agents: Agents) => openTabs(platform, ...agents);
+// The leader runs its own hub, whose upstreams the fake server stands in for.
+const connect = (options: UpstreamOptions) => server.connect(options);
+const tabs = <const Agents extends readonly string[]>(...agents: Agents) => openTabs(platform, { connect }, ...agents);
 
 /** Until every subscriber stands at `id`. */
 const allAt = (subscribers: Recorder[], id: string) => until(() => subscribers.every((s) => s.at.id === id), `every position at ${id}`);
@@ -454,9 +448,9 @@ describe('leader election', () => {
 
   it('two releases (two NAMESPACEs) never see each other', async () => {
     install();
-    const a = await openTab(platform, 'A', { release: '1.0.0' });
-    const b = await openTab(platform, 'B', { release: '2.0.0' });
-    const a2 = await openTab(platform, 'A2', { release: '1.0.0' });
+    const a = await openTab(platform, 'A', { release: '1.0.0', connect });
+    const b = await openTab(platform, 'B', { release: '2.0.0', connect });
+    const a2 = await openTab(platform, 'A2', { release: '1.0.0', connect });
     const sa = a.subscribe(recorder(), group());
     const sb = b.subscribe(recorder(), group());
     await until(() => leaderOf(GROUP, `ssemux@1.0.0/${PROTOCOL_VERSION}`) === 'A' && leaderOf(GROUP, `ssemux@2.0.0/${PROTOCOL_VERSION}`) === 'B', 'a leader per release');

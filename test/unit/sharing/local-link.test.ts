@@ -1,14 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ConnectionOptions } from '../../../src/engine/connection.js';
 import { installFakePlatform, type FakePlatform } from '../../support/fake-platform.js';
 import { settle, until } from '../../support/fake-time.js';
 import { createFakeServer, FAKE_TIMERS, openTab, recorder, spec, type FakeServer, type Tab } from './helpers.js';
-
-// The hub of a local link opens its upstreams with createConnection: the fake server stands in.
-const upstream = vi.hoisted(() => ({ connect: undefined as undefined | ((options: ConnectionOptions) => unknown) }));
-vi.mock('../../../src/engine/connection.js', () => ({
-  createConnection: (options: ConnectionOptions) => upstream.connect!(options),
-}));
 
 let platform: FakePlatform;
 let server: FakeServer;
@@ -18,8 +11,7 @@ beforeEach(async () => {
   vi.useFakeTimers(FAKE_TIMERS);
   platform = installFakePlatform();
   server = createFakeServer(platform);
-  upstream.connect = server.connect;
-  page = await openTab(platform, 'page');
+  page = await openTab(platform, 'page', { connect: server.connect });
 });
 afterEach(() => {
   platform.uninstall();
@@ -49,7 +41,7 @@ describe("localLink (sharing: 'none')", () => {
 
   it('a second page (another module graph) has a hub of its own', async () => {
     page.subscribe(recorder(), local);
-    const other = await openTab(platform, 'other');
+    const other = await openTab(platform, 'other', { connect: server.connect });
     other.subscribe(recorder(), local);
     await settle();
     expect(server.upstreams.map((u) => u.agent)).toEqual(['page', 'other']);

@@ -85,7 +85,7 @@ async function watching(index: number, tabs: Tab[]): Promise<void> {
   }, `every tab to watch worker ${index}`);
 }
 
-const tabs = <const Agents extends readonly string[]>(...agents: Agents) => openTabs(platform, ...agents);
+const tabs = <const Agents extends readonly string[]>(...agents: Agents) => openTabs(platform, {}, ...agents);
 
 describe('SharedWorker sharing', () => {
   it('two tabs share one worker, one hub and one upstream; each subscriber gets its events with the stream position', async () => {

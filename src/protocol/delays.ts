@@ -1,8 +1,21 @@
+/**
+ * Waits, the few rules every wait follows: what `setTimeout` can hold, and the backoff between
+ * attempts. Shared by the engine and the client's credentials (which retry a failing provider).
+ */
+
 /** Backoff settings, all required: see {@link BackoffOptions} for the defaults. */
 export interface Backoff {
   initialMs: number;
   maxMs: number;
   factor: number;
+}
+
+/** The longest delay `setTimeout` can hold (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay `setTimeout` can hold: longer ones are cut to {@link MAX_TIMER_MS}, NaN and negatives to 0. */
+export function clampDelay(ms: number): number {
+  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms > 0 ? ms : 0;
 }
 
 /**
