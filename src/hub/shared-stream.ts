@@ -1,16 +1,17 @@
 import type { Connection } from '../engine/connection.js';
 import type { UpstreamOptions } from './hub.js';
-import { PLACE_BY_ID_EVENTS, TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
 import { isStart, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { EventsFrame, SubscribeMessage } from '../protocol/tab-hub-messages.js';
 import type { StatusError, WireEvent } from '../protocol/types.js';
-import { compareCursors, CONTROL_PREFIX, DENIED_EVENT, MAX_TOPIC_URL, RESET_EVENT, TOPIC_PARAM, type ResetNotice } from '../protocol/wire.js';
+import { CONTROL_PREFIX, DENIED_EVENT, RESET_EVENT, type ResetNotice } from '../protocol/wire.js';
 import { askHeaders } from './ask-headers.js';
 import { createCatchUpRing } from './catch-up-ring.js';
 import { comparePositions } from './compare-positions.js';
 import { createLatestEvents } from './latest-events.js';
 import { createOneTabRouter } from './one-tab-router.js';
+import { aheadUntil, passAhead, place, skipBack, type PlacementStream } from './placement.js';
 import { matches, setTypes, shareOf, type TabSink, type Subscription } from './subscription.js';
+import { createTopicUnion, oweInOrder } from './topic-union.js';
 
 /** What a stream needs from its hub. */
 export interface StreamHost {
@@ -72,13 +73,32 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
   const ring = createCatchUpRing(host.catchUpChars, position);
   const latest = createLatestEvents(host.latestChars);
   const one = createOneTabRouter(topicStream);
+  const placing: PlacementStream = {
+    topicStream,
+    ring,
+    ahead,
+    position: () => position,
+    batchLength: () => batch.length,
+    dirty: () => markDirty(),
+    report: (s, error) => report(s, error),
+    rewind,
+  };
+  const topics = createTopicUnion({
+    url: spec.url,
+    subs,
+    ring,
+    position: () => position,
+    connection: () => connection,
+    open,
+    rewind: (to) => rewind(to),
+    owe(s, events) {
+      oweInOrder(s, events);
+      markDirty();
+    },
+  });
   /** Events routed since the last flush: each subscription's share is taken at the flush. */
   let batch: WireEvent[] = [];
   let dirty = false;
-  /** The topics the upstream carries (a topic stream), sorted. */
-  let union: string[] = [];
-  /** A change of the union waits for this, so that changes close together cost one reconnect. */
-  let unionTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the upstream opened (a topic stream opens with its first topic). */
   let connection: Connection | undefined;
   let status: ConnectionStatus | undefined;
@@ -120,36 +140,8 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     batch.push(event);
     latest.put(event);
     if (before) one.route(event, before, position);
-    for (const s of ahead) passAhead(s, event);
+    for (const s of ahead) passAhead(placing, s, event);
     markDirty();
-  }
-
-  /** The stream routed `event` while `s` stood ahead of it: owed, had, or the point where `s` goes live. */
-  function passAhead(s: Subscription, event: WireEvent): void {
-    const place = s.place;
-    if (place.kind === 'ahead') {
-      if (comparePositions(position, place.until, topicStream) <= 0) {
-        // It has this one, unless it is of a topic it joined while the upstream went back for it.
-        const join = event.topic === undefined ? undefined : s.joins?.get(event.topic);
-        if (join && comparePositions(position, join, true) > 0 && matches(s, event)) s.owed.push(event);
-        return;
-      }
-      s.joins = undefined;
-      return goLive(s, batch.length - 1);
-    }
-    if (place.kind !== 'ahead-of-id') return;
-    if (event.id === place.id) return goLive(s, batch.length);
-    if (++place.skipped > PLACE_BY_ID_EVENTS) {
-      // Its id never came: the replay did not hold it. Say so rather than drop on.
-      report(s, { code: 'gap', message: `The stream did not pass position ${event.id} again; events may be missing` });
-      goLive(s, batch.length - 1);
-    }
-  }
-
-  /** From batch index `from` on, `s` shares the batch. */
-  function goLive(s: Subscription, from: number): void {
-    ahead.delete(s);
-    s.place = { kind: 'live', from };
   }
 
   /** A control event of the ssemux server (the server protocol in the README): never handed to listeners. */
@@ -235,32 +227,6 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     place.from = batch.length;
   }
 
-  /** Places a new subscription against the stream (see {@link createSharedStream}). */
-  function place(s: Subscription, from: Position): void {
-    if (isStart(from)) {
-      // A new subscriber starts where the stream stands; tell it where that is.
-      s.told = undefined;
-      return markDirty();
-    }
-    const order = comparePositions(from, position, topicStream);
-    if (order === 0) {
-      s.told = { ...position };
-      return;
-    }
-    if (order > 0) {
-      s.place = { kind: 'ahead', until: from };
-      ahead.add(s);
-      return;
-    }
-    const missed = order < 0 ? ring.after(from, topicStream) : ring.afterId(from.id)?.events;
-    if (missed) {
-      for (const event of missed) if (matches(s, event)) s.owed.push(event);
-      s.told = undefined;
-      return markDirty();
-    }
-    rewind(from, s);
-  }
-
   /**
    * The upstream goes back to `to` (a subscription stands further behind than the hub remembers,
    * or topics were added that must be read from where they were asked for), and every other
@@ -268,89 +234,20 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
    */
   function rewind(to: Position, behind?: Subscription): void {
     collect();
-    const comparable = !Number.isNaN(comparePositions(to, position, topicStream));
-    for (const s of subs) {
-      if (s === behind || s.place.kind !== 'live') continue;
-      if (comparable) s.place = { kind: 'ahead', until: { ...position } };
-      else if (position.id !== '') s.place = { kind: 'ahead-of-id', id: position.id, skipped: 0 };
-      else continue;
-      ahead.add(s);
-    }
+    skipBack(placing, subs, position, to, behind);
     position = { ...to };
     ring.clear(position);
     one.rewound(position);
     if (behind) behind.told = undefined;
     markDirty();
-    connection?.restart({ ...upstreamRequest(), lastEventId: to.id });
-  }
-
-  // ---- Topics: the upstream carries the union of the subscriptions' topics.
-
-  /**
-   * Where a topic stream's upstream asks: the union in the query, or in a POST body when the URL
-   * would be too long (not possible for the native EventSource, which then sends the long URL).
-   */
-  function upstreamRequest(): { url?: string; body?: string | null } {
-    if (!topicStream) return {};
-    const url = new URL(spec.url);
-    for (const topic of union) url.searchParams.append(TOPIC_PARAM, topic);
-    const viaBody = url.href.length > MAX_TOPIC_URL && connection?.status.transport !== 'eventsource';
-    return viaBody ? { url: spec.url, body: JSON.stringify({ topics: union }) } : { url: url.href, body: null };
-  }
-
-  function unionOf(): string[] {
-    const topics = new Set<string>();
-    for (const s of subs) for (const topic of s.topics ?? []) topics.add(topic);
-    return [...topics].sort();
-  }
-
-  function scheduleUnion(): void {
-    unionTimer ??= setTimeout(applyUnion, TOPICS_DEBOUNCE_MS);
-  }
-
-  /**
-   * Applies the subscriptions' topics to the upstream, once per debounce window. Topics no one
-   * reads any more are dropped; topics added are read from the earliest point a subscription
-   * asked for one (the upstream goes back there and the others skip what they have), so nothing
-   * published after a subscription named a topic is missed. With no topic left the upstream keeps
-   * what it carries until a topic comes or its last subscriber leaves.
-   */
-  function applyUnion(): void {
-    unionTimer = undefined;
-    const next = unionOf();
-    const joining = [...subs].some((s) => s.joins?.size);
-    if (next.length === 0 || (!joining && next.join('\n') === union.join('\n'))) return;
-    if (!connection) return open();
-    union = next;
-    let from = position;
-    for (const s of subs) for (const at of s.joins?.values() ?? []) if (comparePositions(at, from, true) < 0) from = at;
-    if (from !== position) return rewind(from);
-    for (const s of subs) s.joins = undefined;
-    connection.restart({ ...upstreamRequest(), lastEventId: position.id });
-  }
-
-  /**
-   * Topics `s` added that the upstream already carries: their events after `from` (where it
-   * stood when it asked) come from the hub's memory, in log order with what it is owed; if that
-   * does not reach back so far, the upstream goes back for them as for a new topic.
-   */
-  function catchUpTopics(s: Subscription, topics: string[], from: Position): void {
-    const missed = ring.after(from, true);
-    if (!missed) {
-      for (const topic of topics) (s.joins ??= new Map()).set(topic, { ...from });
-      return scheduleUnion();
-    }
-    const owed = missed.filter((event) => topics.includes(event.topic!) && (s.all || s.types.has(event.type)));
-    if (owed.length === 0) return;
-    s.owed = [...s.owed, ...owed].sort((a, b) => compareCursors(a.id, b.id));
-    markDirty();
+    connection?.restart({ ...(topicStream && topics.request()), lastEventId: to.id });
   }
 
   /**
    * What `s` listens to. On a topic stream, a topic the upstream does not carry yet is read from
    * `joinAt` (where the subscription stood when it asked), once the union is applied.
    */
-  function applyFilter(s: Subscription, filter: Filter, joinAt: Position | null): void {
+  function applyFilter(s: Subscription, filter: Filter, joinAt: Position | null, catchUp?: boolean): void {
     setTypes(s, filter);
     for (const t of s.types) connection?.listen(t);
     one.listen(s, filter.one, position);
@@ -361,33 +258,23 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
       (s.latestWanted ??= []).push(...asked);
       markDirty();
     }
-    if (!topicStream) return;
-    const before = s.topics;
-    s.topics = new Set(filter.topics ?? []);
-    if (joinAt) {
-      for (const topic of s.topics) if (!before?.has(topic) && !union.includes(topic)) (s.joins ??= new Map()).set(topic, { ...joinAt });
-    }
-    if (unionOf().join('\n') !== union.join('\n')) scheduleUnion();
+    if (topicStream) topics.follow(s, filter, joinAt, catchUp);
   }
 
   // ---- The upstream.
 
   /** Opens the upstream from where the stream stands; a topic stream with no topic yet waits for one. */
   function open(): void {
-    if (topicStream) {
-      union = unionOf();
-      if (union.length === 0) return;
-      for (const s of subs) s.joins = undefined;
-    }
-    const request = upstreamRequest();
+    if (topicStream && !topics.take()) return;
+    const request = topicStream ? topics.request() : undefined;
     ring.clear(position);
     const types = new Set<string>([RESET_EVENT, DENIED_EVENT]);
     for (const s of subs) for (const t of s.types) types.add(t);
     connection = host.connect({
       // The spec's fields are the connection's options (and a few it does not read).
       ...spec,
-      url: request.url ?? spec.url,
-      ...(request.body && { method: 'POST' as const, body: request.body }),
+      url: request?.url ?? spec.url,
+      ...(request?.body && { method: 'POST' as const, body: request.body }),
       headers: headers,
       customHeaders: [...subs].some((s) => s.provider) || Object.keys(spec.headers ?? {}).length > 0,
       lastEventId: position.id,
@@ -427,7 +314,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
 
   function close(): void {
     clearTimeout(closeTimer);
-    clearTimeout(unionTimer);
+    topics.close();
     host.gone(stream);
     connection?.close();
   }
@@ -448,8 +335,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
           // A new hub: the upstream goes back to where the one-events were done, for those
           // handed out and not run, and the subscriber skips what it already has.
           position = { ...oneDone };
-          s.place = { kind: 'ahead', until: from };
-          ahead.add(s);
+          aheadUntil(placing, s, from);
         }
         open();
         markDirty();
@@ -460,22 +346,18 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
           // Events after where it heard the one-events were done were routed here before any
           // one-listener looked at them: the upstream goes back for them.
           rewind(oneDone, s);
-          s.place = { kind: 'ahead', until: from };
-          ahead.add(s);
+          aheadUntil(placing, s, from);
         } else {
-          place(s, from);
+          place(placing, s, from);
         }
       }
       tellTabs();
       return s;
     },
     update(s, filter, from) {
-      const before = s.topics;
       // What was routed under the old filter stays routed under it.
       settleShare(s);
-      applyFilter(s, filter, from);
-      const carried = [...(s.topics ?? [])].filter((t) => !before?.has(t) && union.includes(t));
-      if (carried.length > 0) catchUpTopics(s, carried, from);
+      applyFilter(s, filter, from, true);
     },
     remove(s, grace) {
       subs.delete(s);
@@ -483,7 +365,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
       one.left(s);
       if (answered === s) answered = undefined;
       if (subs.size > 0) {
-        if (s.topics?.size) scheduleUnion();
+        if (s.topics?.size) topics.changed();
         tellTabs();
         markDirty();
         return;
