@@ -1,0 +1,57 @@
+// What a scenario needs of a browser, and nothing more: open a tab, run a function in it, reload
+// or close it, and see or end the SharedWorker its tabs share. Each engine implements it with its
+// own driver (engines/*.ts); the scenarios are written once, against this.
+
+/** The engines the scenarios run in. */
+export const ENGINES = ['chromium', 'firefox', 'webkit'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+/**
+ * One tab of a {@link Context}. `evaluate` runs `fn` in the page with one JSON-serializable
+ * argument and resolves with its JSON-serializable result (a promise is awaited): the function is
+ * sent as source, so it may use only its argument and the page's globals.
+ */
+export interface Tab {
+  evaluate<R>(fn: () => R | Promise<R>): Promise<R>;
+  evaluate<A, R>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /** Reloads the page and resolves once it has loaded. */
+  reload(): Promise<void>;
+  /** Closes the tab as a user does (the page gets pagehide). */
+  close(): Promise<void>;
+}
+
+/**
+ * A browser profile of its own: its tabs share SharedWorkers, Web Locks and BroadcastChannels
+ * with each other and with no other context.
+ */
+export interface Context {
+  /** Opens `url` in a new tab and resolves once it has loaded. */
+  openTab(url: string): Promise<Tab>;
+  /**
+   * The SharedWorkers running in this context, one id each; a worker that starts anew (after its
+   * end) has a new id.
+   */
+  sharedWorkers(): Promise<string[]>;
+  /** Ends the one SharedWorker of this context while its tabs live on, as a crash of the worker would. */
+  killWorker(): Promise<void>;
+  /** Closes every tab and the context. */
+  close(): Promise<void>;
+}
+
+/** A browser engine, started once per scenario file. */
+export interface Engine {
+  readonly name: EngineName;
+  /**
+   * The worker script (`workerUrl`) for tabs whose worker a test ends with
+   * {@link Context.killWorker}: Firefox's is the built worker wrapped so that it can be ended
+   * (test/firefox/pages/killable-worker.js); the others' is dist/'s, as apps load it.
+   */
+  readonly killableWorkerUrl: string;
+  /**
+   * After the worker's end, the engine may keep it half-closed and never start a new one; the
+   * tabs then go on through leader election 10 s after the death (Firefox ESR, test/firefox/README.md).
+   */
+  readonly workerMayNotRestart: boolean;
+  newContext(): Promise<Context>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+import type { Browser, Page } from 'puppeteer-core';
+import { launchFirefox } from '../../firefox/support/launch.js';
+import { KILLABLE_WORKER, killWorker, sharedWorkers } from '../../firefox/support/workers.js';
+import type { Context, Engine, Tab } from '../engine.js';
+
+// Debian's Firefox ESR, driven by puppeteer-core over WebDriver BiDi (test/firefox/README.md):
+// a context is a BiDi user context. BiDi can list a worker's realm but not end it, so the tabs
+// load a copy of the worker that ends itself when asked (test/firefox/pages/killable-worker.js).
+
+/** Starts one headless Firefox; each context is a browser context of it. */
+export async function launchFirefoxEngine(): Promise<Engine> {
+  const browser = await launchFirefox();
+  return {
+    name: 'firefox',
+    killableWorkerUrl: KILLABLE_WORKER,
+    workerMayNotRestart: true,
+    newContext: async () => newContext(browser),
+    close: () => browser.close(),
+  };
+}
+
+async function newContext(browser: Browser): Promise<Context> {
+  const context = await browser.createBrowserContext();
+  const open = new Set<Page>();
+  return {
+    async openTab(url) {
+      const page = await context.newPage();
+      open.add(page);
+      page.once('close', () => open.delete(page));
+      await page.goto(url);
+      return tab(page);
+    },
+    // One context runs at a time in this browser: its worker realms are all the browser's.
+    sharedWorkers: async () => (await sharedWorkers(browser)).map((w) => w.realm),
+    async killWorker() {
+      const [page] = open;
+      if (!page) throw new Error('no open tab to ask the worker to end from');
+      await killWorker(page);
+    },
+    close: () => context.close(),
+  };
+}
+
+function tab(page: Page): Tab {
+  return {
+    evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg?: A) => page.evaluate(fn as (arg: A) => R, arg as A) as Promise<R>,
+    reload: () => page.reload().then(() => undefined),
+    close: () => page.close(),
+  };
+}

@@ -1,0 +1,88 @@
+import { memoryStore } from 'ssemux/server';
+import { publish, startServer, stats } from '../support/test-server.js';
+import type { Tab } from './engine.js';
+import { expect, test } from './fixtures.js';
+import { FAST, closeClient, expectIds, expectOpen, harnessLoaded, openClients, openHarness, startClient, status } from './harness.js';
+
+// Tabs of one origin share one upstream through the SharedWorker.
+
+const SHARED = { sharing: 'shared-worker', ...FAST } as const;
+
+test('12 tabs share one upstream and each gets every event once, in order', async ({ context, server }) => {
+  const stream = 'twelve';
+  const tabs = await openClients(context, server, 12, { url: `/events?stream=${stream}`, ...SHARED });
+  expect((await stats(server)).perStream[stream]?.open).toBe(1);
+  expect((await status(tabs[0]!)).sharing).toBe('shared-worker');
+  const sent = await publish(server, stream, 20);
+  await expectIds(tabs, sent);
+  expect((await stats(server)).openStreams).toBe(1);
+  expect((await stats(server)).connections).toBe(1);
+});
+
+test('tabs leave and join without reopening the upstream; it closes after the last client', async ({ context, server }) => {
+  const stream = 'lifecycle';
+  const tabs = await openClients(context, server, 12, { url: `/events?stream=${stream}`, ...SHARED });
+  await expect.poll(async () => (await stats(server)).perStream[stream]?.open).toBe(1);
+  // The first tab stays: it started the worker, and WebKit runs a worker in the process of the
+  // tab that started it, restarting it elsewhere (a new upstream) once that process ends.
+  const [last, ...leaving] = tabs as [Tab, ...Tab[]];
+  for (const tab of leaving) await tab.close();
+  const sent = await publish(server, stream, 5);
+  await expectIds([last], sent);
+
+  const late = await openHarness(context, server);
+  await startClient(late, { url: `/events?stream=${stream}`, ...SHARED });
+  await expectOpen(late);
+  const more = await publish(server, stream, 3);
+  await expectIds([late], more);
+  await expectIds([last], [...sent, ...more]);
+  // One request for the whole life of the stream: never reopened.
+  expect((await stats(server)).connections).toBe(1);
+
+  await closeClient(last);
+  await closeClient(late);
+  expect((await status(last)).state).toBe('closed');
+  await expect.poll(async () => (await stats(server)).openStreams, { timeout: 10_000 }).toBe(0);
+});
+
+test('a reload within the grace period keeps the upstream', async ({ context, server }) => {
+  // Another tab keeps the worker alive (a worker with no document left is ended by the browser);
+  // the reloaded tab is the only one on its stream.
+  const keeper = await openHarness(context, server);
+  await startClient(keeper, { url: '/events?stream=keeper', ...SHARED });
+  const tab = await openHarness(context, server);
+  await startClient(tab, { url: '/events?stream=reload', ...SHARED });
+  await expect.poll(async () => (await stats(server)).perStream.reload?.open).toBe(1);
+  await tab.reload();
+  await harnessLoaded(tab);
+  await startClient(tab, { url: '/events?stream=reload', ...SHARED });
+  await expectOpen(tab);
+  const sent = await publish(server, 'reload', 2);
+  await expectIds([tab], sent);
+  // One request per stream: the reload did not reopen 'reload'.
+  expect((await stats(server)).connections).toBe(2);
+});
+
+test('the server dies and comes back: every tab resumes from its last id', async ({ context }) => {
+  // A log that outlives the server, as durable storage would.
+  const store = memoryStore({ maxEvents: 1000 });
+  let server = await startServer({ store });
+  const port = server.port;
+  try {
+    const stream = 'server-restart';
+    const tabs = await openClients(context, server, 4, { url: `/events?stream=${stream}`, ...SHARED });
+    const before = await publish(server, stream, 3);
+    await expectIds(tabs, before);
+    await server.close();
+    for (const tab of tabs) await expect.poll(async () => (await status(tab)).state).toBe('reconnecting');
+    // Published while the server is down, straight into its durable log.
+    const during: string[] = [];
+    for (const n of [1, 2]) during.push((await store.append({ topic: stream, type: 'message', data: JSON.stringify({ n }) })).cursor);
+    server = await startServer({ store, port });
+    const after = await publish(server, stream, 3);
+    await expectIds(tabs, [...before, ...during, ...after]);
+    expect((await stats(server)).perStream[stream]?.open).toBe(1);
+  } finally {
+    await server.close();
+  }
+});
