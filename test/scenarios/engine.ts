@@ -18,7 +18,20 @@ export interface Tab {
   reload(): Promise<void>;
   /** Closes the tab as a user does (the page gets pagehide). */
   close(): Promise<void>;
+  /**
+   * Crashes the tab: SIGKILL to the process that runs it and nothing else (no pagehide, no lock
+   * released by the page). Only in the engines of {@link KILLS_TABS}.
+   */
+  kill(): Promise<void>;
 }
+
+/**
+ * The engines whose driver can crash one tab and go on. Firefox, as puppeteer starts it, runs
+ * every tab of an origin and their SharedWorker in one content process (test/firefox/README.md);
+ * WebKitWebDriver ends its whole session when any page's web process dies ("session deleted
+ * because of page crash or hang").
+ */
+export const KILLS_TABS: readonly EngineName[] = ['chromium'];
 
 /**
  * A browser profile of its own: its tabs share SharedWorkers, Web Locks and BroadcastChannels
@@ -52,6 +65,13 @@ export interface Engine {
    * tabs then go on through leader election 10 s after the death (Firefox ESR, test/firefox/README.md).
    */
   readonly workerMayNotRestart: boolean;
+  /**
+   * The platform's fetch resolves only once the first byte of the body arrives, not at the
+   * headers (Firefox ESR: a response that sends headers and then nothing never opens; measured
+   * here: headers flushed at once, fetch resolved 2.2 s later with the first byte, where Chromium
+   * and WebKit resolve in 5 to 20 ms).
+   */
+  readonly fetchWaitsForBody: boolean;
   newContext(): Promise<Context>;
   close(): Promise<void>;
 }

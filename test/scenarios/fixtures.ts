@@ -5,6 +5,9 @@ import { launchEngine } from './engines/launch.js';
 
 export { expect } from 'vitest';
 
+/** The engine this run is for, known before any browser starts: some scenarios exist only where the engine can run them. */
+export const engineName = (): EngineName => inject('engine');
+
 declare module 'vitest' {
   export interface ProvidedContext {
     /** The engine this project runs the scenarios in (vitest.config.ts). */

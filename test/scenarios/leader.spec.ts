@@ -1,7 +1,7 @@
 import { publish, stats, type DemoServer } from '../support/test-server.js';
-import type { Context, Tab } from './engine.js';
-import { expect, test } from './fixtures.js';
-import { FAST, expectIds, ids, openClients, status } from './harness.js';
+import { KILLS_TABS, type Context, type Tab } from './engine.js';
+import { engineName, expect, test } from './fixtures.js';
+import { FAST, expectIds, expectOpen, ids, openClients, openHarness, startClient, status } from './harness.js';
 
 // Without SharedWorker the tabs elect a leader (Web Locks) that holds the one upstream and relays
 // over BroadcastChannel.
@@ -90,3 +90,23 @@ test('the leader tab closes: a follower takes over within 2 s, nothing lost or d
   await expectTakeover(server, stream, followers, () => leader!.close(), annotate);
   expect((await stats(server)).perStream[stream]?.open).toBe(1);
 });
+
+if (KILLS_TABS.includes(engineName())) {
+  test('the leader crashes (its process killed): a follower takes over within 2 s, nothing lost or doubled', async ({ context, server, annotate }) => {
+    const stream = 'leader-crash';
+    const options = { url: `/events?stream=${stream}`, sharing: 'auto', ...FAST };
+    // A first tab of the context brings up the processes a context starts with; it stays idle.
+    await openHarness(context, server, ['SharedWorker']);
+    const leader = await openHarness(context, server, ['SharedWorker']);
+    await startClient(leader, options);
+    await expectOpen(leader);
+    const followers = [];
+    for (let i = 0; i < 3; i++) {
+      const tab = await openHarness(context, server, ['SharedWorker']);
+      await startClient(tab, options);
+      followers.push(tab);
+    }
+    for (const tab of followers) await expectOpen(tab);
+    await expectTakeover(server, stream, followers, () => leader.kill(), annotate);
+  });
+}

@@ -1,7 +1,7 @@
 import { memoryStore } from 'ssemux/server';
 import { publish, startServer, stats } from '../support/test-server.js';
-import type { Tab } from './engine.js';
-import { expect, test } from './fixtures.js';
+import { KILLS_TABS, type Tab } from './engine.js';
+import { engineName, expect, test } from './fixtures.js';
 import { FAST, closeClient, expectIds, expectOpen, harnessLoaded, openClients, openHarness, startClient, status } from './harness.js';
 
 // Tabs of one origin share one upstream through the SharedWorker.
@@ -86,3 +86,27 @@ test('the server dies and comes back: every tab resumes from its last id', async
     await server.close();
   }
 });
+
+if (KILLS_TABS.includes(engineName())) {
+  test('a tab whose process is killed is noticed: its own stream closes within 10 s, the others go on', async ({ context, server, annotate }) => {
+    const survivor = await openHarness(context, server);
+    await startClient(survivor, { url: '/events?stream=shared', ...SHARED });
+    await expectOpen(survivor);
+    const victim = await openHarness(context, server);
+    await startClient(victim, { url: '/events?stream=shared', ...SHARED });
+    await startClient(victim, { url: '/events?stream=solo', ...SHARED });
+    await expectOpen(victim, 1);
+    await expect.poll(async () => (await stats(server)).perStream.solo?.open).toBe(1);
+
+    await victim.kill();
+    const killedAt = Date.now();
+    await expect.poll(async () => (await stats(server)).perStream.solo?.open ?? 0, { timeout: 10_000, interval: 100 }).toBe(0);
+    const noticedInMs = Date.now() - killedAt;
+    expect(noticedInMs).toBeLessThan(10_000);
+    await annotate(String(noticedInMs), 'crash-noticed-ms');
+
+    const sent = await publish(server, 'shared', 3);
+    await expectIds([survivor], sent);
+    expect((await stats(server)).perStream.shared?.open).toBe(1);
+  });
+}

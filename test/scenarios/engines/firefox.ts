@@ -13,6 +13,7 @@ export async function launchFirefoxEngine(): Promise<Engine> {
   return {
     name: 'firefox',
     killableWorkerUrl: KILLABLE_WORKER,
+    fetchWaitsForBody: true,
     workerMayNotRestart: true,
     newContext: async () => newContext(browser),
     close: () => browser.close(),
@@ -43,8 +44,9 @@ async function newContext(browser: Browser): Promise<Context> {
 
 function tab(page: Page): Tab {
   return {
-    evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg?: A) => page.evaluate(fn as (arg: A) => R, arg as A) as Promise<R>,
+    evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg?: A) => page.evaluate(fn as (arg: unknown) => R, arg as unknown) as Promise<R>,
     reload: () => page.reload().then(() => undefined),
     close: () => page.close(),
+    kill: () => Promise.reject(new Error('Firefox runs the tabs of an origin in one content process: no tab can crash alone')),
   };
 }

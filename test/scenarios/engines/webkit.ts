@@ -16,6 +16,7 @@ export async function launchWebKit(): Promise<Engine> {
   return {
     name: 'webkit',
     killableWorkerUrl: '/dist/ssemux-worker.js',
+    fetchWaitsForBody: false,
     workerMayNotRestart: false,
     newContext: async () => newContext(await WebDriverSession.create(driver.url), driver.groupId),
     close: async () => {
@@ -49,17 +50,20 @@ function tab(session: WebDriverSession, window: string): Tab {
     evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg?: A) =>
       session.run(window, async (send) => {
         // execute/async hands the script a callback as its last argument; a page function that
-        // throws comes back as `error`, so that the test fails with the page's message.
+        // throws comes back as `error`, so that the test fails with the page's message. The value
+        // crosses as JSON text: WebDriver would turn an undefined property into null, where the
+        // other drivers leave it out, as JSON does.
         const script = `const done = arguments[arguments.length - 1];
           Promise.resolve().then(() => (${fn.toString()})(arguments[0])).then(
-            (value) => done({ value }),
+            (value) => done({ json: JSON.stringify(value) }),
             (error) => done({ error: String((error && error.stack) || error) }),
           );`;
-        const answer = await send<{ value?: R; error?: string }>('POST', '/execute/async', { script, args: [arg ?? null] });
+        const answer = await send<{ json?: string | null; error?: string }>('POST', '/execute/async', { script, args: [arg ?? null] });
         if (answer.error !== undefined) throw new Error(`in the page: ${answer.error}`);
-        return answer.value as R;
+        return (typeof answer.json === 'string' ? JSON.parse(answer.json) : undefined) as R;
       }),
     reload: () => session.run(window, (send) => send('POST', '/refresh')).then(() => undefined),
     close: () => session.closeWindow(window),
+    kill: () => Promise.reject(new Error('WebKitWebDriver ends the session when a page crashes: no tab can crash alone')),
   };
 }
