@@ -62,8 +62,11 @@ async function expectTakeover(
     .toBe(true);
   const ms = Date.now() - t0;
   await annotate(String(ms), 'takeover-ms');
-  // What a user would notice: the README promises a takeover well within this, measured at tens
-  // of ms after a crash; a loaded 2-core machine stays far below it (README.md of this folder).
+  // What a user would notice, so a wall-clock bound: the time from the leader's end to the new
+  // upstream, as the server sees it. Measured on a 2-core machine at a load average of 9–12: a
+  // close 91–165 ms (Chromium), 97–297 ms (Firefox), 59–99 ms (WebKit); a crash 50–86 ms
+  // (Chromium). 2 s leaves a margin of 6 over the slowest for a busier machine; a takeover that
+  // waited on a timeout (a lock never released, a missed message) would take seconds.
   expect(ms).toBeLessThan(2000);
   // Events after the takeover, through the new leader, before the publisher stops.
   const next = steady.sent.length + 3;
