@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../support/free-port.js';
 import { miniBrowserPath, webkitDriverPath, xvfbPath } from '../support/webkit.js';
 
 // WebKitGTK driven by its own WebDriver (WebKitWebDriver) over plain W3C WebDriver: it speaks no
@@ -57,17 +57,6 @@ export async function startXvfb(): Promise<{ display: string; stop: () => Promis
     group.child.once('exit', () => reject(new Error(`Xvfb (${xvfbPath()}) exited: ${stderrOf(group)}`)));
   });
   return { display, stop: group.stop };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** WebKitWebDriver on a free port of 127.0.0.1, on `display`; resolves once it answers /status. */
