@@ -9,18 +9,28 @@ import { miniBrowserPath, webkitDriverPath, xvfbPath } from '../support/webkit.j
 /** A child started in a process group of its own, so that ending the group ends its children too. */
 interface Group {
   child: ChildProcess;
+  /** The last 4,000 characters it wrote to stderr, for an error that says why it failed. */
+  stderr(): string;
+  /** Resolves when the leader has exited (or never started). */
+  exited: Promise<void>;
+  gone(): boolean;
   /** Ends the whole group (SIGTERM, then SIGKILL after 2 s) and waits until its leader is gone. */
   stop(): Promise<void>;
 }
 
-function startGroup(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; fds?: number } = {}): Group {
+/** Starts `command`; `extraPipes` opens pipes on fds 3, 4, ... beside stderr (fd 2). */
+function startGroup(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; extraPipes?: number } = {}): Group {
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe'];
-  for (let fd = 3; fd < (options.fds ?? 3); fd++) stdio.push('pipe');
+  for (let i = 0; i < (options.extraPipes ?? 0); i++) stdio.push('pipe');
   const child = spawn(command, args, { env: options.env ?? process.env, stdio, detached: true });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => {}); // a missing binary: seen as an early exit by the caller
+  let gone = false;
+  // A missing binary emits 'error' and never 'exit': either means there is nothing left to wait for.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve(void (gone = true)));
+    child.once('error', () => resolve(void (gone = true)));
+  });
   const signal = (name: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, name);
@@ -28,11 +38,13 @@ function startGroup(command: string, args: string[], options: { env?: NodeJS.Pro
       // The group is gone already.
     }
   };
-  Object.defineProperty(child, 'lastStderr', { get: () => stderr });
   return {
     child,
+    stderr: () => stderr,
+    exited,
+    gone: () => gone,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return signal('SIGKILL');
+      if (gone) return signal('SIGKILL');
       signal('SIGTERM');
       const timer = setTimeout(() => signal('SIGKILL'), 2000);
       await exited;
@@ -43,18 +55,16 @@ function startGroup(command: string, args: string[], options: { env?: NodeJS.Pro
   };
 }
 
-const stderrOf = (group: Group) => (group.child as unknown as { lastStderr: string }).lastStderr;
-
 /** A virtual X display on a free display number (Xvfb picks it and writes it on a pipe: -displayfd). */
 export async function startXvfb(): Promise<{ display: string; stop: () => Promise<void> }> {
-  const group = startGroup(xvfbPath(), ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { fds: 4 });
+  const group = startGroup(xvfbPath(), ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { extraPipes: 1 });
   const display = await new Promise<string>((resolve, reject) => {
     let out = '';
     group.child.stdio[3]!.on('data', (chunk) => {
       out += chunk;
       if (out.includes('\n')) resolve(`:${out.trim()}`);
     });
-    group.child.once('exit', () => reject(new Error(`Xvfb (${xvfbPath()}) exited: ${stderrOf(group)}`)));
+    group.exited.then(() => reject(new Error(`Xvfb (${xvfbPath()}) did not start: ${group.stderr()}`)));
   });
   return { display, stop: group.stop };
 }
@@ -66,7 +76,7 @@ export async function startWebDriver(display: string): Promise<{ url: string; gr
     const group = startGroup(webkitDriverPath(), [`--port=${port}`, '--host=127.0.0.1'], { env: { ...process.env, DISPLAY: display } });
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 10_000;
-    while (group.child.exitCode === null && Date.now() < deadline) {
+    while (!group.gone() && Date.now() < deadline) {
       const ready = await fetch(`${url}/status`).then(
         async (res) => res.ok && ((await res.json()) as { value: { ready: boolean } }).value.ready,
         () => false,
@@ -76,7 +86,7 @@ export async function startWebDriver(display: string): Promise<{ url: string; gr
     }
     await group.stop();
     // Another process may have taken the port between freePort() and the bind.
-    if (attempt === 3) throw new Error(`WebKitWebDriver (${webkitDriverPath()}) did not start: ${stderrOf(group)}`);
+    if (attempt === 3) throw new Error(`WebKitWebDriver (${webkitDriverPath()}) did not start: ${group.stderr()}`);
   }
 }
 
