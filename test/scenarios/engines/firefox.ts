@@ -36,6 +36,10 @@ async function newContext(browser: Browser): Promise<Context> {
     async killWorker() {
       const [page] = open;
       if (!page) throw new Error('no open tab to ask the worker to end from');
+      // Only the killable copy can be ended: a worker of another URL would go on unharmed.
+      const workers = await sharedWorkers(browser);
+      const url = new URL(KILLABLE_WORKER, page.url()).href;
+      if (workers.length !== 1 || workers[0]!.url !== url) throw new Error(`expected one SharedWorker of ${url}, found ${JSON.stringify(workers)}`);
       await killWorker(page);
     },
     close: () => context.close(),
