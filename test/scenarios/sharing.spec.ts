@@ -113,3 +113,21 @@ if (KILLS_TABS.includes(engineName())) {
     expect((await stats(server)).perStream.shared?.open).toBe(1);
   });
 }
+
+test('the tab that started the worker leaves, then another: the others get every event once, in order', async ({ context, server }) => {
+  // WebKit runs the worker in its creator's web process, which outlives that tab until another
+  // window closes; WebKit then starts the worker anew in another tab's process (a new upstream).
+  // Chromium and Firefox keep the worker. Either way, nothing may be lost or doubled.
+  const stream = 'creator-leaves';
+  const [creator, next, ...staying] = await openClients(context, server, 4, { url: `/events?stream=${stream}`, ...SHARED });
+  const first = await publish(server, stream, 3);
+  await expectIds([creator!, next!, ...staying], first);
+  await creator!.close();
+  const second = await publish(server, stream, 3);
+  await expectIds([next!, ...staying], [...first, ...second]);
+  await next!.close();
+  const third = await publish(server, stream, 3);
+  await expectIds(staying, [...first, ...second, ...third]);
+  for (const tab of staying) expect((await status(tab)).sharing).toBe('shared-worker');
+  await expect.poll(async () => (await stats(server)).perStream[stream]?.open).toBe(1);
+});
