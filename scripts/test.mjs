@@ -1,12 +1,15 @@
-// `npm test`: installs Chromium, Firefox ESR and redis-server when they are missing, builds, checks
-// the size budgets (size-limit), runs the unit tests (Vitest) and the end-to-end tests (Playwright
-// in real Chromium, then test/firefox in Firefox ESR over WebDriver BiDi, against the real demo
-// server), and fails when any of them fails.
+// `npm test`: installs Chromium, Firefox ESR, WebKitGTK's WebDriver, Xvfb and redis-server when
+// they are missing, builds, checks the size budgets (size-limit) and the package, then runs each
+// suite and prints its counts and time: the unit tests (Vitest), what only Chromium can do
+// (Playwright, test/e2e), and the multi-tab scenarios once per engine (test/scenarios: Chromium,
+// Firefox ESR over WebDriver BiDi, WebKitGTK over WebDriver on Xvfb), against real servers. It
+// fails when any of them fails.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chromiumPath, DEFAULT_CHROMIUM, hasChromium } from '../test/support/chromium.js';
 import { DEFAULT_FIREFOX, firefoxPath, hasFirefox } from '../test/support/firefox.js';
 import { DEFAULT_REDIS_SERVER, hasRedisServer, redisServerPath } from '../test/support/redis.js';
+import { DEFAULT_WEBKIT_DRIVER, DEFAULT_XVFB, hasWebKit, hasXvfb, webkitDriverPath, xvfbPath } from '../test/support/webkit.js';
 
 const run = (command, args, options = {}) => spawnSync(command, args, { stdio: 'inherit', ...options }).status ?? 1;
 const bin = (name) => `node_modules/.bin/${name}`;
@@ -32,6 +35,8 @@ function ensure({ name, pkg, envVar, has, path, defaultPath }) {
 
 ensure({ name: 'Chromium', pkg: 'chromium', envVar: 'CHROMIUM_PATH', has: hasChromium, path: chromiumPath, defaultPath: DEFAULT_CHROMIUM });
 ensure({ name: 'Firefox', pkg: 'firefox-esr', envVar: 'FIREFOX_PATH', has: hasFirefox, path: firefoxPath, defaultPath: DEFAULT_FIREFOX });
+ensure({ name: 'WebKitWebDriver and MiniBrowser', pkg: 'webkit2gtk-driver', envVar: 'WEBKIT_DRIVER_PATH', has: hasWebKit, path: webkitDriverPath, defaultPath: DEFAULT_WEBKIT_DRIVER });
+ensure({ name: 'Xvfb', pkg: 'xvfb', envVar: 'XVFB_PATH', has: hasXvfb, path: xvfbPath, defaultPath: DEFAULT_XVFB });
 ensure({ name: 'redis-server', pkg: 'redis-server', envVar: 'REDIS_SERVER_PATH', has: hasRedisServer, path: redisServerPath, defaultPath: DEFAULT_REDIS_SERVER });
 
 if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
@@ -40,28 +45,36 @@ if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
 const size = run(bin('size-limit'), []);
 const pack = run(process.execPath, ['scripts/check-package.mjs']);
 
-const unit = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json']);
-const e2e = run(bin('playwright'), ['test']);
-const firefox = run(bin('vitest'), ['run', '--config', 'test/firefox/vitest.config.ts', '--reporter=default', '--reporter=json', '--outputFile=test-results/firefox.json']);
+/** Vitest's JSON report: `numPassedTests`, `numFailedTests`. */
+const vitestCounts = (report) => ({ passed: report.numPassedTests, failed: report.numFailedTests });
+/** Playwright's JSON report: a flaky test (passed on a retry) counts as failed. */
+const playwrightCounts = (report) => ({ passed: report.stats.expected, failed: report.stats.unexpected + report.stats.flaky });
+const vitest = (name, report, ...args) => ({ name, report, counts: vitestCounts, command: bin('vitest'), args: ['run', ...args, '--reporter=default', '--reporter=json', `--outputFile=${report}`] });
 
-const counts = { passed: 0, failed: 0 };
-const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
-const unitReport = readJson('test-results/unit.json');
-if (unitReport) {
-  counts.passed += unitReport.numPassedTests;
-  counts.failed += unitReport.numFailedTests;
-}
-const e2eReport = readJson('test-results/e2e.json');
-if (e2eReport) {
-  counts.passed += e2eReport.stats.expected;
-  counts.failed += e2eReport.stats.unexpected + e2eReport.stats.flaky;
-}
-const firefoxReport = readJson('test-results/firefox.json');
-if (firefoxReport) {
-  counts.passed += firefoxReport.numPassedTests;
-  counts.failed += firefoxReport.numFailedTests;
-}
-console.log(`\ntests: ${counts.passed} passed, ${counts.failed} failed`);
+/** Every suite, in the order they run; each writes a JSON report its counts are read from. */
+const suites = [
+  vitest('unit (Vitest)', 'test-results/unit.json'),
+  { name: 'Chromium only (Playwright)', report: 'test-results/e2e.json', counts: playwrightCounts, command: bin('playwright'), args: ['test'] },
+  ...['chromium', 'firefox', 'webkit'].map((engine) =>
+    vitest(`scenarios in ${engine}`, `test-results/scenarios-${engine}.json`, '--config', 'test/scenarios/vitest.config.ts', '--project', engine),
+  ),
+];
+
+const results = suites.map(({ name, report, counts, command, args }) => {
+  // A report left by an earlier run must not stand in for a suite that wrote none.
+  rmSync(report, { force: true });
+  const started = Date.now();
+  const status = run(command, args);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const counted = existsSync(report) ? counts(JSON.parse(readFileSync(report, 'utf8'))) : { passed: 0, failed: 0 };
+  return { name, status, seconds, ...counted };
+});
+
+console.log('');
+for (const r of results) console.log(`${r.name.padEnd(28)} ${String(r.passed).padStart(4)} passed, ${r.failed} failed, ${r.seconds} s${r.status !== 0 ? ' (exit ' + r.status + ')' : ''}`);
+const passed = results.reduce((sum, r) => sum + r.passed, 0);
+const failed = results.reduce((sum, r) => sum + r.failed, 0);
+console.log(`\ntests: ${passed} passed, ${failed} failed`);
 if (size !== 0) console.log('size budgets: exceeded (see above)');
 if (pack !== 0) console.log('package check: failed (see above)');
-process.exit(size !== 0 || pack !== 0 || unit !== 0 || e2e !== 0 || firefox !== 0 || counts.failed > 0 || counts.passed === 0 ? 1 : 0);
+process.exit(size !== 0 || pack !== 0 || results.some((r) => r.status !== 0 || r.passed === 0) || failed > 0 ? 1 : 0);

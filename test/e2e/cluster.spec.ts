@@ -69,13 +69,15 @@ test('three instances on Redis: tabs with different and changing topics get ever
       }
     })();
 
-    await new Promise((r) => setTimeout(r, 800));
+    // Events flowing to every tab before the topics change.
+    for (const page of Object.values(tabs)) await expect.poll(async () => (await received(page)).length).toBeGreaterThanOrEqual(3);
     // Tab t2 adds t3; tab t3 moves to t4.
     const headAt = async () => (await statsOf(alive()[0]!.url).then((s) => (s as unknown as { latestId: string }).latestId));
     const changedAt = await headAt();
     await tabs.t2!.evaluate(() => (window as any).harness.setTopics(0, ['t2', 't3']));
     await tabs.t3!.evaluate(() => (window as any).harness.setTopics(0, ['t4']));
-    await new Promise((r) => setTimeout(r, 400));
+    // The change took effect: the upstream now carries t4, which only tab t3's change brings.
+    await expect.poll(async () => (await Promise.all(alive().map((i) => statsOf(i.url)))).some((s) => s.perStream.t4?.open === 1)).toBe(true);
     const quietAfter = await headAt();
 
     // The instance that holds the stream dies without a word.
@@ -83,7 +85,10 @@ test('three instances on Redis: tabs with different and changing topics get ever
     for (const [index, instance] of c.instances.entries()) if (instance.alive && (await statsOf(instance.url)).openStreams > 0) holders.push(index);
     expect(holders).toHaveLength(1);
     await c.kill(holders[0]!);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Events go on across the death and after the stream is back on a surviving instance.
+    await expect.poll(upstreams, { timeout: 15_000 }).toBe(1);
+    const resumedAt = published;
+    await expect.poll(() => published).toBeGreaterThanOrEqual(resumedAt + 20);
     running = false;
     await publisher;
     await sampler;

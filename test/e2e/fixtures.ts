@@ -1,26 +1,8 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
-import { createDemoServer } from '../../demo-server/server.js';
+import { startServer, stats, type DemoServer } from '../support/test-server.js';
 
 export { expect };
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The reference server, tuned for tests: fast heartbeats and retries. */
-export type DemoServer = Awaited<ReturnType<typeof createDemoServer>>;
-
-export function startServer(options: Parameters<typeof createDemoServer>[0] = {}): Promise<DemoServer> {
-  return createDemoServer({
-    port: 0,
-    heartbeatMs: 1000,
-    retryMs: 200,
-    staticDirs: [
-      { prefix: '/dist', dir: `${root}/dist` },
-      { prefix: '/', dir: `${root}/test/e2e/pages` },
-    ],
-    ...options,
-  });
-}
+export { login, publish, publishOne, startServer, stats, type DemoServer } from '../support/test-server.js';
 
 /** Client options the harness passes to createRealtimeClient (see pages/harness.html). */
 export interface HarnessOptions {
@@ -54,66 +36,16 @@ export function startClient(page: Page, options: HarnessOptions, types: string[]
   return page.evaluate(([o, t]) => (window as any).harness.start(o, t), [options, types] as const);
 }
 
-/**
- * Opens `count` harness tabs, each with one client of `options`, and waits until every client is
- * open. `leaderFirst`: the first tab is open before the next is made, so it holds the leader lock.
- */
-export async function openClients(
-  context: BrowserContext,
-  server: DemoServer,
-  count: number,
-  options: HarnessOptions,
-  { leaderFirst = false } = {},
-): Promise<Page[]> {
-  const pages: Page[] = [];
-  for (let i = 0; i < count; i++) {
-    const page = await openHarness(context, server);
-    await startClient(page, options);
-    pages.push(page);
-    if (i === 0 && leaderFirst) await expect.poll(async () => (await status(page)).state).toBe('open');
-  }
-  for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
-  return pages;
-}
-
 export const ids = (page: Page, i = 0): Promise<string[]> => page.evaluate((n) => (window as any).harness.ids(n), i);
 export const received = (page: Page, i = 0): Promise<{ type: string; id: string; data: unknown; text: string; at: number }[]> =>
   page.evaluate((n) => (window as any).harness.received(n), i);
 export const status = (page: Page, i = 0): Promise<any> => page.evaluate((n) => (window as any).harness.status(n), i);
-/** Every status client `i` had, its own first (before any hub spoke) included. */
-export const statuses = (page: Page, i = 0): Promise<any[]> => page.evaluate((n) => (window as any).harness.statuses(n), i);
-
-/** Publishes `count` events `prefix-1..n` on `stream` through the server's HTTP API; returns their ids. */
-export async function publish(server: DemoServer, stream: string, count: number, type = 'message'): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 1; i <= count; i++) out.push(await publishOne(server, { stream, type, data: { n: i } }));
-  return out;
-}
-
-/** Publishes one event (`{ stream | topic, type?, data?, user? }`) and returns its id. */
-export async function publishOne(server: { url: string }, event: { stream?: string; topic?: string; type?: string; data?: unknown; user?: string }): Promise<string> {
-  const res = await fetch(`${server.url}/publish`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(event),
-  });
-  return String(((await res.json()) as { id: number }).id);
-}
-
-/** Logs `user` in on an auth server; every call mints a fresh token. */
-export async function login(server: DemoServer, user: string): Promise<string> {
-  const res = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) });
-  return ((await res.json()) as { token: string }).token;
-}
 
 /** Every event of `topic` in the server's log, oldest first: what a tab of that topic should end up with. */
 export async function logged(server: DemoServer, topic: string, types?: string[]): Promise<string[]> {
   const { events } = await server.store.read('0-0', 1_000_000);
   return events.filter((e) => e.topic === topic && (!types || types.includes(e.type))).map((e) => e.cursor);
 }
-
-/** A tab's topics, as `start` takes them: the client option. */
-export const topicsOf = (page: Page, i = 0): Promise<string[] | undefined> => page.evaluate((n) => (window as any).harness.topics(n), i);
 
 /** Every event of the log, oldest first, with its topic. */
 export async function logEvents(server: DemoServer): Promise<{ cursor: string; topic: string }[]> {
@@ -176,10 +108,6 @@ export async function burst(server: DemoServer, stream: string, count: number, r
 /** Resolves when the server's latest burst has sent every event. */
 export async function burstDone(server: DemoServer): Promise<void> {
   await expect.poll(async () => ((await stats(server)) as unknown as { burst?: { done: boolean } }).burst?.done, { timeout: 30_000 }).toBe(true);
-}
-
-export async function stats(server: DemoServer): Promise<{ openStreams: number; connections: number; requests: number; perStream: Record<string, { open: number }> }> {
-  return (await fetch(`${server.url}/stats`)).json() as never;
 }
 
 /** Waits until every page's client `i` has received exactly `expected` ids, in order. */

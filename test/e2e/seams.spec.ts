@@ -63,7 +63,8 @@ async function openMixed(context: BrowserContext, server: DemoServer, stream: st
 async function mixedAcrossHubLoss(server: DemoServer, stream: string, tabs: MixedTabs, loseHub: () => Promise<void>, label: string): Promise<void> {
   await publishOne(server, { stream, type: 'rare', data: { n: 0 } });
   await burst(server, stream, 3000, 3000, 'common');
-  await new Promise((r) => setTimeout(r, 400));
+  // In the middle of the burst: the tabs are getting it.
+  await expect.poll(async () => (await ids(tabs.all[0]!)).length, { intervals: [20] }).toBeGreaterThanOrEqual(600);
   await loseHub();
   await burstDone(server);
   await publishOne(server, { stream, type: 'rare', data: { n: 1 } });

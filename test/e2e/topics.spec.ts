@@ -47,7 +47,8 @@ test('tabs with different topics share one upstream; each gets its own, once, in
   await tabs.a!.evaluate(() => (window as any).harness.setTopics(0, ['a', 'c']));
   await tabs.c!.evaluate(() => (window as any).harness.setTopics(0, ['d']));
   await publishRound(server, ['c', 'd', 'a', 'b'], 2);
-  await new Promise((r) => setTimeout(r, 300));
+  // The change took effect: the upstream now carries d, which only tab c's change brings.
+  await expect.poll(async () => (await stats(server)).perStream.d?.open).toBe(1);
   const quietAfter = await head(server);
   const last = await publishRound(server, ['c', 'd', 'a', 'b'], 2);
   for (const page of Object.values(tabs)) await expect.poll(async () => (await page.evaluate(() => (window as any).harness.status(0).lastEventId))).toBe(last);
@@ -78,7 +79,12 @@ for (const transport of ['fetch', 'eventsource', 'polyfill', 'long-poll'] as con
     await expect.poll(async () => (await ids(page)).length).toBe(4);
     const changedAt = await head(server);
     await page.evaluate(() => (window as any).harness.setTopics(0, ['c']));
-    await new Promise((r) => setTimeout(r, 300));
+    // The change took effect: the server holds a request for c (a long-poll's between two polls
+    // shows as none for a moment) and none for a.
+    await expect.poll(async () => {
+      const s = await stats(server);
+      return (s.perStream.c?.open ?? 0) > 0 && (s.perStream.a?.open ?? 0) === 0;
+    }).toBe(true);
     const quietAfter = await head(server);
     const last = await publishRound(server, ['a', 'b', 'c'], 2);
     await expect.poll(async () => await idsOfTopic(page, 'c')).toContain(last);
@@ -98,15 +104,24 @@ test('leader mode with topics: a takeover keeps every tab exactly on its topics'
   for (const page of [leader, ...followers]) expect((await status(page)).sharing).toBe('leader');
   await expect.poll(async () => (await stats(server)).openStreams).toBe(1);
   let running = true;
+  let published = 0;
   const steady = (async () => {
     for (let i = 0; running; i++) {
       await publishOne(server, { topic: ['x', 'y', 'z'][i % 3], data: { i } });
+      published++;
       await new Promise((r) => setTimeout(r, 15));
     }
   })();
-  await new Promise((r) => setTimeout(r, 300));
+  // Events in flight, through the leader, as it goes.
+  await expect.poll(async () => (await ids(followers[1]!)).length).toBeGreaterThanOrEqual(3);
   await leader.close();
-  await new Promise((r) => setTimeout(r, 500));
+  // A follower took over (a second upstream, the only one open), and events went on after it.
+  await expect.poll(async () => {
+    const s = await stats(server);
+    return s.connections >= 2 && s.openStreams === 1;
+  }).toBe(true);
+  const tookOverAt = published;
+  await expect.poll(() => published).toBeGreaterThanOrEqual(tookOverAt + 10);
   running = false;
   await steady;
   const all = await logEvents(server);

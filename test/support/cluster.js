@@ -9,6 +9,7 @@ import { extname, join, normalize } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = `${root}dist/ssemux-server.js`;
@@ -37,18 +38,6 @@ export function ensureServerBuild() {
  * @property {(index: number) => Promise<void>} kill  SIGKILL instance `index` and wait until it is gone
  * @property {() => Promise<void>} stop  end the proxy and every instance
  */
-
-/** @returns {Promise<number>} */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {net.AddressInfo} */ (server.address());
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts one demo server process and resolves once it listens.

@@ -1,6 +1,6 @@
 // @ts-check
 // Where Firefox is: Debian's firefox-esr, driven over WebDriver BiDi by the Firefox end-to-end
-// suite (test/firefox), since Playwright's own Firefox build cannot be downloaded here.
+// scenarios (test/scenarios, test/firefox), since Playwright's own Firefox build cannot be downloaded here.
 // FIREFOX_PATH overrides the Debian default.
 import { existsSync } from 'node:fs';
 

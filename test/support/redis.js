@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
+import { freePort } from './free-port.js';
 
 export const DEFAULT_REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -24,18 +25,6 @@ export function hasRedisServer() {
  * @property {number} port
  * @property {() => Promise<void>} stop  Ends the server (SIGTERM, SIGKILL after 2 s) and waits for it.
  */
-
-/** @returns {Promise<number>} a port that was free a moment ago */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {net.AddressInfo} */ (server.address());
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * True once `PING` is answered with `PONG`.

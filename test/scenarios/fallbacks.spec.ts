@@ -2,30 +2,24 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { memoryStore } from 'ssemux/server';
 import { createBufferingProxy } from '../support/buffering-proxy.js';
-import { FAST, expectIds, ids, openClients, openHarness, startClient, status, statuses } from './support/harness.js';
-import { expect, test } from './support/fixtures.js';
-import { STATIC_DIRS, WORKER_FILE, publish, recordRequests, startServer, stats } from './support/server.js';
+import { STATIC_DIRS, WORKER_FILE, publish, recordRequests, startServer, stats } from '../support/test-server.js';
+import { expect, test } from './fixtures.js';
+import { FAST, expectIds, expectOpen, ids, openClients, openHarness, startClient, status, statuses } from './harness.js';
 
-// Where the platform does not help, ssemux falls back and says why (test/e2e/fallbacks.spec.ts
-// and test/e2e/leader.spec.ts in Chromium). What a page downloads is read on the server: BiDi
-// ties a request to a tab, and a SharedWorker's script belongs to no tab.
+// Where the platform does not help, ssemux falls back and says why. What a page downloads is read
+// on the server: a SharedWorker's script is requested by no tab a driver could watch.
 
 test('without SharedWorker, Web Locks and BroadcastChannel each tab connects on its own and says so', async ({ context, server }) => {
-  const before = () => {
-    delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
-    delete (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel;
-    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
-  };
-  const pages = await openClients(context, server, 2, { url: '/events?stream=alone', sharing: 'auto', ...FAST }, { leaderFirst: true, before });
-  for (const page of pages) {
-    const s = await status(page);
+  const tabs = await openClients(context, server, 2, { url: '/events?stream=alone', sharing: 'auto', ...FAST }, { leaderFirst: true, without: ['SharedWorker', 'BroadcastChannel', 'locks'] });
+  for (const tab of tabs) {
+    const s = await status(tab);
     expect(s.sharing).toBe('none');
     expect(s.fallbackReason).toMatch(/Web Locks/);
   }
   expect((await stats(server)).perStream.alone?.open).toBe(2);
   const sent = await publish(server, 'alone', 3);
-  await expectIds(pages, sent);
-  expect(await ids(pages[1]!)).toEqual(sent);
+  await expectIds(tabs, sent);
+  expect(await ids(tabs[1]!)).toEqual(sent);
 });
 
 test('with SharedWorker, EventSource and stream reading removed, events arrive by the polyfill and resume after a server restart', async ({ context }) => {
@@ -35,27 +29,23 @@ test('with SharedWorker, EventSource and stream reading removed, events arrive b
   const port = server.port;
   try {
     const requested = recordRequests(server);
-    const before = () => {
-      delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
-      delete (globalThis as { EventSource?: unknown }).EventSource;
-      // A browser whose fetch cannot hand out the body as a stream.
-      delete (Response.prototype as { body?: unknown }).body;
-    };
-    const pages = [await openHarness(context, server, before), await openHarness(context, server, before)];
-    for (const page of pages) await startClient(page, { url: '/events?stream=legacy', sharing: 'auto', ...FAST });
-    for (const page of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
-    for (const page of pages) expect(await status(page)).toMatchObject({ transport: 'polyfill', sharing: 'leader' });
+    // A browser whose fetch cannot hand out the body as a stream ('body').
+    const without = ['SharedWorker', 'EventSource', 'body'] as const;
+    const tabs = [await openHarness(context, server, [...without]), await openHarness(context, server, [...without])];
+    for (const tab of tabs) await startClient(tab, { url: '/events?stream=legacy', sharing: 'auto', ...FAST });
+    for (const tab of tabs) await expectOpen(tab);
+    for (const tab of tabs) expect(await status(tab)).toMatchObject({ transport: 'polyfill', sharing: 'leader' });
     // The polyfill is its own chunk, fetched because it was chosen.
-    expect(requested.some((path) => /^\/dist\/chunks\/xhr-transport-[\w-]+\.js$/.test(path))).toBe(true);
+    expect(requested.some((r) => /^\/dist\/chunks\/xhr-transport-[\w-]+\.js$/.test(r.path))).toBe(true);
     const first = await publish(server, 'legacy', 3);
-    await expectIds(pages, first);
+    await expectIds(tabs, first);
 
     await server.close();
-    await expect.poll(async () => (await status(pages[0]!)).state).toBe('reconnecting');
+    await expect.poll(async () => (await status(tabs[0]!)).state).toBe('reconnecting');
     const during = [(await store.append({ topic: 'legacy', type: 'message', data: '{"n":4}' })).cursor];
     server = await startServer({ store, port });
     const after = await publish(server, 'legacy', 3);
-    await expectIds(pages, [...first, ...during, ...after]);
+    await expectIds(tabs, [...first, ...during, ...after]);
   } finally {
     await server.close();
   }
@@ -63,22 +53,22 @@ test('with SharedWorker, EventSource and stream reading removed, events arrive b
 
 test('a modern browser never downloads the polyfill chunk', async ({ context, server }) => {
   const requested = recordRequests(server);
-  const page = await openHarness(context, server);
-  await startClient(page, { url: '/events?stream=modern', sharing: 'none', ...FAST });
-  await expect.poll(async () => (await status(page)).state).toBe('open');
+  const tab = await openHarness(context, server);
+  await startClient(tab, { url: '/events?stream=modern', sharing: 'none', ...FAST });
+  await expectOpen(tab);
   const sent = await publish(server, 'modern', 2);
-  await expectIds([page], sent);
-  expect((await status(page)).transport).toBe('fetch');
+  await expectIds([tab], sent);
+  expect((await status(tab)).transport).toBe('fetch');
   // sharing 'none' runs the hub here: the fallback modes' chunk (the links, the hub, the engine), and no other.
-  expect(requested.filter((path) => path.startsWith('/dist/chunks/'))).toEqual([expect.stringMatching(/^\/dist\/chunks\/fallback-order-[\w-]+\.js$/)]);
+  expect(requested.map((r) => r.path).filter((path) => path.startsWith('/dist/chunks/'))).toEqual([expect.stringMatching(/^\/dist\/chunks\/fallback-order-[\w-]+\.js$/)]);
 });
 
 test('in shared-worker mode a page downloads ssemux.js and the worker, and no chunk', async ({ context, server }) => {
   const requested = recordRequests(server);
-  const pages = await openClients(context, server, 2, { url: '/events?stream=common', sharing: 'shared-worker', ...FAST });
+  const tabs = await openClients(context, server, 2, { url: '/events?stream=common', sharing: 'shared-worker', ...FAST });
   const sent = await publish(server, 'common', 2);
-  await expectIds(pages, sent);
-  const scripts = requested.filter((path) => path.startsWith('/dist/'));
+  await expectIds(tabs, sent);
+  const scripts = requested.map((r) => r.path).filter((path) => path.startsWith('/dist/'));
   expect(scripts.filter((path) => path.includes('/chunks/'))).toEqual([]);
   expect(new Set(scripts)).toEqual(new Set(['/dist/ssemux.js', '/dist/ssemux-worker.js']));
 });
@@ -92,14 +82,14 @@ test('a worker of another protocol version is not used: the tab falls back and s
   const server = await startServer({ staticDirs: [{ prefix: '/old', dir }, ...STATIC_DIRS] });
   try {
     const stream = 'mismatch';
-    const page = await openHarness(context, server);
-    await startClient(page, { url: `/events?stream=${stream}`, sharing: 'auto', workerUrl: '/old/ssemux-worker.js', ...FAST });
-    await expect.poll(async () => (await status(page)).state).toBe('open');
-    const s = await status(page);
+    const tab = await openHarness(context, server);
+    await startClient(tab, { url: `/events?stream=${stream}`, sharing: 'auto', workerUrl: '/old/ssemux-worker.js', ...FAST });
+    await expectOpen(tab);
+    const s = await status(tab);
     expect(s.sharing).not.toBe('shared-worker');
     expect(s.fallbackReason).toMatch(/protocol/);
     const sent = await publish(server, stream, 3);
-    await expectIds([page], sent);
+    await expectIds([tab], sent);
   } finally {
     await server.close();
     await rm(dir, { recursive: true, force: true });
@@ -111,23 +101,23 @@ test('behind a proxy that buffers whole responses, auto ends on long-poll and ev
   const server = await startServer({ longPollMs: 1500 });
   const proxy = await createBufferingProxy({ target: server.url });
   try {
-    const page = await openHarness(context, proxy);
+    const tab = await openHarness(context, proxy);
     const options = { sharing: 'none', transport: 'auto', heartbeatTimeoutMs: 1000, ...FAST };
-    await startClient(page, { url: '/events?stream=buffered', ...options });
-    await expect.poll(async () => (await status(page)).transport).toBe('long-poll');
-    await expect.poll(async () => (await status(page)).state).toBe('open');
-    expect((await status(page)).fallbackReason).toMatch(/long-poll/);
+    await startClient(tab, { url: '/events?stream=buffered', ...options });
+    await expect.poll(async () => (await status(tab)).transport).toBe('long-poll');
+    await expectOpen(tab);
+    expect((await status(tab)).fallbackReason).toMatch(/long-poll/);
     const sent = await publish(server, 'buffered', 4);
-    await expectIds([page], sent);
+    await expectIds([tab], sent);
     // Another stream of the same endpoint starts on long-poll at once: the choice is remembered.
-    await startClient(page, { url: '/events?stream=buffered-2', ...options });
-    await expect.poll(async () => (await status(page, 1)).state).toBe('open');
+    await startClient(tab, { url: '/events?stream=buffered-2', ...options });
+    await expectOpen(tab, 1);
     // Every status since the client's own first guess (before its hub spoke) says long-poll and why.
-    const since = (await statuses(page, 1)).slice(1);
+    const since = (await statuses(tab, 1)).slice(1);
     expect(since.length).toBeGreaterThan(0);
     for (const s of since) expect(s).toMatchObject({ transport: 'long-poll', fallbackReason: expect.stringMatching(/long-poll/) });
     const more = await publish(server, 'buffered-2', 2);
-    await expectIds([page], more, 1);
+    await expectIds([tab], more, 1);
   } finally {
     await proxy.close();
     await server.close();

@@ -1,5 +1,6 @@
-import type { BrowserContext, Page } from '@playwright/test';
-import { expect, login, publishOne, stats, test, type DemoServer } from './fixtures.js';
+import { login, postJson, publishOne, recordRequests, startServer, stats, type DemoServer } from '../support/test-server.js';
+import type { Context, Tab } from './engine.js';
+import { expect, test } from './fixtures.js';
 
 // ssemux/eventsource against the platform: the same scenario, on the same server, for the
 // platform's EventSource and for SharedEventSource (and EventSourcePolyfill), asserting the same
@@ -10,21 +11,37 @@ import { expect, login, publishOne, stats, test, type DemoServer } from './fixtu
 type Entry = { event: string; readyState: number; data?: string; lastEventId?: string; origin?: string; message?: boolean; status?: number; at: number };
 type Side = 'native' | 'shared' | 'polyfill';
 
-async function openPage(context: BrowserContext, server: DemoServer): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${server.url}/eventsource.html`);
-  await page.waitForFunction(() => (window as any).esReady === true);
+/** The page's recorder (pages/eventsource.html). */
+type Recorder = {
+  open(kind: Side, url: string, init?: object, types?: string[]): number;
+  log(i: number): Entry[];
+  readyState(i: number): number;
+  close(i: number): void;
+  props(i: number): object;
+  fetch(url: string, o?: object): number;
+  fetchLog(i: number): Call[];
+  abort(i: number): void;
+  hide(value: boolean): void;
+};
+declare const es: Recorder;
+declare const esReady: boolean | undefined;
+
+async function openPage(context: Context, server: DemoServer): Promise<Tab> {
+  const page = await context.openTab(`${server.url}/eventsource.html`);
+  await expect.poll(() => page.evaluate(() => typeof esReady !== 'undefined' && esReady === true)).toBe(true);
   return page;
 }
 
-const open = (page: Page, kind: Side, url: string, init: object = {}, types: string[] = []): Promise<number> =>
-  page.evaluate(([k, u, o, t]) => (window as any).es.open(k, u, o, t), [kind, url, init, types] as const);
-const log = (page: Page, i: number): Promise<Entry[]> => page.evaluate((n) => (window as any).es.log(n), i);
+const open = (page: Tab, kind: Side, url: string, init: object = {}, types: string[] = []): Promise<number> =>
+  page.evaluate(([k, u, o, t]) => es.open(k, u, o, t), [kind, url, init, types] as const);
+const log = (page: Tab, i: number): Promise<Entry[]> => page.evaluate((n) => es.log(n), i);
+const post = (server: DemoServer, path: string, body: object): Promise<unknown> => postJson(server, path, body);
 
-async function post(server: DemoServer, path: string, body: object): Promise<void> {
-  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(res.ok, `${path} ${res.status}`).toBe(true);
-}
+/**
+ * Waits out `ms` in which nothing may happen: the wait is the assertion (no reconnection, no
+ * request, no callback within it), not a stand-in for a condition.
+ */
+const quietFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls every 50 ms (faster than expect.poll's back-off) until `check` passes, or fails after `timeout`. */
 async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeout = 20_000): Promise<T> {
@@ -45,7 +62,7 @@ class Lane {
   ids: string[] = [];
   index = -1;
   constructor(
-    readonly page: Page,
+    readonly page: Tab,
     readonly server: DemoServer,
     readonly side: Side,
     readonly stream: string,
@@ -68,7 +85,7 @@ class Lane {
   }
 }
 
-async function lanes(page: Page, server: DemoServer, name: string, sides: Side[] = ['native', 'shared']): Promise<Lane[]> {
+async function lanes(page: Tab, server: DemoServer, name: string, sides: Side[] = ['native', 'shared']): Promise<Lane[]> {
   return sides.map((side) => new Lane(page, server, side, `${name}-${side}`));
 }
 
@@ -79,7 +96,6 @@ test('normal events: the same types, data, ids, origin and readyStates as the pl
   const both = await lanes(page, server, 'normal');
   // Right after construction, in the same task: CONNECTING, as the platform.
   const fresh = await page.evaluate(() => {
-    const es = (window as any).es;
     const made = [es.open('native', '/events?stream=fresh'), es.open('shared', '/events?stream=fresh')];
     const props = made.map((i: number) => es.props(i));
     made.forEach((i: number) => es.close(i));
@@ -96,7 +112,6 @@ test('normal events: the same types, data, ids, origin and readyStates as the pl
     own: [],
   });
   const credentialed = await page.evaluate(() => {
-    const es = (window as any).es;
     const made = [es.open('native', 'events?stream=fresh', { withCredentials: true }), es.open('shared', 'events?stream=fresh', { withCredentials: true })];
     made.forEach((i: number) => es.close(i));
     return made.map((i: number) => es.props(i));
@@ -125,15 +140,16 @@ test('normal events: the same types, data, ids, origin and readyStates as the pl
   expect(shared).toEqual(native);
 
   // close(): CLOSED at once, no event, nothing more delivered.
-  for (const lane of both) await page.evaluate((n) => (window as any).es.close(n), lane.index);
-  expect(await page.evaluate((n) => n.map((i) => (window as any).es.readyState(i)), both.map((l) => l.index))).toEqual([2, 2]);
+  for (const lane of both) await page.evaluate((n) => es.close(n), lane.index);
+  expect(await page.evaluate((n) => n.map((i) => es.readyState(i)), both.map((l) => l.index))).toEqual([2, 2]);
   // Probes on both streams tell when the next event has been delivered.
   const probes: number[] = [];
   for (const lane of both) probes.push(await open(page, 'native', `/events?stream=${lane.stream}`));
   for (const p of probes) await until(() => log(page, p), (l) => count(l, 'open') === 1, 'probe open');
   for (const lane of both) await lane.publish('after close');
   for (const p of probes) await until(() => log(page, p), (l) => l.length === 2, 'probe event');
-  await page.waitForTimeout(300);
+  // The wait is the assertion: the closed sources get nothing in the 300 ms after the probes got it.
+  await quietFor(300);
   for (const lane of both) expect((await lane.log()).length).toBe(5);
   await expect.poll(async () => (await stats(server)).perStream['normal-shared']?.open).toBe(1); // the probe's only
 });
@@ -234,8 +250,9 @@ for (const [name, query, status] of [
     expect(polyfill).toEqual([{ event: 'error', readyState: 2, status }]);
     const requests = (await stats(server)).requests;
     expect(requests).toBe(3);
-    // A reconnection would come within the server's retry (200 ms) or the first backoff (1 s).
-    await page.waitForTimeout(1500);
+    // The wait is the assertion: a reconnection would come within the server's retry (200 ms) or
+    // the first backoff (1 s).
+    await quietFor(1500);
     expect((await stats(server)).requests).toBe(requests);
     for (const lane of all) expect(await lane.log()).toHaveLength(1);
   });
@@ -255,45 +272,52 @@ test('two tabs of SharedEventSource share one upstream, and both get every event
   expect((await stats(server)).connections).toBe(1);
 });
 
-test('EventSourcePolyfill sends its headers; without them a 401 fails it as it fails the platform, with the status', async ({ context, authServer }) => {
-  const server = authServer;
-  const page = await openPage(context, server);
-  const token = await login(server, 'ann');
-  const authed = new Lane(page, server, 'polyfill', 'auth');
-  await authed.open({ headers: { Authorization: `Bearer ${token}` } });
-  await authed.until((l) => count(l, 'open') === 1, 'open');
-  await authed.publish('for ann');
-  await authed.until((l) => l.length === 2, 'the event');
-  expect(await authed.normalized()).toEqual([
-    { event: 'open', readyState: 1, status: 200 },
-    { event: 'message', data: 'for ann', lastEventId: '#0', origin: new URL(server.url).origin, message: true, readyState: 1 },
-  ]);
+test('EventSourcePolyfill sends its headers; without them a 401 fails it as it fails the platform, with the status', async ({ context }) => {
+  const server = await startServer({ auth: true });
+  try {
+    const page = await openPage(context, server);
+    const token = await login(server, 'ann');
+    const authed = new Lane(page, server, 'polyfill', 'auth');
+    await authed.open({ headers: { Authorization: `Bearer ${token}` } });
+    await authed.until((l) => count(l, 'open') === 1, 'open');
+    await authed.publish('for ann');
+    await authed.until((l) => l.length === 2, 'the event');
+    expect(await authed.normalized()).toEqual([
+      { event: 'open', readyState: 1, status: 200 },
+      { event: 'message', data: 'for ann', lastEventId: '#0', origin: new URL(server.url).origin, message: true, readyState: 1 },
+    ]);
 
-  const anonymous = await lanes(page, server, 'anonymous', ['native', 'polyfill']);
-  for (const lane of anonymous) await lane.open();
-  for (const lane of anonymous) await lane.until((l) => l.length === 1, 'the error');
-  expect(await anonymous[0]!.normalized()).toEqual([{ event: 'error', readyState: 2 }]);
-  expect(await anonymous[1]!.normalized()).toEqual([{ event: 'error', readyState: 2, status: 401 }]);
+    const anonymous = await lanes(page, server, 'anonymous', ['native', 'polyfill']);
+    for (const lane of anonymous) await lane.open();
+    for (const lane of anonymous) await lane.until((l) => l.length === 1, 'the error');
+    expect(await anonymous[0]!.normalized()).toEqual([{ event: 'error', readyState: 2 }]);
+    expect(await anonymous[1]!.normalized()).toEqual([{ event: 'error', readyState: 2, status: 401 }]);
+  } finally {
+    await server.close();
+  }
 });
 
-test('EventSourcePolyfill heartbeatTimeout: a stalled stream is declared dead and remade (the platform would wait for ever)', async ({ context, server }) => {
+test('EventSourcePolyfill heartbeatTimeout: a stalled stream is declared dead and remade (the platform would wait for ever)', async ({ engine, context, server }) => {
   const page = await openPage(context, server);
   const lane = new Lane(page, server, 'polyfill', 'stalled');
   await post(server, '/faults', { kind: 'stall', stream: lane.stream });
   // transport 'fetch': the silence rule, not the move to long-poll that 'auto' makes for a stream held back.
   await lane.open({ heartbeatTimeout: 1500, transport: 'fetch' });
-  await lane.until((l) => count(l, 'open') === 2, 'the second open');
-  expect((await lane.normalized()).map((e) => `${e.event}${e.readyState}`)).toEqual(['open1', 'error0', 'open1']);
+  await lane.until((l) => count(l, 'open') === (engine.fetchWaitsForBody ? 1 : 2) && count(l, 'error') === 1, 'the open after the error');
+  // Where fetch waits for the body's first byte, the stalled request never opens: its silence
+  // ends it all the same.
+  const stalled = engine.fetchWaitsForBody ? ['error0'] : ['open1', 'error0'];
+  expect((await lane.normalized()).map((e) => `${e.event}${e.readyState}`)).toEqual([...stalled, 'open1']);
   await lane.publish('alive');
-  await lane.until((l) => l.length === 4, 'the event');
+  await lane.until((l) => l.length === stalled.length + 2, 'the event');
 });
 
 // ---- fetchEventSource -------------------------------------------------------------------------
 
 type Call = { cb: string; id?: string; event?: string; data?: string; message?: string; code?: string; status?: number; outcome?: string; at?: number; [k: string]: unknown };
-const startFetch = (page: Page, url: string, o: object = {}): Promise<number> => page.evaluate(([u, opts]) => (window as any).es.fetch(u, opts), [url, o] as const);
-const calls = (page: Page, i: number): Promise<Call[]> => page.evaluate((n) => (window as any).es.fetchLog(n), i);
-const untilCalls = (page: Page, i: number, check: (c: Call[]) => boolean, what: string) => until(() => calls(page, i), check, what);
+const startFetch = (page: Tab, url: string, o: object = {}): Promise<number> => page.evaluate(([u, opts]) => es.fetch(u, opts), [url, o] as const);
+const calls = (page: Tab, i: number): Promise<Call[]> => page.evaluate((n) => es.fetchLog(n), i);
+const untilCalls = (page: Tab, i: number, check: (c: Call[]) => boolean, what: string) => until(() => calls(page, i), check, what);
 const has = (c: Call[], cb: string, n = 1) => c.filter((x) => x.cb === cb).length >= n;
 
 test('fetchEventSource: a GET is shared by two tabs; onopen gets a Response, onmessage { id, event, data }', async ({ context, server }) => {
@@ -323,7 +347,8 @@ test('fetchEventSource: a clean end calls onclose, the promise resolves and noth
   expect(c.map((x) => x.cb)).toEqual(['onopen', 'onclose', 'settled']);
   expect(c.at(-1)).toMatchObject({ outcome: 'resolved' });
   const requests = (await stats(server)).requests;
-  await page.waitForTimeout(1500);
+  // The wait is the assertion: a reconnection would come within the first backoff (1 s).
+  await quietFor(1500);
   expect((await stats(server)).requests).toBe(requests);
   expect((await stats(server)).openStreams).toBe(0);
 });
@@ -356,7 +381,8 @@ test('fetchEventSource: a 204 fails the default onopen; onerror throwing rejects
   ]);
   const requests = (await stats(server)).requests;
   expect(requests).toBe(1);
-  await page.waitForTimeout(1500);
+  // The wait is the assertion: a retry would come within the default 1 s.
+  await quietFor(1500);
   expect((await stats(server)).requests).toBe(requests);
 });
 
@@ -396,7 +422,7 @@ test('fetchEventSource: aborting the signal resolves the promise and closes the 
   const run = await startFetch(page, '/events?stream=fes-abort', { onopen: 'accept' });
   await untilCalls(page, run, (c) => has(c, 'onopen'), 'onopen');
   await expect.poll(async () => (await stats(server)).openStreams).toBe(1);
-  await page.evaluate((n) => (window as any).es.abort(n), run);
+  await page.evaluate((n) => es.abort(n), run);
   const c = await untilCalls(page, run, (x) => has(x, 'settled'), 'settled');
   expect(c.map((x) => x.cb)).toEqual(['onopen', 'settled']);
   expect(c.at(-1)).toMatchObject({ outcome: 'resolved' });
@@ -404,15 +430,16 @@ test('fetchEventSource: aborting the signal resolves the promise and closes the 
 });
 
 test('fetchEventSource: a POST runs in the tab with its body and headers', async ({ context, server }) => {
+  const requested = recordRequests(server);
   const page = await openPage(context, server);
-  const seen: string[] = [];
-  page.on('request', (r) => r.url().includes('/events') && seen.push(`${r.method()} ${r.headers()['content-type']} ${r.postData()}`));
   const run = await startFetch(page, '/events?stream=fes-post', { onopen: 'accept', method: 'POST', body: 'hello', headers: { 'Content-Type': 'text/plain' } });
   await untilCalls(page, run, (c) => has(c, 'onopen'), 'onopen');
   const id = await publishOne(server, { stream: 'fes-post', data: 'posted' });
   const c = await untilCalls(page, run, (x) => has(x, 'onmessage'), 'the message');
   expect(c.at(-1)).toEqual({ cb: 'onmessage', id, event: '', data: 'posted' });
-  expect(seen).toEqual(['POST text/plain hello']);
+  // One request to the stream: the tab's own (a worker's would name the worker's script as its referrer).
+  const seen = requested.filter((r) => r.path === '/events').map((r) => `${r.method} ${r.contentType} ${r.body} from ${r.referer}`);
+  expect(seen).toEqual([`POST text/plain hello from ${server.url}/eventsource.html`]);
 });
 
 test('fetchEventSource: without openWhenHidden, callbacks wait while the tab is hidden and come in order when it is visible', async ({ context, server }) => {
@@ -421,12 +448,14 @@ test('fetchEventSource: without openWhenHidden, callbacks wait while the tab is 
   const waits = await startFetch(page, `/events?stream=${stream}`, { onopen: 'accept' });
   const always = await startFetch(page, `/events?stream=${stream}`, { onopen: 'accept', openWhenHidden: true });
   for (const run of [waits, always]) await untilCalls(page, run, (c) => has(c, 'onopen'), 'onopen');
-  await page.evaluate(() => (window as any).es.hide(true));
+  await page.evaluate(() => es.hide(true));
   const id = await publishOne(server, { stream, data: 'while hidden' });
   await untilCalls(page, always, (c) => has(c, 'onmessage'), 'the message (openWhenHidden)');
-  await page.waitForTimeout(300);
+  // The wait is the assertion: the hidden run's callback does not come in the 300 ms after the
+  // other run of the same tab got the event.
+  await quietFor(300);
   expect((await calls(page, waits)).map((x) => x.cb)).toEqual(['onopen']);
-  await page.evaluate(() => (window as any).es.hide(false));
+  await page.evaluate(() => es.hide(false));
   const c = await untilCalls(page, waits, (x) => has(x, 'onmessage'), 'the message, once visible');
   expect(c.at(-1)).toEqual({ cb: 'onmessage', id, event: '', data: 'while hidden' });
 });

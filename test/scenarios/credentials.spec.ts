@@ -1,35 +1,34 @@
-import type { Page } from 'puppeteer-core';
-import { FAST, ids, openHarness, startClient, status } from './support/harness.js';
-import { expect, test } from './support/fixtures.js';
-import { login, publishOne, startServer, stats } from './support/server.js';
+import { login, postJson, publishOne, startServer, stats } from '../support/test-server.js';
+import type { Tab } from './engine.js';
+import { expect, test } from './fixtures.js';
+import { FAST, expectOpen, ids, openHarness, startClient } from './harness.js';
 
-// Tabs share a stream only with tabs of the same credentials, in every sharing mode
-// (test/e2e/shared-worker.spec.ts and test/e2e/leader.spec.ts in Chromium).
+// Tabs share a stream only with tabs of the same credentials, in every sharing mode.
 
 /** The app's own client in the page, outside the harness: a headers provider is a function. */
 type Client = { status: { state: string }; on(type: string, listener: (m: { lastEventId: string }) => void): void };
 declare const ssemux: { createRealtimeClient(options: object): Client };
 /** What a test keeps in the page as `tab`. */
-type Tab = { token?: string; providerCalls: number; got: string[]; client?: Client };
-declare const tab: Required<Tab>;
+type InPage = { token?: string; providerCalls: number; got: string[]; client?: Client };
+declare const tab: Required<InPage>;
 
 test('two credentials in four tabs: two upstreams, no event crosses between users', async ({ context }) => {
   const server = await startServer({ auth: true });
   try {
-    const pages = [];
+    const tabs = [];
     // Each tab logs in on its own: two tabs of one user hold different tokens of that user.
     for (const user of ['alice', 'bob', 'alice', 'bob']) {
       const token = await login(server, user);
       const page = await openHarness(context, server);
       await startClient(page, { url: '/events?stream=private', sharing: 'shared-worker', ...FAST, headers: { Authorization: `Bearer ${token}` } });
-      pages.push({ user, page });
+      tabs.push({ user, page });
     }
-    for (const { page } of pages) await expect.poll(async () => (await status(page)).state).toBe('open');
+    for (const { page } of tabs) await expectOpen(page);
     expect((await stats(server)).perStream.private?.open).toBe(2);
     const forAlice = await publishOne(server, { stream: 'private', user: 'alice', data: { to: 'alice' } });
     const forBob = await publishOne(server, { stream: 'private', user: 'bob', data: { to: 'bob' } });
     const forAll = await publishOne(server, { stream: 'private', data: { to: 'all' } });
-    for (const { user, page } of pages) {
+    for (const { user, page } of tabs) {
       await expect.poll(() => ids(page)).toEqual(user === 'alice' ? [forAlice, forAll] : [forBob, forAll]);
     }
   } finally {
@@ -40,12 +39,12 @@ test('two credentials in four tabs: two upstreams, no event crosses between user
 test('the worker asks a live tab for headers before every attempt, and another tab once that one is gone', async ({ context }) => {
   const server = await startServer({ auth: true });
   try {
-    const tabs: Page[] = [];
+    const tabs: Tab[] = [];
     for (let i = 0; i < 2; i++) {
       const page = await openHarness(context, server);
       // The provider logs in afresh on every call: a new token of the same user each time.
       await page.evaluate(() => {
-        const t: Tab = ((globalThis as unknown as { tab: Tab }).tab = { providerCalls: 0, got: [] });
+        const t: InPage = ((globalThis as unknown as { tab: InPage }).tab = { providerCalls: 0, got: [] });
         const client = ssemux.createRealtimeClient({
           url: '/events?stream=auth',
           workerUrl: '/dist/ssemux-worker.js',
@@ -65,16 +64,16 @@ test('the worker asks a live tab for headers before every attempt, and another t
       tabs.push(page);
     }
     // The whole status unless open, so that a failure shows why.
-    const state = (page: Page) => page.evaluate(() => (tab.client.status.state === 'open' ? 'open' : tab.client.status));
-    const calls = (page: Page) => page.evaluate(() => tab.providerCalls);
+    const state = (page: Tab) => page.evaluate(() => (tab.client.status.state === 'open' ? 'open' : tab.client.status));
+    const calls = (page: Tab) => page.evaluate(() => tab.providerCalls);
     for (const page of tabs) await expect.poll(() => state(page)).toBe('open');
     // Two tokens of one user name one identity: one upstream.
     expect((await stats(server)).perStream.auth?.open).toBe(1);
-    const [first, second] = tabs as [Page, Page];
+    const [first, second] = tabs as [Tab, Tab];
     const secondBefore = await calls(second);
 
     await first.close();
-    await fetch(`${server.url}/faults/drop-all`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"stream":"auth"}' });
+    await postJson(server, '/faults/drop-all', { stream: 'auth' });
     await expect.poll(() => calls(second)).toBeGreaterThan(secondBefore);
     await expect.poll(() => state(second)).toBe('open');
     const id = await publishOne(server, { stream: 'auth', user: 'carol', data: { still: 'here' } });
@@ -90,12 +89,10 @@ test('two credentials without SharedWorker: a leader each, no event crosses', as
     const tabs = [];
     for (const user of ['alice', 'bob', 'alice', 'bob']) {
       const token = await login(server, user);
-      const page = await openHarness(context, server, () => {
-        delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
-      });
+      const page = await openHarness(context, server, ['SharedWorker']);
       // An async provider, as apps have: called before every attempt.
       await page.evaluate((token) => {
-        const t: Tab = ((globalThis as unknown as { tab: Tab }).tab = { token, providerCalls: 0, got: [] });
+        const t: InPage = ((globalThis as unknown as { tab: InPage }).tab = { token, providerCalls: 0, got: [] });
         const client = ssemux.createRealtimeClient({
           url: '/events?stream=private',
           sharing: 'auto',

@@ -1,0 +1,98 @@
+import { fileURLToPath } from 'node:url';
+import { createDemoServer } from '../../demo-server/server.js';
+
+// The reference server as the browser suites run it, and what they ask of it over HTTP.
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The reference server (demo-server/), tuned for tests: fast heartbeats and retries. */
+export type DemoServer = Awaited<ReturnType<typeof createDemoServer>>;
+
+/** What {@link startServer} serves: dist/, the test pages, and Firefox's killable worker. */
+export const STATIC_DIRS = [
+  { prefix: '/dist', dir: `${root}/dist` },
+  { prefix: '/', dir: `${root}/test/e2e/pages` },
+  { prefix: '/', dir: `${root}/test/firefox/pages` },
+];
+
+/** The built worker script, as the server serves it at /dist/ssemux-worker.js. */
+export const WORKER_FILE = `${root}/dist/ssemux-worker.js`;
+
+/**
+ * The demo server on a free port of 127.0.0.1 (a secure context, so Web Locks work), with a
+ * heartbeat every second and `retry: 200`.
+ */
+export function startServer(options: Parameters<typeof createDemoServer>[0] = {}): Promise<DemoServer> {
+  return createDemoServer({ port: 0, heartbeatMs: 1000, retryMs: 200, staticDirs: STATIC_DIRS, ...options });
+}
+
+/** POSTs `body` as JSON to `path` of `server` (publishing, faults, logins) and fails on an error status. */
+export async function postJson<T = unknown>(server: { url: string }, path: string, body: unknown): Promise<T> {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+  return (res.headers.get('content-type')?.includes('json') ? res.json() : undefined) as Promise<T>;
+}
+
+/** Publishes one event (`{ stream | topic, type?, data?, user? }`) through the server's HTTP API; returns its id. */
+export async function publishOne(server: { url: string }, event: { stream?: string; topic?: string; type?: string; data?: unknown; user?: string }): Promise<string> {
+  return String((await postJson<{ id: string | number }>(server, '/publish', event)).id);
+}
+
+/** Publishes `count` events `{ n: 1..count }` of `type` on `stream`, one after the other; returns their ids. */
+export async function publish(server: { url: string }, stream: string, count: number, type = 'message'): Promise<string[]> {
+  const ids: string[] = [];
+  for (let n = 1; n <= count; n++) ids.push(await publishOne(server, { stream, type, data: { n } }));
+  return ids;
+}
+
+/** What the server sees: open streams (per stream too), stream requests answered, /events requests ever. */
+export interface ServerStats {
+  openStreams: number;
+  connections: number;
+  requests: number;
+  latestId: string;
+  perStream: Record<string, { open: number }>;
+}
+
+export async function stats(server: { url: string }): Promise<ServerStats> {
+  return (await fetch(`${server.url}/stats`)).json() as Promise<ServerStats>;
+}
+
+/** Logs `user` in on a server started with `auth: true`; every call mints a fresh token. */
+export async function login(server: { url: string }, user: string): Promise<string> {
+  return (await postJson<{ token: string }>(server, '/login', { user })).token;
+}
+
+/** One request as the server received it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  contentType: string | undefined;
+  /** The page or worker script that sent it: a worker's requests name its script. */
+  referer: string | undefined;
+  /** A POST /events's body, complete once the request has ended. */
+  body: string;
+}
+
+/**
+ * Every request the server receives from now on, in order: what the browser downloaded, and from
+ * where. Read on the server, so it is the same for every engine (a SharedWorker's requests belong
+ * to no tab a driver could watch).
+ */
+export function recordRequests(server: DemoServer): RecordedRequest[] {
+  const requests: RecordedRequest[] = [];
+  // Ahead of Express, which rewrites the URL of a request it routes to a mounted static dir.
+  server.server.prependListener('request', (req) => {
+    const entry: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: new URL(req.url ?? '/', server.url).pathname,
+      contentType: req.headers['content-type'],
+      referer: req.headers.referer,
+      body: '',
+    };
+    requests.push(entry);
+    // The stream endpoint's bodies only (the handler reads them as they come, or not at all).
+    if (entry.method === 'POST' && entry.path === '/events') req.on('data', (chunk: Buffer) => (entry.body += chunk.toString()));
+  });
+  return requests;
+}
