@@ -3,7 +3,7 @@ import type { UpstreamOptions } from './hub.js';
 import { isStart, type ConnectionStatus, type Filter, type Position, type StreamSpec } from '../protocol/stream.js';
 import type { EventsFrame, SubscribeMessage } from '../protocol/tab-hub-messages.js';
 import type { StatusError, WireEvent } from '../protocol/types.js';
-import { CONTROL_PREFIX, DENIED_EVENT, RESET_EVENT, type ResetNotice } from '../protocol/wire.js';
+import { CONTROL_PREFIX, DENIED_EVENT, PRESENCE_EVENT, RESET_EVENT, type ResetNotice } from '../protocol/wire.js';
 import { askHeaders } from './ask-headers.js';
 import { createCatchUpRing } from './catch-up-ring.js';
 import { comparePositions } from './compare-positions.js';
@@ -159,6 +159,13 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
         const mine = [...(s.topics ?? [])].filter((t) => denied.has(t));
         if (mine.length > 0) report(s, { code: 'forbidden', status: 403, message: `The server does not let this client read ${mine.join(', ')}` });
       }
+    } else if (event.type === PRESENCE_EVENT && topicStream) {
+      // Who reads a topic: no position of the log, to the subscribers that listen to it by name.
+      const nl = event.data.indexOf('\n');
+      const presence: WireEvent = { type: event.type, id: position.id, topic: event.data.slice(0, nl < 0 ? undefined : nl), data: nl < 0 ? '' : event.data.slice(nl + 1) };
+      latest.put(presence);
+      batch.push(presence);
+      markDirty();
     }
   }
 
@@ -251,6 +258,8 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     setTypes(s, filter);
     for (const t of s.types) connection?.listen(t);
     one.listen(s, filter.one, position);
+    // Who reads a topic is a state, not a history: a newcomer may always ask for the last one.
+    if (s.types.has(PRESENCE_EVENT)) latest.track(PRESENCE_EVENT);
     // The tab lists the types whose listeners wait for their last event: they get it with the next frame.
     const asked = filter.latest;
     if (asked?.length) {

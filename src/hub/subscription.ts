@@ -2,6 +2,7 @@ import type { Frame } from '../protocol/tab-hub-messages.js';
 import type { OneListeners } from './one-tab-router.js';
 import type { Filter, Position } from '../protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../protocol/types.js';
+import { PRESENCE_EVENT } from '../protocol/wire.js';
 
 /**
  * Where a subscription stands against its stream's upstream:
@@ -66,9 +67,9 @@ export interface Subscription {
   toldTabs?: string;
 }
 
-/** True when `s` listens to `event`'s type and (on a topic stream) topic. */
+/** True when `s` listens to `event`'s type and (on a topic stream) topic. Presence goes only to listeners of it by name. */
 export function matches(s: Subscription, event: WireEvent): boolean {
-  return (s.all || s.types.has(event.type)) && (event.topic === undefined || s.topics!.has(event.topic));
+  return (s.all ? event.type !== PRESENCE_EVENT : s.types.has(event.type)) && (event.topic === undefined || s.topics!.has(event.topic));
 }
 
 /** Sets the types `s` listens to, from a filter (`'*'` among them meaning every type). */

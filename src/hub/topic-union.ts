@@ -2,7 +2,7 @@ import type { Connection } from '../engine/connection.js';
 import { TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
 import type { Filter, Position } from '../protocol/stream.js';
 import type { WireEvent } from '../protocol/types.js';
-import { compareCursors, MAX_TOPIC_URL, TOPIC_PARAM } from '../protocol/wire.js';
+import { compareCursors, MAX_TOPIC_URL, PRESENCE_EVENT, PRESENCE_PARAM, TOPIC_PARAM } from '../protocol/wire.js';
 import type { CatchUpRing } from './catch-up-ring.js';
 import { comparePositions } from './compare-positions.js';
 import type { Subscription } from './subscription.js';
@@ -29,7 +29,8 @@ export interface UnionStream {
 export interface TopicUnion {
   /**
    * Where the upstream asks for the union: its topics in the query, or in a POST body when the
-   * URL would be too long (not possible for the native EventSource, which then sends the long URL).
+   * URL would be too long (not possible for the native EventSource, which then sends the long URL);
+   * `presence=1` while a subscriber listens to who reads them.
    */
   request(): { url: string; body: string | null };
   /** Takes the subscriptions' topics as they are now, for an upstream about to open; false when there are none. */
@@ -55,8 +56,9 @@ export interface TopicUnion {
  */
 export function createTopicUnion(stream: UnionStream): TopicUnion {
   const { subs } = stream;
-  /** What the upstream carries, sorted. */
+  /** What the upstream carries, sorted; and whether it asks who reads them (some subscriber listens to presence). */
   let union: string[] = [];
+  let presence = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const named = (): string[] => {
@@ -64,7 +66,8 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
     for (const s of subs) for (const topic of s.topics ?? []) topics.add(topic);
     return [...topics].sort();
   };
-  const same = (a: readonly string[], b: readonly string[]) => a.join('\n') === b.join('\n');
+  const asked = () => [...subs].some((s) => s.types.has(PRESENCE_EVENT));
+  const same = (a: readonly string[], b: readonly string[]) => a.join('\n') === b.join('\n') && presence === asked();
   const schedule = () => {
     timer ??= setTimeout(apply, TOPICS_DEBOUNCE_MS);
   };
@@ -77,6 +80,7 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
     const connection = stream.connection();
     if (!connection) return stream.open();
     union = next;
+    presence = asked();
     const position = stream.position();
     let from = position;
     for (const s of subs) for (const at of s.joins?.values() ?? []) if (comparePositions(at, from, true) < 0) from = at;
@@ -98,13 +102,16 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
 
   const topics: TopicUnion = {
     request() {
-      const url = new URL(stream.url);
+      const base = new URL(stream.url);
+      if (presence) base.searchParams.set(PRESENCE_PARAM, '1');
+      const url = new URL(base);
       for (const topic of union) url.searchParams.append(TOPIC_PARAM, topic);
       const viaBody = url.href.length > MAX_TOPIC_URL && stream.connection()?.status.transport !== 'eventsource';
-      return viaBody ? { url: stream.url, body: JSON.stringify({ topics: union }) } : { url: url.href, body: null };
+      return viaBody ? { url: base.href, body: JSON.stringify({ topics: union }) } : { url: url.href, body: null };
     },
     take() {
       union = named();
+      presence = asked();
       for (const s of subs) s.joins = undefined;
       return union.length > 0;
     },

@@ -21,6 +21,13 @@ export const MAX_TOPIC_URL = 2000;
 export const CONTROL_PREFIX = 'ssemux:';
 export const RESET_EVENT = 'ssemux:reset';
 export const DENIED_EVENT = 'ssemux:denied';
+/**
+ * Who reads a topic (server protocol, presence): sent, without an `id:`, to a connection that
+ * asked with {@link PRESENCE_PARAM}, the only control event handed to listeners (of this type by name).
+ */
+export const PRESENCE_EVENT = 'ssemux:presence';
+/** Query parameter (`presence=1`) that asks for {@link PRESENCE_EVENT}s of the connection's topics. */
+export const PRESENCE_PARAM = 'presence';
 
 /** Data of a {@link RESET_EVENT}. */
 export interface ResetNotice {

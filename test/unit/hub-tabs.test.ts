@@ -244,3 +244,33 @@ describe('the tabs of a stream', () => {
     expect(tabsOf(a).at(-1)).toEqual({ count: 1, visible: 1 });
   });
 });
+
+describe('presence (ssemux:presence)', () => {
+  const PRESENCE = (topic: string, users: string) => `${topic}\n{"members":[${users}],"anonymous":0}`;
+
+  it('a subscriber that listens to it by name makes the upstream ask for it; it gets the presence of its topics, and nobody else does', () => {
+    const { hub, made, flush } = setup();
+    const [watcher, all] = [endpoint(), endpoint()];
+    hub.attach(all).subscribe(req({ spec: spec({ topics: true }), filter: { types: ['*'], topics: ['room'] } }));
+    vi.advanceTimersByTime(100);
+    expect(made[0]!.options.url).not.toContain('presence=1');
+    const p = hub.attach(watcher);
+    p.subscribe(req({ spec: spec({ topics: true }), filter: { types: ['msg', 'ssemux:presence'], topics: ['room'] } }));
+    vi.advanceTimersByTime(100);
+    expect(made[0]!.restarts.at(-1)!.url).toContain('presence=1');
+    made[0]!.event('1-1', 'msg', 'room\nhello');
+    made[0]!.event('', 'ssemux:presence', PRESENCE('room', '{"user":"alice","browsers":2}'));
+    made[0]!.event('', 'ssemux:presence', PRESENCE('other', ''));
+    flush();
+    const got = eventsFrames(watcher).flatMap((f) => f.events.map((e) => `${e.type}:${e.topic}`));
+    expect(got).toEqual(['msg:room', 'ssemux:presence:room']);
+    expect(eventsFrames(all).flatMap((f) => f.events.map((e) => e.type))).toEqual(['msg']);
+    // The log's position does not move with it.
+    expect(watcher.positions.get(1)).toMatchObject({ id: '1-1', count: 1 });
+    // A newcomer asking for the latest gets who reads the room now.
+    const late = endpoint();
+    hub.attach(late).subscribe(req({ spec: spec({ topics: true }), filter: { types: ['ssemux:presence'], topics: ['room'], latest: ['ssemux:presence'] } }));
+    flush();
+    expect(latestOf(late)).toEqual(['ssemux:presence:1-1']);
+  });
+});
