@@ -21,8 +21,9 @@ export const eventSourceTransport: Transport = (request, sink) => {
   listen('message');
   for (const type of request.eventTypes) if (type !== 'message') listen(type);
   source.onopen = () => {
-    // The platform has checked status 200 and the content type by now.
-    sink.response(200, (name) => (name === 'content-type' ? 'text/event-stream' : null));
+    // The platform has checked status 200 and the content type by now: the content type is the one
+    // header an open response is asked for here (the prelude is not awaited on this transport).
+    sink.response(200, () => 'text/event-stream');
   };
   source.onerror = () => {
     source.close();
