@@ -44,6 +44,8 @@ interface Internals {
   handlers: Map<string, { fn: Function; listener: (ev: Event) => void }>;
   /** The client's attempt count last seen: each failed attempt is one `error` event, as on the platform. */
   attempt: number;
+  /** A failed attempt is being told apart from a CORS refusal: its `error` event waits for the answer. */
+  probing?: boolean;
 }
 
 const internals = new WeakMap<SharedEventSource, Internals>();
@@ -115,14 +117,18 @@ export class SharedEventSource extends EventTarget implements EventSource {
       throw new DOMException(`Failed to construct 'EventSource': The URL '${String(url)}' is invalid.`, 'SyntaxError');
     }
     const withCredentials = !!init.withCredentials;
-    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials };
+    // The platform fetches only http(s) URLs: any other (ftp:, about:, mailto:, javascript:, data:)
+    // fails the connection at once. The client is then inert: it opens nothing.
+    const fetchable = /^https?:/.test(href);
+    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials, inert: !fetchable };
     for (const name of ['headers', 'workerUrl', 'sharing', 'transport', 'topics'] as const) {
       if (init[name] !== undefined) Object.assign(options, { [name]: init[name] });
     }
     Object.assign(options, (init as { [CLIENT_OPTIONS]?: Partial<RealtimeClientOptions> })[CLIENT_OPTIONS]);
     const client = createRealtimeClient(options);
     internals.set(this, { url: href, withCredentials, state: CONNECTING, origin: new URL(href).origin, client, asked: new Set(), handlers: new Map(), attempt: 0 });
-    client.onStatus((status) => onStatus(this, status));
+    if (fetchable) client.onStatus((status) => onStatus(this, status));
+    else setTimeout(() => internals.get(this)!.state === CLOSED || fire(this, CLOSED, 'error'));
   }
 
   /** The absolute URL of the stream. */
@@ -176,14 +182,6 @@ export class SharedEventSource extends EventTarget implements EventSource {
     if (listener) ask(this, String(type));
   }
 
-  /** Stops a listener, as on any EventTarget. */
-  override removeEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, ev: EventSourceEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: (this: EventSource, event: MessageEvent) => any, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: unknown, options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
   /** Closes the stream for this source at once: `readyState` `CLOSED`, no event. Other tabs keep theirs. */
   close(): void {
     const i = internals.get(this)!;
@@ -198,6 +196,14 @@ export class SharedEventSource extends EventTarget implements EventSource {
   protected connectionEvent(type: 'open' | 'error', _error?: StatusError): Event {
     return new Event(type);
   }
+}
+
+/** The EventSource's typings of `removeEventListener`, without a method of its own: EventTarget's does it. */
+export interface SharedEventSource {
+  /** Stops a listener, as on any EventTarget. */
+  removeEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, ev: EventSourceEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: (this: EventSource, event: MessageEvent) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
 // The platform's constants are on the interface object and on its prototype, enumerable and fixed.
@@ -262,6 +268,21 @@ function onStatus(es: SharedEventSource, status: RealtimeStatus): void {
     i.client.close();
     return fire(es, CLOSED, 'error', error);
   }
+  if (i.probing) return;
   // The connection broke or ended (from OPEN), or another attempt failed (the count moved).
-  if (i.state === OPEN || status.attempt > before) fire(es, CONNECTING, 'error', error);
+  if (i.state === OPEN) return fire(es, CONNECTING, 'error', error);
+  if (status.attempt <= before) return;
+  const page = (globalThis as { location?: { origin: string } }).location?.origin;
+  if (error?.code !== 'network' || i.origin === page) return fire(es, CONNECTING, 'error', error);
+  // A cross-origin request refused by CORS fails as a network failure does, for script. A no-cors
+  // request, which needs no permission, tells them apart: it gets an answer from a server that is
+  // there. The platform fails the connection on a refusal; it retries after a network failure.
+  i.probing = true;
+  const settle = (refused: boolean) => {
+    i.probing = false;
+    if (i.state !== CONNECTING) return;
+    if (refused) i.client.close();
+    fire(es, refused ? CLOSED : CONNECTING, 'error', error);
+  };
+  fetch(i.url, { method: 'HEAD', mode: 'no-cors' }).then(() => settle(true), () => settle(false));
 }
