@@ -117,9 +117,9 @@ export class SharedEventSource extends EventTarget implements EventSource {
       throw new DOMException(`Failed to construct 'EventSource': The URL '${String(url)}' is invalid.`, 'SyntaxError');
     }
     const withCredentials = !!init.withCredentials;
-    // The platform fetches only http(s) URLs: any other (ftp:, about:, mailto:, javascript:, data:)
-    // fails the connection at once. The client is then inert: it opens nothing.
-    const fetchable = /^https?:/.test(href);
+    // The platform fails the connection at once for a URL that fetch cannot get (ftp:, about:,
+    // mailto:, javascript:); http(s), data: and blob: it streams. The client is then inert: it opens nothing.
+    const fetchable = /^(https?|data|blob):/.test(href);
     const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials, inert: !fetchable };
     for (const name of ['headers', 'workerUrl', 'sharing', 'transport', 'topics'] as const) {
       if (init[name] !== undefined) Object.assign(options, { [name]: init[name] });
