@@ -72,7 +72,7 @@ const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(
 export async function startWptServer() {
   /** @type {Map<string, string>} */
   const stash = new Map();
-  /** Raw Last-Event-ID bytes (hex) each `record` request carried, by its token: what the ids test compares. */
+  /** What the `record` and `whoami` resources saw, by token (see them). */
   /** @type {Map<string, string[]>} */
   const requests = new Map();
   /** @type {import('node:http').Server[]} */
@@ -217,11 +217,12 @@ export async function startWptServer() {
       case 'cors-unsafe-last-event-id':
         return unsafeLastEventId();
       case 'record': {
-        // Records the raw Last-Event-ID of every request under `token`, then sends `id`'s events:
-        // what the ids test compares between EventSource implementations.
+        // Not a suite resource (the ids test's): records the raw bytes (hex) of every request's
+        // Last-Event-ID under `token` (`query <hex>` for a `lastEventId` query parameter), sends
+        // `id: <id>` on the first, plain events on the second, and 204 on the third.
         const token = str('token');
         const seen = requests.get(token) ?? [];
-        seen.push(lastEventId ? lastEventId.toString('hex') : '');
+        seen.push(lastEventId ? lastEventId.toString('hex') : q.has('lastEventId') ? `query ${q.get('lastEventId')?.toString('hex')}` : '');
         requests.set(token, seen);
         sse();
         headers['access-control-allow-origin'] = origin ?? '*';
@@ -229,6 +230,21 @@ export async function startWptServer() {
         const body = seen.length === 1 ? Buffer.concat([Buffer.from('retry: 100\nid: '), id, Buffer.from('\ndata: first\n\n')]) : Buffer.from(`data: request ${seen.length}\n\n`);
         if (seen.length >= 3) return send(204);
         return send(200, body);
+      }
+      case 'whoami': {
+        // Not a suite resource (the identity test's): every 100 ms, the `jti` of the bearer token
+        // this connection was opened with; each connection counted under `whoami`.
+        const bearer = /^Bearer [\w-]+\.([\w-]+)\./.exec(req.headers.authorization ?? '');
+        const claims = bearer ? JSON.parse(Buffer.from(bearer[1] ?? '', 'base64url').toString('utf8')) : {};
+        const seen = requests.get('whoami') ?? [];
+        seen.push(String(claims.jti));
+        requests.set('whoami', seen);
+        sse();
+        res.writeHead(200, headers);
+        res.write(': open\n\n');
+        const timer = setInterval(() => res.write(`data: ${claims.jti}\n\n`), 100);
+        res.on('close', () => clearInterval(timer));
+        return;
       }
       case 'common/redirect': {
         headers.location = str('location');
