@@ -73,7 +73,9 @@ const OWN_EVENTS = ['open', 'error'];
  *   event, and a reconnection that resumes with `Last-Event-ID`; each failed attempt fires
  *   `error` again;
  * - the server answers other than 200 `text/event-stream` (204, 404, 500, a wrong content
- *   type): the connection fails for good, `readyState` `CLOSED`, an `error` event;
+ *   type), CORS refuses a cross-origin response, or the URL is one fetch cannot get (`ftp:`,
+ *   `about:blank`, `mailto:`, `javascript:`): the connection fails for good, `readyState`
+ *   `CLOSED`, an `error` event;
  * - `close()`: `readyState` `CLOSED`, no event.
  *
  * Where it differs from the platform, by design (README, "ssemux/eventsource"):
@@ -87,6 +89,9 @@ const OWN_EVENTS = ['open', 'error'];
  *   listeners of those names hear the connection's events only.
  * - Events are not trusted (`isTrusted` is false), their `origin` is the URL's (the platform gives
  *   that of the URL after redirects), and this is not an `instanceof EventSource`.
+ * - Cross-origin, resuming sends `Last-Event-ID` after a CORS preflight, which the server must
+ *   allow (the platform's EventSource needs none); `window.stop()` does not reach the request (it
+ *   runs in a SharedWorker or another tab); two sources of one URL share one stream.
  */
 export class SharedEventSource extends EventTarget implements EventSource {
   /** The connection is being made, or remade after it broke. */
