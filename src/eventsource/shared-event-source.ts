@@ -286,7 +286,11 @@ function onStatus(es: SharedEventSource, status: RealtimeStatus): void {
   const settle = (refused: boolean) => {
     i.probing = false;
     if (i.state !== CONNECTING) return;
-    if (refused) i.client.close();
+    // CLOSED first: closing the client reports a status this source must not answer again.
+    if (refused) {
+      i.state = CLOSED;
+      i.client.close();
+    }
     fire(es, refused ? CLOSED : CONNECTING, 'error', error);
   };
   fetch(i.url, { method: 'HEAD', mode: 'no-cors' }).then(() => settle(true), () => settle(false));
