@@ -63,6 +63,19 @@ describe('SharedEventSource: a URL fetch cannot get', () => {
   });
 });
 
+describe('SharedEventSource: on a server (no window)', () => {
+  it('an http(s) URL stays inert, as the client is there: no request', async () => {
+    vi.unstubAllGlobals();
+    let requests = 0;
+    server.use(http.all(CROSS, () => (requests++, HttpResponse.error())));
+    const es = new SharedEventSource(CROSS);
+    const log = record(es);
+    await new Promise((r) => setTimeout(r, 100));
+    expect([requests, log, es.readyState]).toEqual([0, [], 0]);
+    es.close();
+  });
+});
+
 describe('SharedEventSource: a cross-origin failure', () => {
   it('refused by CORS (a no-cors HEAD gets an answer): one error, CLOSED, as the platform', async () => {
     server.use(
