@@ -125,8 +125,8 @@ export class SharedEventSource extends EventTarget implements EventSource {
     // The platform fails the connection at once for a URL that fetch cannot get (ftp:, about:,
     // mailto:, javascript:); http(s), data: and blob: it streams. The client is then inert: it opens nothing.
     const fetchable = /^(https?|data|blob):/.test(href);
-    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials };
-    if (!fetchable) options.inert = true;
+    // (Otherwise the client's own default: inert on a server.)
+    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials, inert: !fetchable || undefined };
     for (const name of ['headers', 'workerUrl', 'sharing', 'transport', 'topics'] as const) {
       if (init[name] !== undefined) Object.assign(options, { [name]: init[name] });
     }
