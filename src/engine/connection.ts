@@ -319,7 +319,14 @@ export function createConnection(options: ConnectionOptions): Connection {
     }
     if (abort.signal.aborted) return;
     headers.Accept = 'text/event-stream';
-    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    // A header value is a byte string: the id's UTF-8 bytes, one character each, as EventSource sends it.
+    if (lastEventId) headers['Last-Event-ID'] = unescape(encodeURIComponent(lastEventId));
+    try {
+      new Headers(headers);
+    } catch (error) {
+      // A value outside Latin-1 (a provider's token) or a name that is no token: no request can carry it.
+      return stop({ code: 'headers', message: `${error} (${url})` });
+    }
     gotResponse = gotBytes = gotEvents = false;
     // The silence clock starts with the request: waiting for a slot or for headers is not silence.
     sentAt = lastByteAt = Date.now();
