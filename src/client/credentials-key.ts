@@ -5,33 +5,47 @@ const VOLATILE_CLAIMS = new Set(['iat', 'exp', 'nbf', 'jti']);
 
 /**
  * Names the credentials in `headers` without keeping them: tabs whose keys match share one
- * upstream, others never do. The key covers every header; a bearer JWT in `Authorization`
- * counts by its claims without `iat`, `exp`, `nbf` and `jti`, so a refreshed token of the same
- * identity keeps the key while another user, tenant or scope changes it. `''` when there are no
- * headers. Apps with opaque tokens that rotate pass `credentialsKey`.
+ * upstream, others never do. The key covers every header. A bearer JWT in `Authorization` whose
+ * identity is evident (signed, with a `sub`) counts by its header (`alg`, `kid`, `typ`…) and its
+ * claims without `iat`, `exp`, `nbf` and `jti`, so a refreshed token of the same identity keeps the
+ * key while another user, tenant, scope or signing key changes it. Any other token counts as a
+ * whole: a JWT without `sub` (a session-id token, told apart by its `jti` alone), an unsigned one
+ * (`alg: none`, which anyone can write), an opaque token. `''` when there are no headers. Apps
+ * whose tokens change on every call without naming a `sub` pass `credentialsKey`.
  */
 export function credentialsKeyOf(headers: HeadersInit): string {
   const entries = Object.entries(headers)
     .map(([name, value]) => {
       const lower = name.toLowerCase();
-      const claims = lower === 'authorization' ? jwtClaims(value) : undefined;
-      return [lower, claims ? `jwt ${stableJson(claims)}` : value] as const;
+      const identity = lower === 'authorization' ? jwtIdentity(value) : undefined;
+      return [lower, identity ? `jwt ${identity}` : value] as const;
     })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return entries.length === 0 ? '' : hash(JSON.stringify(entries));
 }
 
-function jwtClaims(authorization: string): Record<string, unknown> | undefined {
-  const match = /^Bearer\s+[\w-]+\.([\w-]+)\.[\w-]*$/i.exec(authorization.trim());
+/**
+ * The identity a bearer JWT evidently stands for, as stable text: its header and its claims but
+ * the volatile ones. Undefined when it is not evident, so that the token counts as a whole.
+ */
+function jwtIdentity(authorization: string): string | undefined {
+  const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.[\w-]+$/i.exec(authorization.trim());
   if (!match) return undefined;
   try {
-    const base64 = match[1]!.replace(/-/g, '+').replace(/_/g, '/');
-    const claims: unknown = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')));
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined;
-    return Object.fromEntries(Object.entries(claims).filter(([name]) => !VOLATILE_CLAIMS.has(name)));
+    const [header, claims] = [match[1]!, match[2]!].map(decodePart);
+    // The client cannot check a signature; an unsigned token (`alg: none`) any script can write.
+    if (typeof header?.alg !== 'string' || /^none$/i.test(header.alg) || typeof claims?.sub !== 'string' || !claims.sub) return undefined;
+    return stableJson([header, Object.fromEntries(Object.entries(claims).filter(([name]) => !VOLATILE_CLAIMS.has(name)))]);
   } catch {
     return undefined;
   }
+}
+
+/** A base64url JSON object of a JWT, or undefined when the part holds something else. */
+function decodePart(part: string): Record<string, unknown> | undefined {
+  const base64 = part.replace(/-/g, '+').replace(/_/g, '/');
+  const value: unknown = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')));
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** JSON with object keys sorted at every depth, so equal claims always give equal text. */

@@ -81,13 +81,19 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   const backoff: StreamSpec['backoff'] = { ...d.backoff };
   for (const name of ['initialMs', 'maxMs', 'factor'] as const) backoff[name] = number(`backoff.${name}`, o.backoff?.[name], d.backoff[name]);
   if (backoff.factor < 1) fail('backoff.factor must be at least 1');
-  if (backoff.maxMs < backoff.initialMs) fail('backoff.maxMs is below backoff.initialMs');
+  if (backoff.maxMs < backoff.initialMs) fail('backoff.maxMs must be at least backoff.initialMs');
   const g = globalThis as { document?: { baseURI: string }; location?: { href: string }; window?: unknown; importScripts?: unknown };
   // A server (no window, no worker scope) renders pages: nothing there should open a stream.
   const inert = o.inert ?? (g.window === undefined && g.importScripts === undefined);
   // Relative URLs resolve as fetch and EventSource resolve them: against the document's base URL (a `<base href>`).
   const base = g.document?.baseURI ?? g.location?.href;
-  const stream = { url: absolute('url', o.url, base, inert), transport, method, withCredentials: o.withCredentials ?? d.withCredentials, backoff } as ResolvedOptions['stream'];
+  const url = absolute('url', o.url, base, inert);
+  // Topics named in the URL (`/events?topic=x`) are the client's topics when the option names none,
+  // so that the hub splits each event's topic line from its data (it adds the union of every tab's
+  // topics to the query: a topic named twice is one). The parameter is wire.ts's TOPIC_PARAM,
+  // written out: importing that module would move it into this bundle.
+  const named = inert ? [] : new URL(url).searchParams.getAll('topic');
+  const stream = { url, transport, method, withCredentials: o.withCredentials ?? d.withCredentials, backoff } as ResolvedOptions['stream'];
   for (const name of ['heartbeatTimeoutMs', 'headersTimeoutMs', 'maxConnections', 'maxEventSize'] as const) stream[name] = number(name, o[name], d[name]);
   if (stream.maxConnections % 1) fail('maxConnections must be a whole number');
   if (body !== undefined) stream.body = body;
@@ -99,7 +105,8 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     log: debug === true ? (message, detail) => console.log(`[ssemux] ${message}`, detail ?? '') : debug || undefined,
     workerUrl: o.workerUrl && absolute('workerUrl', o.workerUrl, base, inert),
     headers,
-    topics: topics && checkTopics(topics, 'topics'),
+    // (`?topic=` alone names no topic here; the server refuses it.)
+    topics: ((topics || named[0]) && checkTopics(topics || named, 'topics')) as string[] | undefined,
     credentialsKey,
     signal,
   };

@@ -223,8 +223,9 @@ export function fetchEventSource(input: RequestInfo | URL, init: FetchEventSourc
       if (done) return;
       handed = from;
       const headers = { ...request.headers };
-      // The engine writes this very name once it has an id of its own: one header, never two.
-      if (from) headers['Last-Event-ID'] = from;
+      // The engine writes this very name once it has an id of its own: one header, never two. A
+      // header's value is bytes: the id's UTF-8, as the engine sends it.
+      if (from) headers['Last-Event-ID'] = unescape(encodeURIComponent(from));
       const options: RealtimeClientOptions = { url: request.url, parse: 'text', withCredentials: request.withCredentials, sharing: request.method === 'GET' ? (sharing ?? 'auto') : 'none' };
       if (Object.keys(headers).length > 0) options.headers = headers;
       if (request.method === 'POST') options.method = 'POST';
@@ -289,6 +290,15 @@ export function fetchEventSource(input: RequestInfo | URL, init: FetchEventSourc
   });
 }
 
+/** The text whose UTF-8 bytes `value`'s characters are; `value` itself when they are not UTF-8. */
+function idOf(value: string): string {
+  try {
+    return decodeURIComponent(escape(value));
+  } catch {
+    return value;
+  }
+}
+
 /** The original's default `onopen`: anything but an event stream is refused. */
 function defaultOnOpen(response: Response): void {
   const contentType = response.headers.get('content-type');
@@ -330,7 +340,8 @@ async function prepare(input: RequestInfo | URL, init: FetchEventSourceInit): Pr
   }
   if (method !== 'GET' && method !== 'POST') throw invalid(`method ${method}: the client sends GET (shared) and POST (in this tab)`);
   if (body !== undefined && body !== null && (typeof body !== 'string' || method === 'GET')) throw invalid(`body: a POST takes a string or URLSearchParams body`);
-  const resume = headers.get('last-event-id') ?? '';
+  // A header's value is bytes: the id they spell in UTF-8, which the client sends back as those bytes.
+  const resume = idOf(headers.get('last-event-id') ?? '');
   // The client sends both itself.
   headers.delete('last-event-id');
   headers.delete('accept');

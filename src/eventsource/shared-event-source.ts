@@ -44,6 +44,8 @@ interface Internals {
   handlers: Map<string, { fn: Function; listener: (ev: Event) => void }>;
   /** The client's attempt count last seen: each failed attempt is one `error` event, as on the platform. */
   attempt: number;
+  /** A failed attempt is being told apart from a CORS refusal: its `error` event waits for the answer. */
+  probing?: boolean;
 }
 
 const internals = new WeakMap<SharedEventSource, Internals>();
@@ -71,7 +73,9 @@ const OWN_EVENTS = ['open', 'error'];
  *   event, and a reconnection that resumes with `Last-Event-ID`; each failed attempt fires
  *   `error` again;
  * - the server answers other than 200 `text/event-stream` (204, 404, 500, a wrong content
- *   type): the connection fails for good, `readyState` `CLOSED`, an `error` event;
+ *   type), CORS refuses a cross-origin response, or the URL is one fetch cannot get (`ftp:`,
+ *   `about:blank`, `mailto:`, `javascript:`): the connection fails for good, `readyState`
+ *   `CLOSED`, an `error` event;
  * - `close()`: `readyState` `CLOSED`, no event.
  *
  * Where it differs from the platform, by design (README, "ssemux/eventsource"):
@@ -85,6 +89,9 @@ const OWN_EVENTS = ['open', 'error'];
  *   listeners of those names hear the connection's events only.
  * - Events are not trusted (`isTrusted` is false), their `origin` is the URL's (the platform gives
  *   that of the URL after redirects), and this is not an `instanceof EventSource`.
+ * - Cross-origin, resuming sends `Last-Event-ID` after a CORS preflight, which the server must
+ *   allow (the platform's EventSource needs none); `window.stop()` does not reach the request (it
+ *   runs in a SharedWorker or another tab); two sources of one URL share one stream.
  */
 export class SharedEventSource extends EventTarget implements EventSource {
   /** The connection is being made, or remade after it broke. */
@@ -115,14 +122,19 @@ export class SharedEventSource extends EventTarget implements EventSource {
       throw new DOMException(`Failed to construct 'EventSource': The URL '${String(url)}' is invalid.`, 'SyntaxError');
     }
     const withCredentials = !!init.withCredentials;
-    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials };
+    // The platform fails the connection at once for a URL that fetch cannot get (ftp:, about:,
+    // mailto:, javascript:); http(s), data: and blob: it streams. The client is then inert: it opens nothing.
+    const fetchable = /^(https?|data|blob):/.test(href);
+    // (Otherwise the client's own default: inert on a server.)
+    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials, inert: !fetchable || undefined };
     for (const name of ['headers', 'workerUrl', 'sharing', 'transport', 'topics'] as const) {
       if (init[name] !== undefined) Object.assign(options, { [name]: init[name] });
     }
     Object.assign(options, (init as { [CLIENT_OPTIONS]?: Partial<RealtimeClientOptions> })[CLIENT_OPTIONS]);
     const client = createRealtimeClient(options);
     internals.set(this, { url: href, withCredentials, state: CONNECTING, origin: new URL(href).origin, client, asked: new Set(), handlers: new Map(), attempt: 0 });
-    client.onStatus((status) => onStatus(this, status));
+    if (fetchable) client.onStatus((status) => onStatus(this, status));
+    else setTimeout(() => internals.get(this)!.state === CLOSED || fire(this, CLOSED, 'error'));
   }
 
   /** The absolute URL of the stream. */
@@ -176,14 +188,6 @@ export class SharedEventSource extends EventTarget implements EventSource {
     if (listener) ask(this, String(type));
   }
 
-  /** Stops a listener, as on any EventTarget. */
-  override removeEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, ev: EventSourceEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: (this: EventSource, event: MessageEvent) => any, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: unknown, options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
-  }
-
   /** Closes the stream for this source at once: `readyState` `CLOSED`, no event. Other tabs keep theirs. */
   close(): void {
     const i = internals.get(this)!;
@@ -198,6 +202,14 @@ export class SharedEventSource extends EventTarget implements EventSource {
   protected connectionEvent(type: 'open' | 'error', _error?: StatusError): Event {
     return new Event(type);
   }
+}
+
+/** The EventSource's typings of `removeEventListener`, without a method of its own: EventTarget's does it. */
+export interface SharedEventSource {
+  /** Stops a listener, as on any EventTarget. */
+  removeEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, ev: EventSourceEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: (this: EventSource, event: MessageEvent) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
 // The platform's constants are on the interface object and on its prototype, enumerable and fixed.
@@ -262,6 +274,25 @@ function onStatus(es: SharedEventSource, status: RealtimeStatus): void {
     i.client.close();
     return fire(es, CLOSED, 'error', error);
   }
+  if (i.probing) return;
   // The connection broke or ended (from OPEN), or another attempt failed (the count moved).
-  if (i.state === OPEN || status.attempt > before) fire(es, CONNECTING, 'error', error);
+  if (i.state === OPEN) return fire(es, CONNECTING, 'error', error);
+  if (status.attempt <= before) return;
+  const page = (globalThis as { location?: { origin: string } }).location?.origin;
+  if (error?.code !== 'network' || i.origin === page) return fire(es, CONNECTING, 'error', error);
+  // A cross-origin request refused by CORS fails as a network failure does, for script. A no-cors
+  // request, which needs no permission, tells them apart: it gets an answer from a server that is
+  // there. The platform fails the connection on a refusal; it retries after a network failure.
+  i.probing = true;
+  const settle = (refused: boolean) => {
+    i.probing = false;
+    if (i.state !== CONNECTING) return;
+    // CLOSED first: closing the client reports a status this source must not answer again.
+    if (refused) {
+      i.state = CLOSED;
+      i.client.close();
+    }
+    fire(es, refused ? CLOSED : CONNECTING, 'error', error);
+  };
+  fetch(i.url, { method: 'HEAD', mode: 'no-cors' }).then(() => settle(true), () => settle(false));
 }

@@ -14,7 +14,9 @@ import type { StatusError } from './types.js';
  * - `sharing-unavailable`: the asked-for sharing mode could not start.
  * - `protocol-mismatch`: the worker speaks another protocol version.
  * - `buffered-stream`: a proxy holds the stream back; the client moved to long-poll.
- * - `headers`: the headers provider threw, did not answer in time, or gave something that is not headers.
+ * - `headers`: the headers provider threw, did not answer in time, or gave something that is not
+ *   headers; retried. A header that no request can carry (a value outside Latin-1, such as a
+ *   provider's token, or a name that is not a token) closes the stream: every request would fail alike.
  * - `unsupported`: the transport cannot run on this platform; `auto` moved on to the next.
  * - `gap`: the server could not replay from where the stream stood: events may be missing.
  * - `connection-limit`: the stream waits for a free connection (see `maxConnections`).

@@ -336,7 +336,7 @@ describe('credentialsKeyOf', () => {
   const signed = (payload: Record<string, unknown>, sig: string) => `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(payload)}.${sig}`;
 
   it('two JWTs of the same subject (a refreshed token) get the same key', () => {
-    const first = credentialsKeyOf({ Authorization: `Bearer ${jwt({ sub: 'user-1', iat: 1, exp: 100 })}` });
+    const first = credentialsKeyOf({ Authorization: `Bearer ${signed({ sub: 'user-1', iat: 1, exp: 100 }, 'c2lnbmF0dXJlMQ')}` });
     const refreshed = credentialsKeyOf({ Authorization: `Bearer ${signed({ sub: 'user-1', iat: 50, exp: 200, jti: 'x' }, 'c2lnbmF0dXJl')}` });
     expect(first).not.toBe('');
     expect(first).toBe(refreshed);
@@ -446,7 +446,8 @@ describe('createRealtimeClient: the seams', () => {
 });
 
 describe('credentialsKeyOf', () => {
-  const jwt = (claims: object) => `Bearer h.${btoa(JSON.stringify(claims)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')}.s`;
+  const part = (value: object) => btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  const jwt = (claims: object) => `Bearer ${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.s`;
 
   it('a refreshed token of one identity keeps the key (iat, exp, nbf, jti do not count)', () => {
     const a = credentialsKeyOf({ Authorization: jwt({ iss: 'i', sub: 'alice', scope: 'read', iat: 1, exp: 2, nbf: 1, jti: 'a' }) });

@@ -14,20 +14,27 @@ export const eventSourceTransport: Transport = (request, sink) => {
   const url = new URL(request.url);
   if (request.lastEventId) url.searchParams.set(LAST_EVENT_ID_PARAM, request.lastEventId);
   const source = new EventSource(url.href, { withCredentials: request.withCredentials });
+  // A new EventSource starts with no last event id, and its events say '' until an `id:` field
+  // comes: until its id moves, the stream's own one stands.
+  let shown = '';
+  let id = request.lastEventId;
   const onMessage = (e: MessageEvent<string>) => {
-    sink.event({ type: e.type, data: e.data, id: e.lastEventId });
+    if (e.lastEventId !== shown) id = shown = e.lastEventId;
+    sink.event({ type: e.type, data: e.data, id });
   };
   const listen = (type: string) => source.addEventListener(type, onMessage);
   listen('message');
   for (const type of request.eventTypes) if (type !== 'message') listen(type);
   source.onopen = () => {
-    // The platform has checked status 200 and the content type by now.
-    sink.response(200, (name) => (name === 'content-type' ? 'text/event-stream' : null));
+    // The platform has checked status 200 and the content type by now: the content type is the one
+    // header an open response is asked for here (the prelude is not awaited on this transport).
+    sink.response(200, () => 'text/event-stream');
   };
   source.onerror = () => {
     source.close();
     sink.error(new Error('EventSource failed'));
   };
-  request.signal.addEventListener('abort', () => source.close(), { once: true });
+  // A signal aborts once: the listener needs no `once`.
+  request.signal.addEventListener('abort', () => source.close());
   return listen;
 };

@@ -20,7 +20,7 @@ export const fetchTransport: Transport = (request, sink) => {
       return;
     }
     if (typeof response.body?.getReader !== 'function') {
-      throw new RealtimeError('unsupported', 'This platform cannot read a fetch response as a stream');
+      throw new RealtimeError('unsupported', 'fetch cannot stream responses here');
     }
     const reader = response.body.getReader();
     // One decoder per response: it strips exactly the one leading BOM of each body.

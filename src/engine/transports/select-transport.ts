@@ -15,15 +15,11 @@ const WITH_XHR = typeof __SSEMUX_XHR__ !== 'boolean' || __SSEMUX_XHR__;
 
 /** What the current global scope can do; a function so tests and fallbacks see changes. */
 export function platformSupport(scope: typeof globalThis = globalThis) {
-  const s = scope as unknown as Record<string, unknown>;
-  const Res = s.Response as { prototype?: object } | undefined;
-  const Stream = s.ReadableStream as { prototype?: object } | undefined;
+  const s = scope as unknown as Record<string, { prototype?: object } | undefined>;
+  const fetch = typeof s.fetch === 'function';
   return {
-    fetchStream:
-      typeof s.fetch === 'function' &&
-      !!Res?.prototype && 'body' in Res.prototype &&
-      !!Stream?.prototype && 'getReader' in Stream.prototype,
-    fetch: typeof s.fetch === 'function',
+    fetchStream: fetch && 'body' in (s.Response?.prototype ?? {}) && 'getReader' in (s.ReadableStream?.prototype ?? {}),
+    fetch,
     eventSource: typeof s.EventSource === 'function',
     xhr: WITH_XHR && typeof s.XMLHttpRequest === 'function',
   };
