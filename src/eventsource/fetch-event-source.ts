@@ -240,7 +240,6 @@ export function fetchEventSource(input: RequestInfo | URL, init: FetchEventSourc
       }
       const mine = gen;
       let open = false;
-      let attempt = 0;
       c.on('*', (m) =>
         enqueue(() => {
           handed = m.lastEventId;
@@ -251,28 +250,17 @@ export function fetchEventSource(input: RequestInfo | URL, init: FetchEventSourc
           }
         }, true),
       );
-      c.onStatus(({ state, error, attempt: n, retryInMs }) => {
+      c.onStatus(({ state, reason, error }) => {
         if (done || mine !== gen) return;
-        const before = attempt;
-        attempt = n;
         if (state === 'open') {
           if (!open) enqueue(() => opened(responseOf(request.url, 200), true));
           open = true;
           return;
         }
-        const was = open;
         open = false;
-        if (state === 'closed') {
-          if (error) enqueue(() => answered(error, true));
-        } else if (state === 'reconnecting') {
-          // A clean end is the one way from open to reconnecting with a wait and no error (a hub
-          // that went away says reconnecting without a wait).
-          if (!error) {
-            if (was && retryInMs !== undefined) enqueue(() => ended(false));
-          } else if (was || n > before) {
-            enqueue(() => answered(error, false));
-          }
-        }
+        // The server ended the stream cleanly; an attempt failed (retried); an answer closed it for good.
+        if (reason === 'ended') enqueue(() => ended(false));
+        else if (error && (reason === 'failed' || reason === 'refused')) enqueue(() => answered(error, state === 'closed'));
       });
     }
 

@@ -42,8 +42,6 @@ interface Internals {
   asked: Set<string>;
   /** The `on…` attributes: the listener each one registered, which calls the current handler. */
   handlers: Map<string, { fn: Function; listener: (ev: Event) => void }>;
-  /** The client's attempt count last seen: each failed attempt is one `error` event, as on the platform. */
-  attempt: number;
   /** A failed attempt is being told apart from a CORS refusal: its `error` event waits for the answer. */
   probing?: boolean;
 }
@@ -132,7 +130,7 @@ export class SharedEventSource extends EventTarget implements EventSource {
     }
     Object.assign(options, (init as { [CLIENT_OPTIONS]?: Partial<RealtimeClientOptions> })[CLIENT_OPTIONS]);
     const client = createRealtimeClient(options);
-    internals.set(this, { url: href, withCredentials, state: CONNECTING, origin: new URL(href).origin, client, asked: new Set(), handlers: new Map(), attempt: 0 });
+    internals.set(this, { url: href, withCredentials, state: CONNECTING, origin: new URL(href).origin, client, asked: new Set(), handlers: new Map() });
     if (fetchable) client.onStatus((status) => onStatus(this, status));
     else setTimeout(() => internals.get(this)!.state === CLOSED || fire(this, CLOSED, 'error'));
   }
@@ -260,8 +258,6 @@ function fire(es: SharedEventSource, state: number, type: 'open' | 'error', erro
 function onStatus(es: SharedEventSource, status: RealtimeStatus): void {
   const i = internals.get(es)!;
   if (i.state === CLOSED) return;
-  const before = i.attempt;
-  i.attempt = status.attempt;
   const { state, error } = status;
   if (state === 'open') {
     if (i.state !== OPEN) fire(es, OPEN, 'open');
@@ -275,9 +271,9 @@ function onStatus(es: SharedEventSource, status: RealtimeStatus): void {
     return fire(es, CLOSED, 'error', error);
   }
   if (i.probing) return;
-  // The connection broke or ended (from OPEN), or another attempt failed (the count moved).
+  // The connection broke or ended (from OPEN), or another attempt failed: one error event each.
   if (i.state === OPEN) return fire(es, CONNECTING, 'error', error);
-  if (status.attempt <= before) return;
+  if (status.reason !== 'failed') return;
   const page = (globalThis as { location?: { origin: string } }).location?.origin;
   if (error?.code !== 'network' || i.origin === page) return fire(es, CONNECTING, 'error', error);
   // A cross-origin request refused by CORS fails as a network failure does, for script. A no-cors

@@ -1,6 +1,7 @@
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConnection, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
+import { createConnectionScope } from '../../src/engine/connection-scope.js';
 import type { ConnectionStatus } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
 import { settle, until } from '../support/fake-time.js';
@@ -29,6 +30,7 @@ function open(overrides: Partial<ConnectionOptions> = {}) {
     heartbeatTimeoutMs: 600_000,
     maxEventSize: 1024 * 1024,
     maxConnections: 4,
+    scope: createConnectionScope(),
     headers: () => ({}),
     customHeaders: true,
     lastEventId: '',
