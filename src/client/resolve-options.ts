@@ -1,3 +1,4 @@
+import { baseUrl } from '../protocol/base-url.js';
 import { DEFAULTS } from '../protocol/defaults.js';
 import { RealtimeError } from '../protocol/errors.js';
 import type { StreamSpec } from '../protocol/stream.js';
@@ -82,11 +83,10 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   for (const name of ['initialMs', 'maxMs', 'factor'] as const) backoff[name] = number(`backoff.${name}`, o.backoff?.[name], d.backoff[name]);
   if (backoff.factor < 1) fail('backoff.factor must be at least 1');
   if (backoff.maxMs < backoff.initialMs) fail('backoff.maxMs must be at least backoff.initialMs');
-  const g = globalThis as { document?: { baseURI: string }; location?: { href: string }; window?: unknown; importScripts?: unknown };
+  const g = globalThis as { window?: unknown; importScripts?: unknown };
   // A server (no window, no worker scope) renders pages: nothing there should open a stream.
   const inert = o.inert ?? (g.window === undefined && g.importScripts === undefined);
-  // Relative URLs resolve as fetch and EventSource resolve them: against the document's base URL (a `<base href>`).
-  const base = g.document?.baseURI ?? g.location?.href;
+  const base = baseUrl();
   const url = absolute('url', o.url, base, inert);
   // Topics named in the URL (`/events?topic=x`) are the client's topics when the option names none,
   // so that the hub splits each event's topic line from its data (it adds the union of every tab's

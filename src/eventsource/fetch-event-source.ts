@@ -1,4 +1,5 @@
 import { createRealtimeClient, RealtimeError, type RealtimeClient, type RealtimeClientOptions, type SharingMode, type StatusError, type TransportKind } from '../index.js';
+import { baseUrl } from '../protocol/base-url.js';
 
 /** The content type of an event stream, as @microsoft/fetch-event-source exports it. */
 export const EventStreamContentType = 'text/event-stream';
@@ -303,8 +304,7 @@ function responseOf(url: string, status: number): Response {
 /** The URL the response will show: relative to the document, where there is one. */
 function absolute(url: string): string {
   try {
-    const g = globalThis as { document?: { baseURI: string }; location?: { href: string } };
-    return new URL(url, g.document?.baseURI ?? g.location?.href).href;
+    return new URL(url, baseUrl()).href;
   } catch {
     return url;
   }

@@ -1,4 +1,5 @@
 import { createRealtimeClient, type RealtimeClient, type RealtimeClientOptions, type RealtimeStatus, type SharingMode, type StatusError, type TransportKind } from '../index.js';
+import { baseUrl } from '../protocol/base-url.js';
 
 /**
  * The second argument of {@link SharedEventSource}: the platform's `EventSourceInit` (which holds
@@ -112,10 +113,9 @@ export class SharedEventSource extends EventTarget implements EventSource {
    */
   constructor(url: string | URL, init: SharedEventSourceInit = {}) {
     super();
-    const g = globalThis as { document?: { baseURI: string }; location?: { href: string } };
     let href: string;
     try {
-      href = new URL(String(url), g.document?.baseURI ?? g.location?.href).href;
+      href = new URL(String(url), baseUrl()).href;
     } catch {
       throw new DOMException(`Failed to construct 'EventSource': The URL '${String(url)}' is invalid.`, 'SyntaxError');
     }
