@@ -1,4 +1,5 @@
 import { backoffDelay, clampDelay } from '../protocol/delays.js';
+import { MAX_ONE_RAN } from '../protocol/limits.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../protocol/stream.js';
 import type { EventsFrame } from '../protocol/tab-hub-messages.js';
@@ -92,8 +93,11 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   const statusListeners = new Set<(status: RealtimeStatus) => void>();
   const tabsListeners = new Set<(tabs: TabCount) => void>();
   let tabs: TabCount = { count: 0, visible: 0 };
-  /** Through where the stream's `tabs: 'one'` listeners have run, as the hub last said. */
+  /** Through where the stream's `tabs: 'one'` listeners have run, as the hub last said; the ids of those run here since. */
   let oneDone: Position | undefined;
+  let ran: string[] = [];
+  /** One-events handed to this tab, waiting for the hub's go. */
+  let held: { seq: number; event: WireEvent }[] = [];
   let topics = o.topics;
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
@@ -131,6 +135,8 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
 
   function fromLink(s: ConnectionStatus): void {
     if (closed) return;
+    // What the hub that is gone handed out and did not say go for, the next one hands out.
+    if (s.reason === 'hub-lost') held = [];
     transportReason = s.fallbackReason;
     setStatus({ ...s, sharing: links[linkIndex]!.sharing });
   }
@@ -179,10 +185,22 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     call(frame.events, (r) => !r.one);
     position = frame.at;
     oneDone = frame.oneDone ?? oneDone;
+    // One-events wait for the hub's go: the hub that handed them may be gone by the time this tab
+    // gets to them (its task was long), and then the next hub hands them out instead.
     if (frame.one) {
-      call(frame.one, (r) => r.one);
-      subscription?.ran(frame.oneSeq! + frame.one.length - 1);
+      held.push(...frame.one.map((event, i) => ({ seq: frame.oneSeq! + i, event })));
+      subscription?.claim(held.at(-1)!.seq);
     }
+    const go = frame.oneGo;
+    if (go === undefined) return;
+    const run = held.filter((h) => h.seq <= go);
+    held = held.filter((h) => h.seq > go);
+    call(
+      run.map((h) => h.event),
+      (r) => r.one,
+    );
+    ran = [...ran, ...run.map((h) => h.event.id)].slice(-MAX_ONE_RAN);
+    subscription?.ran(go);
   }
 
   /** The sharing mode at `index` of the order, loading the fallback modes when it gets to them. */
@@ -245,7 +263,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
             subscribe();
           }),
       }),
-      oneDone: () => oneDone,
+      oneDone: () => ({ ...(oneDone && { done: oneDone }), ran }),
       onFrame: deliver,
       onStatus: fromLink,
       onTabs(next) {

@@ -15,7 +15,7 @@ import type { Subscription, TabSink } from './subscription.js';
 export type UpstreamOptions = Omit<ConnectionOptions, 'scope'>;
 
 /** The messages of the tab-hub contract a hub itself handles: the rest is the link's business. */
-export type HubRequest = Extract<TabMessage, { kind: 'subscribe' | 'update' | 'unsubscribe' | 'detach' | 'ran' | 'visibility' }>;
+export type HubRequest = Extract<TabMessage, { kind: 'subscribe' | 'update' | 'unsubscribe' | 'detach' | 'claim' | 'ran' | 'visibility' }>;
 
 /** One party of the hub: a tab (through a port or a channel), or the page's own clients. */
 export interface HubEndpoint {
@@ -146,6 +146,7 @@ export function createHub(options: HubOptions = {}): Hub {
       const [s, stream] = entry;
       if (request.kind === 'update') stream.update(s, request.filter, request.position);
       else if (request.kind === 'ran') stream.ran(s, request.seq);
+      else if (request.kind === 'claim') stream.claim(s, request.seq);
       else {
         peer.subs.delete(request.sub);
         stream.remove(s, request.grace);

@@ -23,6 +23,8 @@ export interface OneListeners {
   nextSeq: number;
   /** Handed to it since its last frame. */
   out: WireEvent[];
+  /** Through which number it may run them (it claimed them, and the hub has not died since); to tell it in its next frame. */
+  go?: number;
 }
 
 /** Hands each event of a `tabs: 'one'` type to one subscriber; see {@link createOneTabRouter}. */
@@ -33,12 +35,17 @@ export interface OneTabRouter {
   route(event: WireEvent, before: Position, at: Position): void;
   /** `s` now runs `tabs: 'one'` listeners for `types` (none: it stops); the stream stands at `at`. */
   listen(s: Subscription, types: readonly string[] | undefined, at: Position): void;
+  /** `s` claims its one-events through number `seq`: it gets the go for those still handed to it. */
+  claim(s: Subscription, seq: number): void;
   /** `s` ran its one-events through number `seq`. */
   ran(s: Subscription, seq: number): void;
   /** `s` left: what it was handed and did not run goes to another subscriber. */
   left(s: Subscription): void;
-  /** A subscriber says the stream's one-events are done through `done`: none before it is handed out again. */
-  learn(done: Position): void;
+  /**
+   * A subscriber says the stream's one-events are done through `done`, and that it ran those of
+   * `ran` (ids) since: none of them is handed out again.
+   */
+  learn(done: Position | undefined, ran: readonly string[] | undefined): void;
   /** True when every event after `done` that the stream routed was looked at for one-listeners. */
   examined(done: Position): boolean;
   /** The upstream went back to `to`: every event after it is routed again, and looked at. */
@@ -64,6 +71,8 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
   let examinedFrom: Position | undefined;
   /** Handed to a subscriber that left, with no other to take them yet. */
   const orphans: { event: WireEvent; before: Position }[] = [];
+  /** Ids of one-events a subscriber ran under a hub before this one, that this one has not passed yet. */
+  const ranBefore = new Set<string>();
 
   const wants = (s: Subscription, event: WireEvent) =>
     (s.one!.types.has(event.type) || s.one!.types.has('*')) && (event.topic === undefined || s.topics!.has(event.topic));
@@ -100,7 +109,7 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
       const s = owner(event);
       if (!s || (assigned && comparePositions(at, assigned, topicStream) <= 0)) return;
       assigned = { ...at };
-      hand(s, event, before);
+      if (!ranBefore.delete(event.id)) hand(s, event, before);
     },
     listen(s, types, at) {
       if (!types?.length) {
@@ -113,6 +122,11 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
       listening.add(s);
       if (orphans.length) adopt(orphans.splice(0));
     },
+    claim(s, seq) {
+      const first = s.one?.pending[0];
+      // What it claims that is still handed to it: a claim for what went to another tab since is not a go.
+      if (first && first.seq <= seq) s.one!.go = Math.min(seq, s.one!.nextSeq - 1);
+    },
     ran(s, seq) {
       const pending = s.one?.pending;
       while (pending?.length && pending[0]!.seq <= seq) pending.shift();
@@ -124,8 +138,9 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
       s.one = undefined;
       adopt(one.pending, s);
     },
-    learn(done) {
-      if (!assigned || comparePositions(done, assigned, topicStream) > 0) assigned = { ...done };
+    learn(done, ran) {
+      if (done && (!assigned || comparePositions(done, assigned, topicStream) > 0)) assigned = { ...done };
+      for (const id of ran ?? []) if (ranBefore.add(id).size > ORPHAN_ONE_EVENTS) ranBefore.delete(ranBefore.values().next().value!);
     },
     rewound(to) {
       if (listening.size > 0) examinedFrom = { ...to };

@@ -37,6 +37,8 @@ export interface SharedStream {
   update(s: Subscription, filter: Filter, position: Position): void;
   /** `s` leaves; with `grace` the upstream outlives its last subscriber for a while. */
   remove(s: Subscription, grace: boolean): void;
+  /** `s` claims its one-events through `seq` (it is told go in its next frame). */
+  claim(s: Subscription, seq: number): void;
   /** `s` ran its `tabs: 'one'` listeners through its one-event `seq`. */
   ran(s: Subscription, seq: number): void;
   /** A tab of the stream became visible or hidden, or was focused: the subscriptions hear the new count. */
@@ -201,6 +203,11 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
           s.one.out = [];
           news = true;
         }
+        if (s.one.go !== undefined) {
+          frame.oneGo = s.one.go;
+          s.one.go = undefined;
+          news = true;
+        }
         frame.oneDone = oneDone!;
         if (!s.toldOneDone || !samePosition(s.toldOneDone, oneDone!)) news = true;
         s.toldOneDone = oneDone;
@@ -330,14 +337,14 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
 
   const stream: SharedStream = {
     key,
-    add(tab, { sub, filter, position: from, provider, oneDone }) {
+    add(tab, { sub, filter, position: from, provider, oneDone, oneRan }) {
       clearTimeout(closeTimer);
       const first = subs.size === 0 && !connection;
       const s: Subscription = { tab, sub, all: false, types: new Set(), provider, place: { kind: 'live', from: batch.length }, owed: [] };
       subs.add(s);
       // Where the stream's one-events are done, as the subscriber heard: none before it is handed out again.
       const oneBehind = oneDone && comparePositions(oneDone, from, topicStream) < 0;
-      if (oneDone) one.learn(oneDone);
+      one.learn(oneDone, oneRan);
       if (first) {
         applyFilter(s, filter, null);
         if (oneBehind) {
@@ -386,6 +393,10 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
       } else {
         close();
       }
+    },
+    claim(s, seq) {
+      one.claim(s, seq);
+      markDirty();
     },
     ran(s, seq) {
       one.ran(s, seq);

@@ -41,6 +41,8 @@ export const LATEST_TYPES = 1_000;
  * kept per stream for the next tab that listens, at most.
  */
 export const ORPHAN_ONE_EVENTS = 1_000;
+/** Ids of the one-events a tab ran that it tells a new hub, at most (the last ones). */
+export const MAX_ONE_RAN = 64;
 /** Changes of a topic stream's topics within this window are applied with one reconnect. */
 export const TOPICS_DEBOUNCE_MS = 50;
 /** A headers provider that has not answered by then is not waited for alone: the next tab is asked too. */

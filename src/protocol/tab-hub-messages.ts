@@ -35,7 +35,13 @@ export type TabMessage =
    * for never). The hub prefers a visible, recently focused tab for `tabs: 'one'` listeners.
    */
   | { kind: 'visibility'; visible: boolean; focusedAt: number }
-  /** Subscriber `sub` ran its `tabs: 'one'` listeners through the one-event numbered `seq` (see {@link EventsFrame.one}). */
+  /**
+   * Subscriber `sub` is about to run its `tabs: 'one'` listeners for its one-events through number
+   * `seq` (see {@link EventsFrame.one}), and waits for the hub's go ({@link EventsFrame.oneGo}): a
+   * tab that holds events of a hub that died meanwhile runs none of them (the next hub hands them out).
+   */
+  | { kind: 'claim'; sub: number; seq: number }
+  /** Subscriber `sub` ran its `tabs: 'one'` listeners through its one-event number `seq`. */
   | { kind: 'ran'; sub: number; seq: number };
 
 /** A subscriber asks for a stream, from where it stands. */
@@ -52,6 +58,8 @@ export interface SubscribeMessage {
    * itself): a hub that never saw the stream hands out the one-events after it, and none before.
    */
   oneDone?: Position;
+  /** Ids of the one-events it ran since (the last few): a hub that never saw them hands none of them out again. */
+  oneRan?: string[];
   /** The subscriber owns a headers provider the hub may ask before an attempt (`ask-headers`). */
   provider: boolean;
 }
@@ -92,11 +100,13 @@ export interface EventsFrame {
   events: WireEvent[];
   at: Position;
   /**
-   * The events this subscriber runs its `tabs: 'one'` listeners for (after those of `events`),
-   * numbered from `oneSeq` on: it answers `ran` with the number of the last it ran.
+   * The events this subscriber runs its `tabs: 'one'` listeners for, numbered from `oneSeq` on: it
+   * claims them (`claim`), runs them once the hub says go (`oneGo`), and answers `ran`.
    */
   one?: WireEvent[];
   oneSeq?: number;
+  /** The hub's go for the one-events it claimed: it runs them through this number. */
+  oneGo?: number;
   /** To a subscriber with `tabs: 'one'` listeners: through where the stream's one-events have run; it keeps it with its position. */
   oneDone?: Position;
   /** The last event of each `latest` type it asked for since the last frame, for its `latest: true` listeners, before `events`. */

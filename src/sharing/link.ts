@@ -8,8 +8,11 @@ export interface LinkSubscriber {
   filter(): Filter;
   /** Where the client stands. Links resubscribe from it whenever they reach a new hub. */
   position(): Position;
-  /** Through where its stream's `tabs: 'one'` listeners have run, as it last heard; links resubscribe with it too. */
-  oneDone(): Position | undefined;
+  /**
+   * Through where its stream's `tabs: 'one'` listeners have run, as it last heard, and the ids of
+   * those it ran since: links resubscribe with them too.
+   */
+  oneDone(): { done?: Position; ran: string[] };
   /** The client's headers provider, when it has one. Rejects when its credentials changed. */
   headers?: () => Promise<HeadersInit>;
   /** Events of its filter, then where the stream stands after them (and what else the hub has for it). */
@@ -24,6 +27,8 @@ export interface LinkSubscriber {
 /** A live subscription on a link. */
 export interface LinkSubscription {
   update(filter: Filter): void;
+  /** It claims its one-events through number `seq` and waits for the go. */
+  claim(seq: number): void;
   /** It ran its `tabs: 'one'` listeners through its one-event number `seq`. */
   ran(seq: number): void;
   /** The client is done: the stream may close at once when no one else uses it. */

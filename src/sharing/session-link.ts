@@ -41,15 +41,10 @@ export function createSessionLink(sharing: ResolvedSharing, page: Pick<TabContex
   let next = 1;
   let send: HubSend | undefined;
   let broken: StatusError | undefined;
-  const subscribe = (sub: number, s: LinkSubscriber): SubscribeMessage => ({
-    kind: 'subscribe',
-    sub,
-    spec: s.spec,
-    filter: s.filter(),
-    position: s.position(),
-    oneDone: s.oneDone(),
-    provider: !!s.headers,
-  });
+  const subscribe = (sub: number, s: LinkSubscriber): SubscribeMessage => {
+    const { done, ran } = s.oneDone();
+    return { kind: 'subscribe', sub, spec: s.spec, filter: s.filter(), position: s.position(), provider: !!s.headers, ...(done && { oneDone: done }), ...(ran.length && { oneRan: ran }) };
+  };
   const setStatus = (entry: { s: LinkSubscriber; status?: ConnectionStatus }, status: ConnectionStatus) => entry.s.onStatus((entry.status = status));
 
   // The hub prefers a visible, recently focused tab for `tabs: 'one'` listeners.
@@ -122,7 +117,7 @@ export function createSessionLink(sharing: ResolvedSharing, page: Pick<TabContex
         if (broken) {
           const error = broken;
           queueMicrotask(() => s.onLost(error));
-          return { update() {}, ran() {}, close() {} };
+          return { update() {}, claim() {}, ran() {}, close() {} };
         }
         const sub = next++;
         subscribers.set(sub, { s });
@@ -130,6 +125,7 @@ export function createSessionLink(sharing: ResolvedSharing, page: Pick<TabContex
         else wanted();
         return {
           update: (filter) => send?.({ kind: 'update', sub, filter, position: s.position() }),
+          claim: (seq) => send?.({ kind: 'claim', sub, seq }),
           ran: (seq) => send?.({ kind: 'ran', sub, seq }),
           close() {
             if (!subscribers.delete(sub)) return;

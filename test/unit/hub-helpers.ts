@@ -84,6 +84,7 @@ export function callsOf(hub: RealHub) {
         detach: () => peer.handle({ kind: 'detach' }),
         visibility: (visible: boolean, focusedAt = 0) => peer.handle({ kind: 'visibility', visible, focusedAt }),
         ran: (sub: number, seq: number) => peer.handle({ kind: 'ran', sub, seq }),
+        claim: (sub: number, seq: number) => peer.handle({ kind: 'claim', sub, seq }),
       };
     },
   };

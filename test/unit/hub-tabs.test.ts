@@ -69,6 +69,35 @@ describe("tabs: 'one'", () => {
     expect(oneOf(a).map((e) => e.id)).toEqual(['4', '5', '6']);
   });
 
+  it('a tab runs what it was handed only once the hub says go for what it claimed; a claim for nothing it holds gets none', () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    const pa = hub.attach(a);
+    pa.subscribe(req({ filter: ONE }));
+    made[0]!.event('1', 'notify');
+    made[0]!.event('2', 'notify');
+    flush();
+    const handed = oneOf(a);
+    expect(eventsFrames(a).some((f) => f.oneGo !== undefined)).toBe(false);
+    pa.claim(1, handed[1]!.seq);
+    flush();
+    expect(eventsFrames(a).at(-1)!.oneGo).toBe(handed[1]!.seq);
+    pa.ran(1, handed[1]!.seq);
+    pa.claim(1, handed[1]!.seq);
+    flush();
+    expect(eventsFrames(a).filter((f) => f.oneGo !== undefined)).toHaveLength(1);
+  });
+
+  it('a new hub hands out none of the one-events a tab says it ran, though they come after where the one-events were done', () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    hub.attach(a).subscribe(req({ filter: ONE, position: { id: '3', count: 3, lineage: 'L' }, oneDone: { id: '1', count: 1, lineage: 'L' }, oneRan: ['2', '3'] }));
+    expect(made[0]!.options.lastEventId).toBe('1');
+    for (let i = 2; i <= 4; i++) made[0]!.event(String(i), 'notify');
+    flush();
+    expect(oneOf(a).map((e) => e.id)).toEqual(['4']);
+  });
+
   it('with no tab left to take them, they wait for the next tab that listens', () => {
     const { hub, made, flush } = setup();
     const [a, plain, late] = [endpoint(), endpoint(), endpoint()];

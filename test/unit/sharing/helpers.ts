@@ -206,7 +206,7 @@ export function recorder(
     },
     filter: (): Filter => ({ types: r.types }),
     position: () => r.at,
-    oneDone: () => undefined,
+    oneDone: () => ({ ran: [] }),
     onFrame({ events, at }) {
       r.events.push(...events);
       r.at = at;
