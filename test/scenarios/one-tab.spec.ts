@@ -26,6 +26,31 @@ const RATE = 50;
 const STALL_MS = 5_000;
 
 /**
+ * A long task in the tab that runs the one-events, under way when a hub dies (a page that renders
+ * or parses something large): what the hub handed the tab meanwhile waits in the tab's queue, and
+ * the tab runs it once the task ends. It lasts long enough for {@link QUEUED} events to be handed.
+ */
+const LONG_TASK_MS = 2_000;
+/** Events the hub hands the busy tab before it dies. */
+const QUEUED = 5;
+
+/**
+ * Starts a long task in `tab` and resolves once the server has published {@link QUEUED} more
+ * events, which the hub hands to the busy tab while the task runs.
+ */
+async function busyWhileHanded(server: DemoServer, tab: Tab): Promise<void> {
+  await tab.evaluate(
+    (ms) =>
+      void setTimeout(() => {
+        for (const until = performance.now() + ms; performance.now() < until; );
+      }),
+    LONG_TASK_MS,
+  );
+  const { sent } = await burstSent(server);
+  await expect.poll(async () => (await burstSent(server)).sent).toBeGreaterThanOrEqual(sent + QUEUED);
+}
+
+/**
  * Makes the next run of `tab`'s `one` listener last {@link STALL_MS} and waits until it started
  * (its report arrived): `tab` is then running an event.
  */
@@ -172,9 +197,10 @@ test("shared-worker: the tab running the tabs: 'one' listener is closed while th
 
 /**
  * The leader closes mid-stream, 6 tabs: a new leader's hub takes over from where the tabs heard
- * the one-events were done.
+ * the one-events were done. With `busy`, the tab running the one-events is in a long task while
+ * the old hub hands it its last events.
  */
-async function leaderTakeover(context: Context, server: DemoServer): Promise<ReturnType<typeof tallyRuns>> {
+async function leaderTakeover(context: Context, server: DemoServer, busy = false): Promise<ReturnType<typeof tallyRuns>> {
   const runs = recordRuns(server);
   const stream = 'one-takeover';
   const tabs = await openOneTabs(context, server, stream, 'leader', 6);
@@ -187,6 +213,7 @@ async function leaderTakeover(context: Context, server: DemoServer): Promise<Ret
     async (handler) => {
       // The tab that runs them is the one focused last, not the leader (the first).
       expect(handler).not.toBe(leader!.name);
+      if (busy) await busyWhileHanded(server, tabs.find((t) => t.name === handler)!.tab);
       await leader!.tab.close();
       return followers;
     },
@@ -197,9 +224,9 @@ async function leaderTakeover(context: Context, server: DemoServer): Promise<Ret
 
 /**
  * The SharedWorker dies mid-stream, 6 tabs: the new worker's hub takes over from where the tabs
- * heard the one-events were done.
+ * heard the one-events were done. With `busy`, as {@link leaderTakeover}.
  */
-async function workerRestart(engine: Engine, context: Context, server: DemoServer): Promise<ReturnType<typeof tallyRuns>> {
+async function workerRestart(engine: Engine, context: Context, server: DemoServer, busy = false): Promise<ReturnType<typeof tallyRuns>> {
   const runs = recordRuns(server);
   const stream = 'one-worker-restart';
   // A first tab starts the worker and leaves: WebKit runs a worker in the process of the tab
@@ -214,7 +241,8 @@ async function workerRestart(engine: Engine, context: Context, server: DemoServe
     server,
     runs,
     stream,
-    async () => {
+    async (handler) => {
+      if (busy) await busyWhileHanded(server, tabs.find((t) => t.name === handler)!.tab);
       await context.killWorker();
       return tabs;
     },
@@ -241,3 +269,23 @@ test('shared-worker: 6 tabs, the worker dies mid-stream: the new hub hands out o
   expect(tally.lost).toBe(0);
   expect(tally.extraRuns).toBeLessThanOrEqual(2);
 });
+
+// A tab that is behind when its hub dies: it runs, after the death, what the old hub handed it
+// before. The README's window for a hub's death holds for it too: an event run just before the
+// hub died may run once more, no other. The issue asks these failure cases of Chromium; Firefox
+// and WebKit run the ones above.
+if (engineName() === 'chromium') {
+  test('leader: the leader closes while the tab running the one-events is in a long task: nothing lost, at most the event run just before runs again', async ({ context, server, annotate }) => {
+    const tally = await leaderTakeover(context, server, true);
+    await annotate(JSON.stringify(tally), 'one-takeover-busy');
+    expect(tally.lost).toBe(0);
+    expect(tally.extraRuns).toBeLessThanOrEqual(2);
+  });
+
+  test('shared-worker: the worker dies while the tab running the one-events is in a long task: nothing lost, at most the event run just before runs again', async ({ engine, context, server, annotate }) => {
+    const tally = await workerRestart(engine, context, server, true);
+    await annotate(JSON.stringify(tally), 'one-worker-restart-busy');
+    expect(tally.lost).toBe(0);
+    expect(tally.extraRuns).toBeLessThanOrEqual(2);
+  });
+}
