@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createDemoServer } from '../../demo-server/server.js';
 
@@ -95,4 +96,53 @@ export function recordRequests(server: DemoServer): RecordedRequest[] {
     if (entry.method === 'POST' && entry.path === '/events') req.on('data', (chunk: Buffer) => (entry.body += chunk.toString()));
   });
   return requests;
+}
+
+/** One run of a listener, as its page reported it (harness.html's `listen` with `report`). */
+export interface ReportedRun {
+  /** The name the test gave the tab. */
+  tab: string;
+  /** The event's id. */
+  id: string;
+}
+
+/**
+ * Answers `POST /record?tab=<name>&id=<event id>` on `server` and returns every run reported so
+ * far, in the order they arrived. Kept on the server, outside every tab: what ran in a tab that
+ * then closed or crashed is still counted, as far as the page got the request out. The route is
+ * served ahead of the app, so `recordRequests` started before this does not see it.
+ */
+export function recordRuns(server: DemoServer): ReportedRun[] {
+  const runs: ReportedRun[] = [];
+  const app = server.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.server.removeAllListeners('request');
+  server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', server.url);
+    if (req.method !== 'POST' || url.pathname !== '/record') {
+      for (const listener of app) listener.call(server.server, req, res);
+      return;
+    }
+    runs.push({ tab: url.searchParams.get('tab') ?? '', id: url.searchParams.get('id') ?? '' });
+    res.writeHead(204).end();
+  });
+  return runs;
+}
+
+/** How the runs of `sent` went: events run more than once (and how many runs too many), events never run, runs per tab. */
+export function tallyRuns(runs: readonly ReportedRun[], sent: readonly string[]): { ranTwice: number; extraRuns: number; lost: number; perTab: Record<string, number> } {
+  const times = new Map<string, number>(sent.map((id) => [id, 0]));
+  const perTab: Record<string, number> = {};
+  for (const { tab, id } of runs) {
+    times.set(id, (times.get(id) ?? 0) + 1);
+    perTab[tab] = (perTab[tab] ?? 0) + 1;
+  }
+  let ranTwice = 0;
+  let extraRuns = 0;
+  let lost = 0;
+  for (const n of times.values()) {
+    if (n === 0) lost++;
+    if (n > 1) ranTwice++;
+    extraRuns += Math.max(0, n - 1);
+  }
+  return { ranTwice, extraRuns, lost, perTab };
 }
