@@ -1,10 +1,8 @@
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConnection, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
-import { createConnectionScope } from '../../src/engine/connection-scope.js';
-import type { ConnectionStatus } from '../../src/protocol/stream.js';
-import type { WireEvent } from '../../src/protocol/types.js';
+import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
 import { settle, until } from '../support/fake-time.js';
+import { openConnection } from '../support/open-connection.js';
 import { createSseMock } from '../support/sse-mock.js';
 
 // Ids of any Unicode text, and headers no request can carry. A header value is a byte string, so
@@ -18,31 +16,7 @@ const connections: Connection[] = [];
 /** The header value whose characters are the UTF-8 bytes of `text`: what goes on the wire. */
 const utf8Bytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
-function open(overrides: Partial<ConnectionOptions> = {}) {
-  const events: WireEvent[] = [];
-  const statuses: ConnectionStatus[] = [];
-  const connection = createConnection({
-    url: URL_,
-    transport: 'fetch',
-    withCredentials: false,
-    method: 'GET',
-    backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 },
-    heartbeatTimeoutMs: 600_000,
-    maxEventSize: 1024 * 1024,
-    maxConnections: 4,
-    scope: createConnectionScope(),
-    headers: () => ({}),
-    customHeaders: true,
-    lastEventId: '',
-    onEvent: (e) => events.push(e),
-    onStatus: (s) => statuses.push(s),
-    random: () => 0.5,
-    onlineTarget: new EventTarget(),
-    ...overrides,
-  });
-  connections.push(connection);
-  return { connection, events, statuses, last: () => statuses[statuses.length - 1]! };
-}
+const open = (overrides: Partial<ConnectionOptions> = {}) => openConnection(URL_, connections, overrides);
 
 async function advance(ms: number): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);

@@ -1,13 +1,12 @@
 import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConnection, type Connection, type ConnectionOptions } from '../../src/engine/connection.js';
+import type { Connection, ConnectionOptions } from '../../src/engine/connection.js';
 import { createConnectionScope, type ConnectionScope } from '../../src/engine/connection-scope.js';
 import { endpointOf } from '../../src/engine/downgrades.js';
 import { MAX_TIMER_MS } from '../../src/protocol/delays.js';
 import { DOWNGRADE_TTL_MS, LONG_POLL_TIMEOUT_MS, MIN_RETRY_MS, PRELUDE_TIMEOUT_MS } from '../../src/protocol/limits.js';
-import type { ConnectionStatus } from '../../src/protocol/stream.js';
-import type { WireEvent } from '../../src/protocol/types.js';
 import { settle, until } from '../support/fake-time.js';
+import { openConnection } from '../support/open-connection.js';
 import { createSseMock } from '../support/sse-mock.js';
 
 const URL_ = 'http://127.0.0.1:9/stream';
@@ -18,33 +17,7 @@ const connections: Connection[] = [];
 let scope: ConnectionScope;
 const downgradeOf = (endpoint: string, now?: number) => scope.downgrades.of(endpoint, now);
 
-function open(overrides: Partial<ConnectionOptions> = {}) {
-  const events: WireEvent[] = [];
-  const statuses: ConnectionStatus[] = [];
-  const connection = createConnection({
-    url: URL_,
-    transport: 'fetch',
-    withCredentials: false,
-    method: 'GET',
-    backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 },
-    heartbeatTimeoutMs: 600_000,
-    maxEventSize: 1024 * 1024,
-    maxConnections: 4,
-    scope,
-    stableAfterMs: 5000,
-    headers: () => ({}),
-    customHeaders: true,
-    lastEventId: '',
-    onEvent: (e) => events.push(e),
-    onStatus: (s) => statuses.push(s),
-    random: () => 0.5,
-    onlineTarget: new EventTarget(),
-    ...overrides,
-  });
-  connections.push(connection);
-  const last = () => statuses[statuses.length - 1]!;
-  return { connection, events, statuses, last, states: () => statuses.map((s) => s.state) };
-}
+const open = (overrides: Partial<ConnectionOptions> = {}) => openConnection(URL_, connections, { scope, ...overrides });
 
 /** Moves the fake clock by `ms`, then lets the consequences settle. */
 async function advance(ms: number): Promise<void> {

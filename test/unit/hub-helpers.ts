@@ -6,6 +6,7 @@ import { createHub, type Hub as RealHub, type HubEndpoint, type HubOptions } fro
 import type { Frame, SubscribeMessage } from '../../src/protocol/tab-hub-messages.js';
 import { START, type ConnectionStatus, type Position, type StreamSpec } from '../../src/protocol/stream.js';
 import type { HeadersInit, WireEvent } from '../../src/protocol/types.js';
+import { spec as sharingSpec } from './sharing/helpers.js';
 
 export interface FakeConnection {
   options: ConnectionOptions;
@@ -120,21 +121,9 @@ export const eventsOf = (ep: Ep, sub = 1): WireEvent[] =>
 export const statesOf = (ep: Ep, sub = 1): string[] =>
   ep.deliveries.flat().flatMap((f) => ('status' in f && f.sub === sub ? [f.status.state] : []));
 
+/** A stream spec of the hub's tests (the sharing tests' spec, at another URL). */
 export function spec(over: Partial<StreamSpec> = {}): StreamSpec {
-  return {
-    url: 'http://127.0.0.1:9/stream',
-    transport: 'fetch',
-    withCredentials: false,
-    credentialsKey: '',
-    backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 },
-    heartbeatTimeoutMs: 45_000,
-    headersTimeoutMs: 10_000,
-    maxConnections: 4,
-    maxEventSize: 1024 * 1024,
-    method: 'GET',
-    topics: false,
-    ...over,
-  };
+  return sharingSpec({ url: 'http://127.0.0.1:9/stream', ...over });
 }
 
 export function req(over: Partial<SubscribeRequest> = {}): SubscribeRequest {
