@@ -31,9 +31,9 @@ import { requireKey, sameSite } from './same-site.js';
  * @property {import('./presence.js').Presence} presence
  * @property {import('./faults.js').FaultQueue} faults
  * @property {import('./open-streams.js').OpenStreams} open
- * @property {(topic: string | null) => number} endStreams  end open streams cleanly (of `topic`)
+ * @property {(topic: string | null) => Promise<number>} endStreams  end open streams cleanly (of `topic`)
  * @property {import('./auth.js').Sessions} sessions
- * @property {(token: string) => number} endStreamsOf  end the streams opened with `token`
+ * @property {(token: string) => Promise<number>} endStreamsOf  end the streams opened with `token`
  * @property {import('./demo-emitters.js').DemoFeatures} demo
  * @property {string | undefined} publishKey
  */
@@ -120,8 +120,8 @@ export function createControlRouter(state) {
     res.json({ dropped: state.open.dropAll(optionalString(body(req).stream) ?? null) });
   });
 
-  router.post('/faults/restart', json, (req, res) => {
-    res.json({ ended: state.endStreams(optionalString(body(req).stream) ?? null) });
+  router.post('/faults/restart', json, async (req, res) => {
+    res.json({ ended: await state.endStreams(optionalString(body(req).stream) ?? null) });
   });
 
   router.post('/login', json, (req, res) => {
@@ -131,11 +131,11 @@ export function createControlRouter(state) {
     res.set('Set-Cookie', cookieFor(token)).json({ token });
   });
 
-  router.post('/revoke', json, (req, res) => {
+  router.post('/revoke', json, async (req, res) => {
     const token = optionalString(body(req).token);
     if (!token) return badRequest(res, 'token is required');
     const revoked = state.sessions.revoke(token);
-    res.json({ revoked, ended: revoked ? state.endStreamsOf(token) : 0 });
+    res.json({ revoked, ended: revoked ? await state.endStreamsOf(token) : 0 });
   });
 
   router.post('/jobs', sameSite(), (_req, res) => {

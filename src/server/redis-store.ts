@@ -1,27 +1,20 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { isCursor } from '../protocol/wire.js';
 import { deliver } from './deliver.js';
-import type { EventStore, NewEvent, ReadReset, StoredEvent, StoreListener } from './event-store.js';
+import type { EventStore, NewEvent, ReadReset, StoredEvent, StoreListener, StoreMember, StoreMembership } from './event-store.js';
+import { connectionRules, createReadyGate, openConnection, type ReadyGate, type RedisClient } from './redis-client.js';
 import { resumePoint, type LogBounds } from './resume-point.js';
 
-/**
- * The part of an ioredis client (`new Redis(...)`, ioredis 5 or later) that the store uses.
- * Structural, so that these types never require ioredis itself.
- */
-export interface RedisClient {
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-  multi(commands: (string | number)[][]): { exec(): Promise<[Error | null, unknown][] | null> };
-  duplicate(): RedisClient;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  disconnect(): void;
-  quit(): Promise<unknown>;
-}
+export type { RedisClient } from './redis-client.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /**
-   * A ready ioredis client. The store sends its commands on it and opens one more connection
-   * (`client.duplicate()`) for its blocking tail; it never closes the client itself.
-   * @default a client the store creates for `url` and closes in `close()`
+   * An ioredis client. The store never sends a command on it and never changes or closes it:
+   * it opens its own connections with `client.duplicate(...)` (same host, credentials and TLS),
+   * under its own rules (no offline queue, nothing sent again after a reconnect, every call
+   * bounded by `commandTimeoutMs`).
+   * @default a new connection to `url`
    */
   client?: RedisClient;
   /**
@@ -31,7 +24,7 @@ export interface RedisStoreOptions {
   url?: string;
   /**
    * The stream key of the log: every instance of one deployment names the same key, and
-   * nothing else may write to it.
+   * nothing else may write to it (nor to `<key>:generation`, `<key>:control`, `<key>:members`).
    * @default 'ssemux:events'
    */
   key?: string;
@@ -50,6 +43,18 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   tailBatch?: number;
+  /**
+   * A command that gets no reply within this time fails, and so does one that waits this long
+   * for the connection to come back; the tail's blocking read may take `blockMs` more.
+   * @default 5000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * A server that joined the store (every `createRealtimeServer` on it) renews its entry in
+   * `<key>:members` every third of this; one that has not for this long is taken as dead.
+   * @default 10000
+   */
+  memberLeaseMs?: number;
 }
 
 /** Defaults of {@link redisStore}. */
@@ -59,7 +64,12 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
   maxLen: 100_000,
   blockMs: 5_000,
   tailBatch: 1_000,
+  commandTimeoutMs: 5_000,
+  memberLeaseMs: 10_000,
 });
+
+/** Entries kept in `<key>:control` (`MAXLEN ~`): messages and answers of the last few broadcasts. */
+const CONTROL_MAX_LEN = 1_000;
 
 // Appends with the id `<generation>-*`: Redis numbers the entries of one generation 1, 2, 3, …
 // without holes, which `resumePoint` needs. The generation is the Redis time (ms) at which
@@ -81,6 +91,24 @@ else
 end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(ARGV, 2))
 `;
+const APPEND_SHA = createHash('sha1').update(APPEND).digest('hex');
+
+// The registry of live members: a sorted set scored by when each lease ends, on Redis's clock
+// (the instances' clocks may disagree). Renewing also drops the members whose lease ended and
+// returns them: the one renewal that dropped a member is the one told that it is gone.
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now))
+if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) end
+return expired
+`;
+const LIVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], string.format('%.0f', now), '+inf')
+`;
 
 /**
  * The log in a Redis stream (Redis 7.0 or later), shared by every instance of a deployment.
@@ -89,73 +117,176 @@ return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(ARGV, 2))
  * any selection of topics (streams per topic would need a cursor per topic). Publishing is an
  * `XADD … MAXLEN ~ maxLen`, replay an `XRANGE key (<cursor> + COUNT n` checked atomically
  * against `XINFO STREAM` for what retention dropped, and live events come from one blocking
- * `XREAD` loop per store, on its own connection, that fans out to the local subscribers.
+ * `XREAD` loop per store, on its own connection, that fans out to the local subscribers. The
+ * same loop reads `<key>:control`, where the instances broadcast control messages and answer
+ * them; `<key>:members` lists the live ones.
  */
 export function redisStore(options: RedisStoreOptions = {}): EventStore {
   const config = { ...REDIS_STORE_DEFAULTS, ...definedOnly(options) };
-  for (const name of ['maxLen', 'blockMs', 'tailBatch'] as const) {
+  for (const name of ['maxLen', 'blockMs', 'tailBatch', 'commandTimeoutMs', 'memberLeaseMs'] as const) {
     if (!Number.isInteger(config[name]) || config[name] < 1) throw new TypeError(`redisStore: ${name} must be a positive integer`);
   }
-  const { key } = config;
-  const owned = !options.client;
-  let clientPromise: Promise<RedisClient> | null = null;
-  const client = () => (clientPromise ??= options.client ? Promise.resolve(options.client) : connect(config.url));
+  const { key, commandTimeoutMs } = config;
+  const controlKey = `${key}:control`;
+  const membersKey = `${key}:members`;
+  const source = { client: options.client, url: config.url };
+
+  // ---- commands: one connection, calls sent in call order once it is ready -------------------
+  let commands: Promise<{ connection: RedisClient; gate: ReadyGate }> | null = null;
+  // The append script is sent whole once per connection; EVALSHA after it, pipelined behind it.
+  let scriptSent = false;
+  const link = () =>
+    (commands ??= openConnection(source, connectionRules(commandTimeoutMs)).then((connection) => {
+      connection.on('ready', () => (scriptSent = false));
+      return { connection, gate: createReadyGate(connection, commandTimeoutMs) };
+    }));
+  const ready = async () => {
+    if (closed) throw new Error('redisStore: closed');
+    const { connection, gate } = await link();
+    await gate.wait();
+    return connection;
+  };
+  const call = async (command: string, ...args: (string | number)[]) => (await ready()).call(command, ...args);
 
   const listeners = new Set<StoreListener>();
+  const members = new Map<string, StoreMember>();
+  const broadcasts = new Map<string, { answer(from: string, value: unknown): void; finish(): void }>();
   let tail: Tail | null = null;
+  let starting: Promise<void> | null = null;
+  // The last control entry read, kept across tails: a new tail reads on from there.
+  let controlLast: string | null = null;
+  let available = true;
   let closed = false;
-  let appendSha: string | null = null;
 
   const head = async () => {
-    const bounds = parseBounds(await xinfo(await client(), key));
+    const bounds = parseBounds(await xinfo(await ready(), key));
     return bounds ? `${bounds.generation}-${bounds.last}` : '0-0';
   };
 
-  const stopTail = () => {
-    tail?.stop();
-    tail = null;
+  const setAvailable = (value: boolean, error?: unknown) => {
+    if (available === value) return;
+    available = value;
+    for (const listener of [...listeners]) listener.availability?.(value, error);
   };
 
-  const fail = (error: unknown) => {
-    stopTail();
+  const loseListeners = (error: unknown) => {
     const lost = [...listeners];
     listeners.clear();
     for (const listener of lost) listener.lost(error);
   };
 
+  const onControl = (fields: string[]) => {
+    const field = (name: string) => fields[fields.indexOf(name) + 1];
+    const [kind, request, from, body] = [field('k'), field('i'), field('f'), field('b')];
+    if (kind === 'a') {
+      if (request !== undefined && from !== undefined) broadcasts.get(request)?.answer(from, parse(body));
+      return;
+    }
+    if (kind !== 'm' || request === undefined || from === undefined) return;
+    const message = parse(body);
+    if (typeof message !== 'object' || message === null) return;
+    for (const [id, member] of members) {
+      if (id === from) continue;
+      void (async () => {
+        const answer = await member.receive(message as never);
+        await call('XADD', controlKey, 'MAXLEN', '~', CONTROL_MAX_LEN, '*', 'k', 'a', 'i', request, 'f', id, 't', from, 'b', JSON.stringify(answer ?? null));
+      })().catch(() => {}); // no answer: the sender counts this member as missing
+    }
+  };
+
   const startTail = async (): Promise<Tail> => {
-    const redis = await client();
-    const connection = redis.duplicate();
-    connection.on('error', () => {}); // reported through the failing XREAD
+    const connection = await openConnection(source, connectionRules(undefined));
+    const gate = createReadyGate(connection, commandTimeoutMs);
     let stopped = false;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
     const stop = () => {
       stopped = true;
+      clearTimeout(watchdog);
+      gate.close();
       connection.disconnect();
     };
+    let last: string;
     try {
-      let last = await head();
-      void (async () => {
-        while (!stopped) {
-          const reply = await connection.call('XREAD', 'COUNT', config.tailBatch, 'BLOCK', config.blockMs, 'STREAMS', key, last);
-          if (stopped) return;
-          for (const entry of streamEntries(reply)) {
-            // Retention overtook the tail, or the stream was started anew: something was skipped.
-            if (!follows(last, entry[0])) throw new Error(`redisStore: the tail lost events after ${last}`);
-            last = entry[0];
-            deliver(listeners, toEvent(entry));
-          }
-        }
-      })().catch((error: unknown) => {
-        if (!stopped) fail(error);
-      });
+      await gate.wait();
+      last = await head();
+      controlLast ??= await lastEntry(await ready(), controlKey);
     } catch (error) {
       stop();
       throw error;
     }
+
+    /** A read that outlives its block by the command bound is a dead connection: make a new one. */
+    const read = () => {
+      const reply = connection.call('XREAD', 'COUNT', config.tailBatch, 'BLOCK', config.blockMs, 'STREAMS', key, controlKey, last, controlLast!);
+      watchdog = setTimeout(() => connection.disconnect(true), config.blockMs + commandTimeoutMs);
+      return reply.finally(() => clearTimeout(watchdog));
+    };
+
+    /** After the connection came back: was the log started anew meanwhile (a Redis restarted empty)? */
+    const checkLog = async () => {
+      const now = parseBounds(await xinfo(await ready(), key));
+      if (last === '0-0') return;
+      const [generation, n] = last.split('-') as [string, string];
+      if (now && now.generation === generation && now.last >= BigInt(n)) return;
+      last = now ? `${now.generation}-${now.last}` : '0-0';
+      loseListeners(new Error('redisStore: the log was started anew while Redis was unreachable'));
+    };
+
+    void (async () => {
+      while (!stopped) {
+        let reply: unknown;
+        try {
+          reply = await read();
+        } catch (error) {
+          if (stopped) return;
+          setAvailable(false, error);
+          // The connection reconnects by itself (the client's retry strategy); wait for it.
+          for (;;) {
+            try {
+              await gate.wait();
+              await checkLog();
+              break;
+            } catch (waitError) {
+              if (stopped) return;
+              if (connection.status === 'end') throw waitError;
+            }
+          }
+          setAvailable(true);
+          continue;
+        }
+        if (stopped) return;
+        for (const [stream, entries] of streamsOf(reply)) {
+          if (stream === controlKey) {
+            for (const [id, fields] of entries) {
+              controlLast = id;
+              onControl(fields);
+            }
+            continue;
+          }
+          for (const entry of entries) {
+            // Retention overtook the tail, or the stream was started anew: something was skipped.
+            if (!follows(last, entry[0])) loseListeners(new Error(`redisStore: the tail lost events after ${last}`));
+            last = entry[0];
+            deliver(listeners, toEvent(entry));
+          }
+        }
+      }
+    })().catch((error: unknown) => {
+      // The connection ended for good: the subscribers start again, on a new tail.
+      if (stopped) return;
+      stop();
+      if (tail?.stop === stop) tail = null;
+      setAvailable(false, error);
+      loseListeners(error);
+    });
     return { stop };
   };
 
-  let starting: Promise<void> | null = null;
+  const needsTail = () => listeners.size > 0 || members.size > 0;
+  const stopTail = () => {
+    tail?.stop();
+    tail = null;
+  };
   const ensureTail = async () => {
     while (!tail) {
       if (closed) throw new Error('redisStore: closed');
@@ -163,8 +294,11 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
         (started) => {
           starting = null;
           // Everyone who waited for it may have left (or the store closed) meanwhile.
-          if (listeners.size === 0 || closed) started.stop();
-          else tail = started;
+          if (!needsTail() || closed) started.stop();
+          else {
+            tail = started;
+            available = true;
+          }
         },
         (error: unknown) => {
           starting = null;
@@ -175,44 +309,114 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     }
   };
 
+  const join = async (member: StoreMember): Promise<StoreMembership> => {
+    if (closed) throw new Error('redisStore: closed');
+    const id = randomUUID();
+    const renew = async () => {
+      const expired = (await call('EVAL', RENEW, 1, membersKey, id, config.memberLeaseMs)) as string[];
+      for (const gone of expired) if (!members.has(gone)) member.memberGone?.(gone);
+    };
+    members.set(id, member);
+    try {
+      await ensureTail();
+      await renew();
+    } catch (error) {
+      members.delete(id);
+      if (!needsTail()) stopTail();
+      throw error;
+    }
+    // Renewals that fail (Redis away) are made up by the next; the lease outlasts two misses.
+    const renewals = setInterval(() => void renew().catch(() => {}), Math.max(1, Math.floor(config.memberLeaseMs / 3)));
+    let left = false;
+
+    return {
+      id,
+      async members() {
+        return (await call('EVAL', LIVE, 1, membersKey)) as string[];
+      },
+      async broadcast(message, timeoutMs) {
+        if (left) throw new Error('broadcast: this member left the group');
+        const others = ((await call('EVAL', LIVE, 1, membersKey)) as string[]).filter((other) => other !== id);
+        if (others.length === 0) return { answers: [], missing: 0 };
+        const request = randomUUID();
+        const waiting = new Set(others);
+        const answers: unknown[] = [];
+        return new Promise((resolve, reject) => {
+          const finish = () => {
+            clearTimeout(timer);
+            broadcasts.delete(request);
+            resolve({ answers, missing: waiting.size });
+          };
+          const timer = setTimeout(finish, timeoutMs);
+          broadcasts.set(request, {
+            answer(from, value) {
+              if (!waiting.delete(from)) return;
+              answers.push(value);
+              if (waiting.size === 0) finish();
+            },
+            finish,
+          });
+          call('XADD', controlKey, 'MAXLEN', '~', CONTROL_MAX_LEN, '*', 'k', 'm', 'i', request, 'f', id, 'b', JSON.stringify(message)).catch((error: unknown) => {
+            clearTimeout(timer);
+            broadcasts.delete(request);
+            reject(error);
+          });
+        });
+      },
+      async leave() {
+        if (left) return;
+        left = true;
+        clearInterval(renewals);
+        members.delete(id);
+        if (!needsTail()) stopTail();
+        await call('ZREM', membersKey, id).catch(() => {}); // else its lease ends it
+      },
+    };
+  };
+
   return {
     async append(input: NewEvent) {
-      if (closed) throw new Error('redisStore: closed');
       const fields: string[] = ['t', input.topic, 'd', input.data];
       if (input.type !== 'message') fields.push('y', input.type);
       if (input.user !== undefined) fields.push('u', input.user);
-      const redis = await client();
       // The second key remembers the last generation: a stream deleted and started again within
       // one millisecond must still get a new one, or old cursors would pass for new.
       const args = [2, key, `${key}:generation`, config.maxLen, ...fields];
+      const connection = await ready();
       let cursor: unknown;
-      try {
-        appendSha ??= (await redis.call('SCRIPT', 'LOAD', APPEND)) as string;
-        cursor = await redis.call('EVALSHA', appendSha, ...args);
-      } catch (error) {
-        if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-        cursor = await redis.call('EVAL', APPEND, ...args); // a restarted Redis forgot the script
+      if (!scriptSent) {
+        scriptSent = true;
+        cursor = await connection.call('EVAL', APPEND, ...args);
+      } else {
+        try {
+          cursor = await connection.call('EVALSHA', APPEND_SHA, ...args);
+        } catch (error) {
+          // Someone flushed the script cache: send it whole again.
+          if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+          cursor = await connection.call('EVAL', APPEND, ...args);
+        }
       }
       return { ...input, cursor: String(cursor) };
     },
 
     async read(after, limit) {
-      const redis = await client();
       let requested = after;
       let reset: ReadReset | undefined;
       // A read that lands in the middle of trimming asks again from where retention now starts.
       for (let attempt = 0; attempt < 10; attempt++) {
-        const replies = await redis
+        const replies = await (await ready())
           .multi([
             ['xinfo', 'STREAM', key],
-            ['xrange', key, `(${isCursor(requested) ? requested : '0-0'}`, '+', 'COUNT', limit],
+            ['xrange', key, rangeStart(requested), '+', 'COUNT', limit],
           ])
           .exec();
         const [[infoError, info], [rangeError, range]] = replies as [[Error | null, unknown], [Error | null, unknown]];
         if (infoError && !isMissingKey(infoError)) throw infoError;
-        if (rangeError) throw rangeError;
         const point = resumePoint(requested, infoError ? null : parseBounds(info));
-        if (!point.reset) return { reset, events: (range as RawEntry[]).map(toEvent) };
+        if (!point.reset) {
+          if (rangeError) throw rangeError;
+          return { reset, events: (range as RawEntry[]).map(toEvent) };
+        }
         reset = { reason: reset?.reason ?? point.reset.reason, cursor: point.reset.cursor };
         requested = point.reset.cursor;
       }
@@ -226,23 +430,35 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       listeners.add(listener);
       try {
         await ensureTail();
+        if (!available) throw new Error('redisStore: Redis is unreachable');
       } catch (error) {
         listeners.delete(listener);
+        if (!needsTail()) stopTail();
         throw error;
       }
       return () => {
-        if (listeners.delete(listener) && listeners.size === 0) stopTail();
+        if (listeners.delete(listener) && !needsTail()) stopTail();
       };
     },
 
+    join,
+
     async close() {
+      if (closed) return;
+      const leaving = [...members.keys()];
+      if (leaving.length > 0 && commands) await call('ZREM', membersKey, ...leaving).catch(() => {});
       closed = true;
       stopTail();
       listeners.clear();
-      if (owned && clientPromise) await (await clientPromise).quit().catch(() => {});
+      members.clear();
+      for (const broadcast of [...broadcasts.values()]) broadcast.finish();
+      if (commands) {
+        const opened = await commands.catch(() => null);
+        opened?.gate.close();
+        await opened?.connection.quit().catch(() => opened.connection.disconnect());
+      }
     },
   };
-
 }
 
 interface Tail {
@@ -252,25 +468,30 @@ interface Tail {
 /** `[id, [field, value, …]]` as XRANGE and XREAD give it. */
 type RawEntry = [string, string[]];
 
-async function connect(url: string): Promise<RedisClient> {
-  let Redis: typeof import('ioredis').Redis;
-  try {
-    ({ Redis } = await import('ioredis'));
-  } catch (error) {
-    throw new Error('redisStore: without a `client`, it needs the ioredis package (npm install ioredis)', { cause: error });
-  }
-  const redis = new Redis(url) as unknown as RedisClient;
-  redis.on('error', () => {}); // reported through the commands that fail
-  return redis;
+const MAX_ID_PART = 2n ** 64n - 1n;
+
+/**
+ * The exclusive start of an XRANGE after `cursor`. A cursor Redis cannot parse (past 64 bits,
+ * not a cursor at all) reads from the start instead: such a cursor is unknown to the log, and
+ * the read answers with a reset whatever the range held.
+ */
+function rangeStart(cursor: string): string {
+  if (!isCursor(cursor)) return '-';
+  const [a, b] = cursor.split('-') as [string, string];
+  if (BigInt(a) > MAX_ID_PART || BigInt(b) >= MAX_ID_PART) return '-';
+  return `(${cursor}`;
 }
 
 /**
- * The entries of a one-stream `XREAD` reply: `[[key, entries]]` over RESP2, `[key, entries]`
- * over RESP3 (a map, which ioredis flattens).
+ * The entries per stream of an `XREAD` reply: `[[key, entries], …]` over RESP2, `[key,
+ * entries, key, entries, …]` over RESP3 (a map, which ioredis flattens).
  */
-function streamEntries(reply: unknown): RawEntry[] {
+function streamsOf(reply: unknown): Array<[string, RawEntry[]]> {
   if (!Array.isArray(reply) || reply.length === 0) return [];
-  return (typeof reply[0] === 'string' ? reply[1] : reply[0][1]) as RawEntry[];
+  if (typeof reply[0] !== 'string') return reply as Array<[string, RawEntry[]]>;
+  const pairs: Array<[string, RawEntry[]]> = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([reply[i] as string, reply[i + 1] as RawEntry[]]);
+  return pairs;
 }
 
 function toEvent([cursor, fields]: RawEntry): StoredEvent {
@@ -323,8 +544,22 @@ async function xinfo(redis: RedisClient, key: string): Promise<unknown> {
   }
 }
 
+/** The id of the newest entry of a stream, `0-0` when it has none. */
+async function lastEntry(redis: RedisClient, key: string): Promise<string> {
+  const newest = (await redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)) as RawEntry[];
+  return newest[0]?.[0] ?? '0-0';
+}
+
 function isMissingKey(error: unknown): boolean {
   return /no such key/i.test(String((error as Error)?.message));
+}
+
+function parse(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {
