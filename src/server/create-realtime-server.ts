@@ -59,8 +59,9 @@ export interface RealtimeServer<I extends Identity = Identity> {
    * refuses matching requests that are still being authenticated or authorized. A `{ user,
    * topic }` filter reaches every server that shares the store (every instance on one Redis);
    * resolves with how many were ended in all, counting the instances that answered within
-   * `controlTimeoutMs`. A function filter runs on this server only. A filter that names no one
-   * (`{}`, `{ user: undefined }`) is a TypeError.
+   * `controlTimeoutMs`, and rejects when the store cannot carry the message (the streams of this
+   * server are ended all the same). A function filter runs on this server only. A filter that
+   * names no one (`{}`, `{ user: undefined }`) is a TypeError.
    */
   disconnect(filter: DisconnectFilter<I>): Promise<number>;
   stats(): RealtimeServerStats;
@@ -270,11 +271,15 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
     async disconnect(filter) {
       const { shared, matches } = checkFilter(filter);
       let ended = endLocal(matches);
-      const membership = link.membership;
-      if (!shared || !membership) return ended;
-      const message: DisconnectMessage = { type: 'disconnect', filter: shared };
-      const { answers } = await membership.broadcast(message, config.controlTimeoutMs);
-      for (const count of answers) if (typeof count === 'number') ended += count;
+      if (!shared || closed) return ended;
+      try {
+        const membership = await link.membership();
+        const message: DisconnectMessage = { type: 'disconnect', filter: shared };
+        const { answers } = await membership.broadcast(message, config.controlTimeoutMs);
+        for (const count of answers) if (typeof count === 'number') ended += count;
+      } catch (error) {
+        throw new Error(`disconnect: ended ${ended} streams on this server, but could not reach the other servers of the store`, { cause: error });
+      }
       return ended;
     },
 

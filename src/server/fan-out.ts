@@ -1,4 +1,5 @@
 import type { StoredEvent } from './event-store.js';
+import { FAN_OUT_ROUND_BYTES, FAN_OUT_ROUND_EVENTS } from './server-options.js';
 import { formatEvent } from './sse-format.js';
 import type { OpenConnection, StreamRegistry, WireText } from './stream-registry.js';
 
@@ -12,26 +13,29 @@ export interface FanOut {
   close(): void;
 }
 
-/** The event being handed out, and to whom. */
-interface Delivery<I> {
-  event: StoredEvent;
-  wire: WireText;
-  /** The connections of its topic when its turn came; later ones read it from the store. */
+/** Events handed out together: each connection gets its share of them in one write. */
+interface Round<I> {
+  events: StoredEvent[];
+  wires: WireText[];
+  /** Per event, the connections of its topic when the round began. */
+  carriers: ReadonlySet<OpenConnection<I>>[];
+  /** Every connection of the round, in order; later ones read the events from the store. */
   targets: OpenConnection<I>[];
   next: number;
 }
 
-/** How many offers run between two looks at the clock. */
-const OFFERS_PER_CHECK = 32;
+/** How many connections are served between two looks at the clock. */
+const CONNECTIONS_PER_CHECK = 8;
 
 /**
  * The fan-out of one server. One publish to thousands of connections is thousands of socket
  * writes: done in one go, a burst would hold the process for seconds. Here events wait in one
- * queue and are handed out in turns of at most `sliceMs`, each event to every connection of its
- * topic before the next event, so every connection gets its events in cursor order; between
- * turns the process serves its other work. A queue longer than `maxBacklog` means the server
- * cannot keep up with the publish rate: the waiting events are dropped and the connections that
- * would have got them are ended (`overflow`), to resume from their cursors.
+ * queue and are handed out in rounds: the events queued when a round begins (up to
+ * `FAN_OUT_ROUND_EVENTS` and about `FAN_OUT_ROUND_BYTES`), each connection getting its share of
+ * them in cursor order as one write. Rounds run in turns (a `setImmediate` each) of at most
+ * `sliceMs`; between turns the process serves its other work. A queue longer than `maxBacklog` means the server cannot keep
+ * up with the publish rate: the waiting events are dropped and the connections that would have
+ * got them are ended (`overflow`), to resume from their cursors.
  */
 export function createFanOut<I>(
   registry: StreamRegistry<I>,
@@ -39,71 +43,77 @@ export function createFanOut<I>(
 ): FanOut {
   const queue: StoredEvent[] = [];
   let head = 0;
-  let current: Delivery<I> | null = null;
-  // A turn is one task of the event loop: its budget starts with its first offer, and a turn
-  // scheduled with setImmediate starts a fresh one once the loop has served everyone else.
-  let turnStart = -1;
+  let round: Round<I> | null = null;
   let scheduled: ReturnType<typeof setImmediate> | undefined;
-  let running = false;
   let closed = false;
 
+  // Events wait for the next turn rather than going out within the publish that queued them:
+  // a burst then goes out in a few large rounds, and the loop that publishes it is not held.
   const schedule = () => {
-    scheduled ??= setImmediate(() => {
-      scheduled = undefined;
-      turnStart = -1;
-      if (current || head < queue.length) run();
-    });
+    scheduled ??= setImmediate(turn);
   };
 
-  const take = (): Delivery<I> | null => {
+  const nextRound = (): Round<I> | null => {
     // The queue is consumed from `head`; its spent front is dropped once it is most of it.
     if (head > 1024 && head * 2 > queue.length) {
       queue.splice(0, head);
       head = 0;
     }
-    while (head < queue.length) {
+    const events: StoredEvent[] = [];
+    const carriers: ReadonlySet<OpenConnection<I>>[] = [];
+    const byTopic = new Map<string, ReadonlySet<OpenConnection<I>>>();
+    let bytes = 0;
+    while (head < queue.length && events.length < FAN_OUT_ROUND_EVENTS && (events.length === 0 || bytes < FAN_OUT_ROUND_BYTES)) {
       const event = queue[head]!;
       queue[head++] = undefined as never;
-      const set = registry.carrying(event.topic);
-      if (!set || set.size === 0) continue;
+      let carrying = byTopic.get(event.topic);
+      if (!carrying) {
+        const set = registry.carrying(event.topic);
+        if (!set || set.size === 0) continue;
+        byTopic.set(event.topic, (carrying = new Set(set)));
+      }
+      events.push(event);
+      carriers.push(carrying);
+      bytes += event.data.length;
+    }
+    if (head === queue.length) queue.length = head = 0;
+    if (events.length === 0) return null;
+    const wires = events.map((event): WireText => {
       let plain: string | undefined;
       let withTopic: string | undefined;
-      const wire: WireText = (topicLine) => (topicLine ? (withTopic ??= formatEvent(event, true)) : (plain ??= formatEvent(event, false)));
-      return { event, wire, targets: [...set], next: 0 };
-    }
-    queue.length = head = 0;
-    return null;
+      return (topicLine) => (topicLine ? (withTopic ??= formatEvent(event, true)) : (plain ??= formatEvent(event, false)));
+    });
+    const targets = new Set<OpenConnection<I>>();
+    for (const carrying of byTopic.values()) for (const connection of carrying) targets.add(connection);
+    return { events, wires, carriers, targets: [...targets], next: 0 };
   };
 
-  const run = () => {
-    if (closed || running) return;
-    if (turnStart < 0) {
-      turnStart = performance.now();
-      schedule(); // ends this turn
-    }
-    running = true;
-    try {
-      for (;;) {
-        current ??= take();
-        if (!current) return;
-        const { event, wire, targets } = current;
-        while (current.next < targets.length) {
-          targets[current.next++]!.offer(event, wire);
-          if (current.next % OFFERS_PER_CHECK === 0 && performance.now() - turnStart >= options.sliceMs) return;
-        }
-        current = null;
-        if (performance.now() - turnStart >= options.sliceMs) return;
+  /** One turn: rounds for at most `sliceMs`, then the rest at the next turn. */
+  const turn = () => {
+    scheduled = undefined;
+    if (closed) return;
+    const started = performance.now();
+    for (;;) {
+      round ??= nextRound();
+      if (!round) return;
+      const { events, wires, carriers, targets } = round;
+      while (round.next < targets.length) {
+        const connection = targets[round.next++]!;
+        connection.cork?.();
+        for (let i = 0; i < events.length; i++) if (carriers[i]!.has(connection)) connection.offer(events[i]!, wires[i]!);
+        connection.uncork?.();
+        if (round.next % CONNECTIONS_PER_CHECK === 0 && performance.now() - started >= options.sliceMs) return schedule();
       }
-    } finally {
-      running = false;
+      round = null;
+      if (performance.now() - started >= options.sliceMs) return schedule();
     }
   };
 
   const overflow = () => {
     const behind = new Set<OpenConnection<I>>();
-    if (current) for (let i = current.next; i < current.targets.length; i++) behind.add(current.targets[i]!);
+    if (round) for (let i = round.next; i < round.targets.length; i++) behind.add(round.targets[i]!);
     for (let i = head; i < queue.length; i++) for (const connection of registry.carrying(queue[i]!.topic) ?? []) behind.add(connection);
-    current = null;
+    round = null;
     queue.length = head = 0;
     options.overflow(behind);
   };
@@ -113,18 +123,18 @@ export function createFanOut<I>(
       if (closed || !registry.carrying(event.topic)) return;
       queue.push(event);
       if (queue.length - head > options.maxBacklog) return overflow();
-      // Within the turn's budget the event goes out at once; past it, at the next turn.
-      if (turnStart < 0 || performance.now() - turnStart < options.sliceMs) run();
+      schedule();
     },
     get backlog() {
-      return queue.length - head + (current ? 1 : 0);
+      return queue.length - head + (round ? round.events.length : 0);
     },
     close() {
       closed = true;
       if (scheduled) clearImmediate(scheduled);
       scheduled = undefined;
-      current = null;
+      round = null;
       queue.length = head = 0;
     },
   };
 }
+

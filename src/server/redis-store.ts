@@ -239,7 +239,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
           reply = await read();
         } catch (error) {
           if (stopped) return;
-          setAvailable(false, error);
+          setAvailable(false, new Error(`redisStore: lost the connection to Redis (${(error as Error)?.message ?? error})`, { cause: error }));
           // The connection reconnects by itself (the client's retry strategy); wait for it.
           for (;;) {
             try {

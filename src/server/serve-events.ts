@@ -53,10 +53,13 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
   let batchTimer: ReturnType<typeof setTimeout> | undefined;
   let holdTimer: ReturnType<typeof setTimeout> | undefined;
 
+  // While corked (the fan-out hands this connection several events), writes are joined into one.
+  let corked: string | null = null;
   const gone = () => res.destroyed || res.writableEnded;
   const write = (text: string) => {
     if (gone()) return;
-    res.write(text);
+    if (corked !== null) corked += text;
+    else res.write(text);
     quiet = false;
   };
   const send = (event: StoredEvent, text: string) => {
@@ -86,7 +89,7 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
     if (!isVisible(event, user)) return;
     send(event, wire(withTopic));
     // A live client that does not read: cut it, it resumes from its last event.
-    if (res.writableLength > config.maxBufferedBytes) res.destroy();
+    if (res.writableLength + (corked?.length ?? 0) > config.maxBufferedBytes) res.destroy();
   };
 
   const answerBatch = () => {
@@ -120,6 +123,14 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
         queue.push(event);
       } else if (longPoll) hold(event);
       else live(event, wire);
+    },
+    cork() {
+      corked ??= '';
+    },
+    uncork() {
+      const text = corked;
+      corked = null;
+      if (text) write(text);
     },
     heartbeat: longPoll
       ? undefined
@@ -174,8 +185,7 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
       position = event.cursor;
     }
     if (gone()) return;
-    // An answer that carries a reset ends with it (server protocol §6).
-    if (longPoll && (reset || answerFull())) break;
+    if (answerFull()) break;
     // A short page reached the end of the log; the queue holds the rest unless it overflowed
     // during the read, in which case what it dropped must be read again.
     if (page.events.length < limit && seen === overflows) break;
@@ -189,6 +199,7 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
     for (const event of waiting) live(event, (topicLine) => formatEvent(event, topicLine));
     return;
   }
+  // An answer with events, or with a reset, is never held (server protocol §6).
   if (sentEvents > 0 || reset || ended) return finish();
   holdTimer = setTimeout(finish, config.longPollMs);
   for (const event of waiting) hold(event);

@@ -180,6 +180,13 @@ export const SERVER_DEFAULTS = Object.freeze({
   challenge: 'Bearer',
 });
 
+/**
+ * The most events, and about the most bytes, the fan-out hands out in one round: each
+ * connection gets its share of a round in one write, which is what makes a burst cheap.
+ */
+export const FAN_OUT_ROUND_EVENTS = 256;
+export const FAN_OUT_ROUND_BYTES = 65_536;
+
 /** Events in the first page a replay reads: most replays are a reconnect that missed a few. */
 export const FIRST_REPLAY_PAGE = 16;
 

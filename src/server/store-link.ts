@@ -8,8 +8,11 @@ export interface StoreLink {
    * registered before misses no live event; rejects with a {@link StoreUnavailable} otherwise.
    */
   ready(): Promise<void>;
-  /** This server's place in the store's group, once it has joined. */
-  readonly membership: StoreMembership | null;
+  /**
+   * This server's place in the store's group, once it has joined (waiting for a join in
+   * progress); rejects with a {@link StoreUnavailable} when it could not join.
+   */
+  membership(): Promise<StoreMembership>;
   /** Leaves the group, ends the subscription and stops trying. */
   close(): Promise<void>;
 }
@@ -109,7 +112,9 @@ export function createStoreLink(options: {
       }
       if (!unsubscribe || !available) throw new StoreUnavailable();
     },
-    get membership() {
+    async membership() {
+      if (attaching) await attaching.catch(() => {});
+      if (!membership) throw new StoreUnavailable();
       return membership;
     },
     async close() {

@@ -11,6 +11,9 @@ export interface OpenConnection<I> {
   readonly topics: readonly string[];
   /** A live event of one of its topics. */
   offer(event: StoredEvent, wire: WireText): void;
+  /** Several offers follow: hold the writes until `uncork`, to send them as one. */
+  cork?(): void;
+  uncork?(): void;
   /** Called every half heartbeat interval; writes a heartbeat when it has been quiet. */
   heartbeat?(): void;
   /** Ends the response cleanly (the client reconnects and resumes). */
