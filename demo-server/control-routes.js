@@ -5,6 +5,7 @@
  * is same-site only and reads JSON only (see same-site.js).
  */
 import express from 'express';
+import { PublishError } from 'ssemux/server';
 import { cookieFor } from './auth.js';
 import { MAX_BURST_COUNT, MAX_BURST_RATE } from './burst.js';
 import { parseFault } from './faults.js';
@@ -65,6 +66,8 @@ export function createControlRouter(state) {
       res.json({ id });
     } catch (error) {
       if (error instanceof TypeError) return badRequest(res, error.message);
+      // The log did not take it in time (Redis away): try again.
+      if (error instanceof PublishError) return void res.status(503).set('Retry-After', '1').json({ error: error.message });
       throw error;
     }
   });

@@ -147,6 +147,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     return connection;
   };
   const call = async (command: string, ...args: (string | number)[]) => (await ready()).call(command, ...args);
+  /** True when the command connection is open and ready now. */
+  const connected = async () => !!commands && (await commands.catch(() => null))?.connection.status === 'ready';
 
   const listeners = new Set<StoreListener>();
   const members = new Map<string, StoreMember>();
@@ -239,7 +241,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
           reply = await read();
         } catch (error) {
           if (stopped) return;
-          setAvailable(false, new Error(`redisStore: lost the connection to Redis (${(error as Error)?.message ?? error})`, { cause: error }));
+          setAvailable(false, new Error('redisStore: lost the connection to Redis', { cause: error }));
           // The connection reconnects by itself (the client's retry strategy); wait for it.
           for (;;) {
             try {
@@ -369,7 +371,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
         clearInterval(renewals);
         members.delete(id);
         if (!needsTail()) stopTail();
-        await call('ZREM', membersKey, id).catch(() => {}); // else its lease ends it
+        // With Redis away, the lease ends it: leaving does not wait for Redis to come back.
+        if (await connected()) await call('ZREM', membersKey, id).catch(() => {});
       },
     };
   };
@@ -446,7 +449,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     async close() {
       if (closed) return;
       const leaving = [...members.keys()];
-      if (leaving.length > 0 && commands) await call('ZREM', membersKey, ...leaving).catch(() => {});
+      if (leaving.length > 0 && (await connected())) await call('ZREM', membersKey, ...leaving).catch(() => {});
       closed = true;
       stopTail();
       listeners.clear();

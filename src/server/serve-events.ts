@@ -124,14 +124,19 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
       } else if (longPoll) hold(event);
       else live(event, wire);
     },
-    cork() {
-      corked ??= '';
-    },
-    uncork() {
-      const text = corked;
-      corked = null;
-      if (text) write(text);
-    },
+    // A long-poll writes its answer at once when it ends: nothing to join.
+    cork: longPoll
+      ? undefined
+      : () => {
+          corked ??= '';
+        },
+    uncork: longPoll
+      ? undefined
+      : () => {
+          const text = corked;
+          corked = null;
+          if (text) write(text);
+        },
     heartbeat: longPoll
       ? undefined
       : () => {

@@ -365,6 +365,17 @@ describe('long-poll', () => {
     expect(two.events.map((e) => e.id)).toEqual(cursors.slice(5));
   });
 
+  it('answers a held poll that a burst fills at once with its first maxReplay events', async () => {
+    const { url, realtime } = await startRealtime({ maxReplay: 5 });
+    const start = await realtime.publish({ topic: 't', data: 'start' });
+    const poll = await openSse(`${url}?topic=t&transport=long-poll`, { headers: { 'Last-Event-ID': start } });
+    await eventually(() => realtime.stats().openLongPoll, (n) => expect(n).toBe(1));
+    const burst: string[] = [];
+    for (let i = 0; i < 12; i++) burst.push(await realtime.publish({ topic: 't', data: String(i) }));
+    expect(await poll.settled()).toBe('ended');
+    expect(poll.events.map((e) => e.id)).toEqual(burst.slice(0, 5));
+  });
+
   it('moves the client past events it may not see, so the next poll does not read them again', async () => {
     const { url, realtime } = await startRealtime({ authenticate: () => 'ann', longPollMs: 300 });
     const start = await realtime.publish({ topic: 't', data: 'start' });
