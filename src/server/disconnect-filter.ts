@@ -41,7 +41,7 @@ export function checkFilter<I>(filter: DisconnectFilter<I>): { shared: SharedFil
 }
 
 /** The matcher of a shared filter (checked, here or on the instance that sent it). */
-export function matcherOf<I>(filter: SharedFilter): StreamMatcher<I> {
+function matcherOf<I>(filter: SharedFilter): StreamMatcher<I> {
   return (identity, topics) =>
     (filter.user === undefined || userOf(identity as Identity) === filter.user) && (filter.topic === undefined || topics.includes(filter.topic));
 }

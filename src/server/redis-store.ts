@@ -258,7 +258,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
         }
         if (stopped) return;
         for (const [stream, entries] of streamsOf(reply)) {
-          if (stream === controlKey) {
+          // By its end: a client's keyPrefix comes back in the reply's stream names.
+          if (stream.endsWith(controlKey)) {
             for (const [id, fields] of entries) {
               controlLast = id;
               onControl(fields);

@@ -181,10 +181,11 @@ export const SERVER_DEFAULTS = Object.freeze({
 });
 
 /**
- * The most events, and about the most bytes, the fan-out hands out in one round: each
- * connection gets its share of a round in one write, which is what makes a burst cheap.
+ * The most events the fan-out hands out in one round: each connection gets its share of a
+ * round in one write, which is what makes a burst cheap.
  */
 export const FAN_OUT_ROUND_EVENTS = 256;
+/** About the most bytes of events in one round, so that a round of large events stays one write's worth. */
 export const FAN_OUT_ROUND_BYTES = 65_536;
 
 /** Events in the first page a replay reads: most replays are a reconnect that missed a few. */
