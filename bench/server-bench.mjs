@@ -8,11 +8,12 @@
 // that gap: on a loaded machine a gap can also be the server waiting for a core) and the
 // deliveries per second. Prints one Markdown table. The clients share the machine's 2 cores
 // with the server (and Redis), so the ceiling is the machine's.
-// Env: BENCH_CONNECTIONS (10000), BENCH_RATE (20/s), BENCH_SECONDS (5), BENCH_BURST (200 events).
+// Env: BENCH_CONNECTIONS (10000), BENCH_RATE (20/s), BENCH_SECONDS (5), BENCH_BURST (200 events);
+// BENCH_SERVER_BUNDLE: another build of ssemux/server to measure (an absolute path; default dist/).
 // `--json`: print the figures as one JSON line instead (scripts/bench.mjs puts them in its table).
 import { fork } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 20);
@@ -53,7 +54,8 @@ async function serve(kind, redisUrl) {
     handler = async (req, res) => channel.register(await createSession(req, res, { keepAlive: 15_000, retry: 1_000 }));
     publish = async (data) => void channel.broadcast(data, 'message', { eventId: String(++n) }); // JSON-encodes data
   } else {
-    const { createRealtimeServer, memoryStore, redisStore } = await import('../dist/ssemux-server.js');
+    const bundle = process.env.BENCH_SERVER_BUNDLE ? pathToFileURL(process.env.BENCH_SERVER_BUNDLE).href : '../dist/ssemux-server.js';
+    const { createRealtimeServer, memoryStore, redisStore } = await import(bundle);
     const store = kind === 'redisStore' ? redisStore({ url: redisUrl, key: `bench:${Date.now()}` }) : memoryStore();
     const realtime = createRealtimeServer({ store });
     handler = realtime.handler;

@@ -81,6 +81,12 @@ export interface StoreMember {
    * never call it.
    */
   memberGone?(memberId: string): void;
+  /**
+   * This member's lease had ended (the store was out of its reach for longer than the lease)
+   * and it is listed again: another member may meanwhile have released what it held, which it
+   * may have to restore. Never called in a store whose members live in one process.
+   */
+  rejoined?(): void;
 }
 
 /** What {@link EventStore.join} gives: this member's place in the group. */

@@ -96,13 +96,16 @@ const APPEND_SHA = createHash('sha1').update(APPEND).digest('hex');
 // The registry of live members: a sorted set scored by when each lease ends, on Redis's clock
 // (the instances' clocks may disagree). Renewing also drops the members whose lease ended and
 // returns them: the one renewal that dropped a member is the one told that it is gone.
+// The first element of the reply says whether the member was listed anew (its lease had ended).
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now))
 if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) end
-return expired
+local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local reply = { tostring(added) }
+for _, id in ipairs(expired) do if id ~= ARGV[1] then reply[#reply + 1] = id end end
+return reply
 `;
 const LIVE = `
 local t = redis.call('TIME')
@@ -315,8 +318,11 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
   const join = async (member: StoreMember): Promise<StoreMembership> => {
     if (closed) throw new Error('redisStore: closed');
     const id = randomUUID();
+    let renewed = false;
     const renew = async () => {
-      const expired = (await call('EVAL', RENEW, 1, membersKey, id, config.memberLeaseMs)) as string[];
+      const [added, ...expired] = (await call('EVAL', RENEW, 1, membersKey, id, config.memberLeaseMs)) as string[];
+      if (added === '1' && renewed) member.rejoined?.();
+      renewed = true;
       for (const gone of expired) if (!members.has(gone)) member.memberGone?.(gone);
     };
     members.set(id, member);

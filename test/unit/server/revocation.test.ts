@@ -2,6 +2,7 @@
 // memoryStore), for requests still in admission, with filters that must name someone; and the
 // registry of live members that tells who must answer.
 import type { IncomingMessage } from 'node:http';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore, redisStore, type EventStore, type StoreMember } from 'ssemux/server';
 import { startRedis, type RedisServer } from '../../support/redis.js';
@@ -135,5 +136,20 @@ describe('the registry of live members (redisStore)', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     await sleep(600); // two more renewals of each member: no second report
     expect(gone).toEqual([deadId]);
+  });
+
+  it('tells a live member whose entry was dropped (its lease ended while Redis was out of reach) that it is listed again', async () => {
+    const key = `members:${++keys}`;
+    const store = redisStore({ url: redis.url, key, memberLeaseMs: 600 });
+    onCleanup(() => store.close());
+    let rejoined = 0;
+    const membership = await store.join({ receive: () => 0, rejoined: () => void rejoined++ });
+    await sleep(450); // renewals of a listed member: nothing to say
+    expect(rejoined).toBe(0);
+    const admin = new Redis(redis.url);
+    onCleanup(async () => void admin.disconnect());
+    await admin.zrem(`${key}:members`, membership.id);
+    await eventually(() => rejoined, (n) => expect(n).toBe(1), 3_000);
+    expect(await membership.members()).toEqual([membership.id]);
   });
 });
