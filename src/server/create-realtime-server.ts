@@ -13,7 +13,7 @@ import type { ServeContext, ServerCounters } from './serve-context.js';
 import { serveEvents } from './serve-events.js';
 import { AuthenticationError, PublishError } from './server-errors.js';
 import { resolveServerOptions, type RealtimeServerOptions } from './server-options.js';
-import { createStoreLink } from './store-link.js';
+import { createStoreLink, StoreUnavailable } from './store-link.js';
 import { createStreamRegistry, type OpenConnection } from './stream-registry.js';
 
 export type { DisconnectFilter } from './disconnect-filter.js';
@@ -159,6 +159,9 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
   async function serve(req: IncomingMessage, res: ServerResponse, gone: () => boolean): Promise<void> {
     if (closed) return answer(res, 503, 'the server is closing', { 'Retry-After': '1' });
     if (req.method !== 'GET' && req.method !== 'POST') return answer(res, 405, 'GET or POST', { Allow: 'GET, POST' });
+    // Joined first: from here on, a disconnect on any instance reaches this server, so the
+    // admission below cannot miss one.
+    await link.ready();
     const admission = revocations.admit();
     try {
       const authenticated = await appCall(() => authenticate(req));
@@ -226,8 +229,9 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       try {
         await serve(req, res, () => gone);
       } catch (error) {
-        // What is left is the store failing (or going away): try again shortly.
-        config.onError(error);
+        // What is left is the store failing (or going away): try again shortly. An outage was
+        // reported once when it began; each request it turns away is not.
+        if (!(error instanceof StoreUnavailable)) config.onError(error);
         if (!res.headersSent) answer(res, 503, 'the event store is unavailable', { 'Retry-After': '1' });
         else res.end();
       }

@@ -128,7 +128,8 @@ describe('a Redis outage', () => {
     })();
     while (n < 150) await sleep(5);
     await redis.kill();
-    await sleep(700);
+    // Longer than a publish waits for Redis to come back (commandTimeoutMs 1 s): some fail.
+    await sleep(2_000);
     await redis.restart();
     await publishing;
     const started = Date.now();
