@@ -155,6 +155,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
 
   const listeners = new Set<StoreListener>();
   const members = new Map<string, StoreMember>();
+  // Each member's lease renewal timer, until it leaves or the store closes.
+  const renewals = new Map<string, ReturnType<typeof setInterval>>();
   const broadcasts = new Map<string, { answer(from: string, value: unknown): void; finish(): void }>();
   let tail: Tail | null = null;
   let starting: Promise<void> | null = null;
@@ -335,7 +337,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       throw error;
     }
     // Renewals that fail (Redis away) are made up by the next; the lease outlasts two misses.
-    const renewals = setInterval(() => void renew().catch(() => {}), Math.max(1, Math.floor(config.memberLeaseMs / 3)));
+    renewals.set(id, setInterval(() => void renew().catch(() => {}), Math.max(1, Math.floor(config.memberLeaseMs / 3))));
     let left = false;
 
     return {
@@ -375,7 +377,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       async leave() {
         if (left) return;
         left = true;
-        clearInterval(renewals);
+        clearInterval(renewals.get(id));
+        renewals.delete(id);
         members.delete(id);
         if (!needsTail()) stopTail();
         // With Redis away, the lease ends it: leaving does not wait for Redis to come back.
@@ -461,6 +464,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       stopTail();
       listeners.clear();
       members.clear();
+      for (const timer of renewals.values()) clearInterval(timer);
+      renewals.clear();
       for (const broadcast of [...broadcasts.values()]) broadcast.finish();
       if (commands) {
         const opened = await commands.catch(() => null);

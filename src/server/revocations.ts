@@ -1,4 +1,5 @@
 import type { StreamMatcher } from './disconnect-filter.js';
+import { MAX_KEPT_DISCONNECTS } from './server-options.js';
 
 /** A request between its arrival and its registration as an open connection. */
 export interface Admission {
@@ -30,6 +31,9 @@ export function createRevocations(): Revocations {
   let count = 0;
   const recorded: Array<{ at: number; matches: StreamMatcher<unknown> }> = [];
   const pending = new Map<number, number>(); // arrival number → requests that arrived then
+  // Past MAX_KEPT_DISCONNECTS kept for requests stuck in admission, the oldest are dropped and
+  // every request that arrived before the last dropped one is refused: it tries again.
+  let refuseBefore = 0;
 
   const forget = () => {
     if (pending.size === 0) return void (recorded.length = 0);
@@ -46,6 +50,7 @@ export function createRevocations(): Revocations {
       let open = true;
       return {
         revoked(identity, topics) {
+          if (arrived < refuseBefore) return true;
           for (const { at, matches } of recorded) if (at > arrived && matches(identity, topics)) return true;
           return false;
         },
@@ -61,7 +66,9 @@ export function createRevocations(): Revocations {
     },
     record(matches) {
       count++;
-      if (pending.size > 0) recorded.push({ at: count, matches });
+      if (pending.size === 0) return;
+      recorded.push({ at: count, matches });
+      if (recorded.length > MAX_KEPT_DISCONNECTS) refuseBefore = recorded.shift()!.at;
     },
   };
 }

@@ -188,6 +188,12 @@ export const FAN_OUT_ROUND_EVENTS = 256;
 /** About the most bytes of events in one round, so that a round of large events stays one write's worth. */
 export const FAN_OUT_ROUND_BYTES = 65_536;
 
+/**
+ * Disconnects kept for the requests still in admission (being authenticated or authorized);
+ * past this, requests that arrived before the oldest one kept are refused and try again.
+ */
+export const MAX_KEPT_DISCONNECTS = 1_000;
+
 /** Events in the first page a replay reads: most replays are a reconnect that missed a few. */
 export const FIRST_REPLAY_PAGE = 16;
 
