@@ -8,15 +8,16 @@
 // that gap: on a loaded machine a gap can also be the server waiting for a core) and the
 // deliveries per second. Prints one Markdown table. The clients share the machine's 2 cores
 // with the server (and Redis), so the ceiling is the machine's.
-// Env: BENCH_CONNECTIONS (10000), BENCH_RATE (20/s), BENCH_SECONDS (5), BENCH_BURST (200 events);
-// BENCH_SERVER_BUNDLE: another build of ssemux/server to measure (an absolute path; default dist/).
+// Env: BENCH_CONNECTIONS (10000), BENCH_RATE (5/s), BENCH_SECONDS (5), BENCH_BURST (200 events);
+// BENCH_SERVER_BUNDLE: another build of ssemux/server to measure (an absolute path; default dist/);
+// BENCH_SERVERS=memoryStore,redisStore,better-sse: only these rows.
 // `--json`: print the figures as one JSON line instead (scripts/bench.mjs puts them in its table).
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
-const RATE = Number(process.env.BENCH_RATE ?? 20);
+const RATE = Number(process.env.BENCH_RATE ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
 /** Connections opened at once while the bench connects. */
@@ -253,10 +254,9 @@ async function main() {
   const redis = await startRedis();
   stopRedis = redis.stop;
   const rows = [];
+  const servers = process.env.BENCH_SERVERS?.split(',').map((name) => name.trim()) ?? ['memoryStore', 'redisStore', 'better-sse'];
   try {
-    rows.push(await run('memoryStore'));
-    rows.push(await run('redisStore', redis.url));
-    rows.push(await run('better-sse'));
+    for (const kind of servers) rows.push(await run(kind, kind === 'redisStore' ? redis.url : undefined));
   } finally {
     await redis.stop();
   }

@@ -97,11 +97,12 @@ export function createFanOut<I>(
       round ??= nextRound();
       if (!round) return;
       const { events, wires, carriers, targets } = round;
+      const several = events.length > 1;
       while (round.next < targets.length) {
         const connection = targets[round.next++]!;
-        connection.cork?.();
+        if (several) connection.cork?.();
         for (let i = 0; i < events.length; i++) if (carriers[i]!.has(connection)) connection.offer(events[i]!, wires[i]!);
-        connection.uncork?.();
+        if (several) connection.uncork?.();
         if (round.next % CONNECTIONS_PER_CHECK === 0 && performance.now() - started >= options.sliceMs) return schedule();
       }
       round = null;
