@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { isCursor } from '../protocol/wire.js';
+import { createHash } from 'node:crypto';
 import { deliver } from './deliver.js';
-import type { EventStore, NewEvent, ReadReset, StoredEvent, StoreListener, StoreMember, StoreMembership } from './event-store.js';
+import type { EventStore, NewEvent, ReadReset, StoreListener } from './event-store.js';
 import { connectionRules, createReadyGate, openConnection, type ReadyGate, type RedisClient } from './redis-client.js';
-import { resumePoint, type LogBounds } from './resume-point.js';
+import { createRedisGroup } from './redis-group.js';
+import { follows, isMissingKey, lastEntry, parseBounds, rangeStart, streamsOf, toEvent, xinfo, type RawEntry } from './redis-replies.js';
+import { resumePoint } from './resume-point.js';
 
 export type { RedisClient } from './redis-client.js';
 
@@ -68,9 +69,6 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
   memberLeaseMs: 10_000,
 });
 
-/** Entries kept in `<key>:control` (`MAXLEN ~`): messages and answers of the last few broadcasts. */
-const CONTROL_MAX_LEN = 1_000;
-
 // Appends with the id `<generation>-*`: Redis numbers the entries of one generation 1, 2, 3, …
 // without holes, which `resumePoint` needs. The generation is the Redis time (ms) at which
 // the stream was started, and always above the last one (kept in `<key>:generation`), so a
@@ -92,26 +90,6 @@ end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(ARGV, 2))
 `;
 const APPEND_SHA = createHash('sha1').update(APPEND).digest('hex');
-
-// The registry of live members: a sorted set scored by when each lease ends, on Redis's clock
-// (the instances' clocks may disagree). Renewing also drops the members whose lease ended and
-// returns them: the one renewal that dropped a member is the one told that it is gone.
-// The first element of the reply says whether the member was listed anew (its lease had ended).
-const RENEW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now))
-if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) end
-local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-local reply = { tostring(added) }
-for _, id in ipairs(expired) do if id ~= ARGV[1] then reply[#reply + 1] = id end end
-return reply
-`;
-const LIVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZRANGEBYSCORE', KEYS[1], string.format('%.0f', now), '+inf')
-`;
 
 /**
  * The log in a Redis stream (Redis 7.0 or later), shared by every instance of a deployment.
@@ -154,10 +132,6 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
   const connected = async () => !!commands && (await commands.catch(() => null))?.connection.status === 'ready';
 
   const listeners = new Set<StoreListener>();
-  const members = new Map<string, StoreMember>();
-  // Each member's lease renewal timer, until it leaves or the store closes.
-  const renewals = new Map<string, ReturnType<typeof setInterval>>();
-  const broadcasts = new Map<string, { answer(from: string, value: unknown): void; finish(): void }>();
   let tail: Tail | null = null;
   let starting: Promise<void> | null = null;
   // The last control entry read, kept across tails: a new tail reads on from there.
@@ -180,25 +154,6 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     const lost = [...listeners];
     listeners.clear();
     for (const listener of lost) listener.lost(error);
-  };
-
-  const onControl = (fields: string[]) => {
-    const field = (name: string) => fields[fields.indexOf(name) + 1];
-    const [kind, request, from, body] = [field('k'), field('i'), field('f'), field('b')];
-    if (kind === 'a') {
-      if (request !== undefined && from !== undefined) broadcasts.get(request)?.answer(from, parse(body));
-      return;
-    }
-    if (kind !== 'm' || request === undefined || from === undefined) return;
-    const message = parse(body);
-    if (typeof message !== 'object' || message === null) return;
-    for (const [id, member] of members) {
-      if (id === from) continue;
-      void (async () => {
-        const answer = await member.receive(message as never);
-        await call('XADD', controlKey, 'MAXLEN', '~', CONTROL_MAX_LEN, '*', 'k', 'a', 'i', request, 'f', id, 't', from, 'b', JSON.stringify(answer ?? null));
-      })().catch(() => {}); // no answer: the sender counts this member as missing
-    }
   };
 
   const startTail = async (): Promise<Tail> => {
@@ -267,7 +222,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
           if (stream.endsWith(controlKey)) {
             for (const [id, fields] of entries) {
               controlLast = id;
-              onControl(fields);
+              group.onControl(fields);
             }
             continue;
           }
@@ -290,12 +245,12 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     return { stop };
   };
 
-  const needsTail = () => listeners.size > 0 || members.size > 0;
+  const needsTail = () => listeners.size > 0 || group.size > 0;
   const stopTail = () => {
     tail?.stop();
     tail = null;
   };
-  const ensureTail = async () => {
+  const ensureTail = async (): Promise<void> => {
     while (!tail) {
       if (closed) throw new Error('redisStore: closed');
       starting ??= startTail().then(
@@ -317,75 +272,19 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     }
   };
 
-  const join = async (member: StoreMember): Promise<StoreMembership> => {
-    if (closed) throw new Error('redisStore: closed');
-    const id = randomUUID();
-    let renewed = false;
-    const renew = async () => {
-      const [added, ...expired] = (await call('EVAL', RENEW, 1, membersKey, id, config.memberLeaseMs)) as string[];
-      if (added === '1' && renewed) member.rejoined?.();
-      renewed = true;
-      for (const gone of expired) if (!members.has(gone)) member.memberGone?.(gone);
-    };
-    members.set(id, member);
-    try {
-      await ensureTail();
-      await renew();
-    } catch (error) {
-      members.delete(id);
-      if (!needsTail()) stopTail();
-      throw error;
-    }
-    // Renewals that fail (Redis away) are made up by the next; the lease outlasts two misses.
-    renewals.set(id, setInterval(() => void renew().catch(() => {}), Math.max(1, Math.floor(config.memberLeaseMs / 3))));
-    let left = false;
-
-    return {
-      id,
-      async members() {
-        return (await call('EVAL', LIVE, 1, membersKey)) as string[];
-      },
-      async broadcast(message, timeoutMs) {
-        if (left) throw new Error('broadcast: this member left the group');
-        const others = ((await call('EVAL', LIVE, 1, membersKey)) as string[]).filter((other) => other !== id);
-        if (others.length === 0) return { answers: [], missing: 0 };
-        const request = randomUUID();
-        const waiting = new Set(others);
-        const answers: unknown[] = [];
-        return new Promise((resolve, reject) => {
-          const finish = () => {
-            clearTimeout(timer);
-            broadcasts.delete(request);
-            resolve({ answers, missing: waiting.size });
-          };
-          const timer = setTimeout(finish, timeoutMs);
-          broadcasts.set(request, {
-            answer(from, value) {
-              if (!waiting.delete(from)) return;
-              answers.push(value);
-              if (waiting.size === 0) finish();
-            },
-            finish,
-          });
-          call('XADD', controlKey, 'MAXLEN', '~', CONTROL_MAX_LEN, '*', 'k', 'm', 'i', request, 'f', id, 'b', JSON.stringify(message)).catch((error: unknown) => {
-            clearTimeout(timer);
-            broadcasts.delete(request);
-            reject(error);
-          });
-        });
-      },
-      async leave() {
-        if (left) return;
-        left = true;
-        clearInterval(renewals.get(id));
-        renewals.delete(id);
-        members.delete(id);
+  const group = createRedisGroup({
+    call,
+    connected,
+    controlKey,
+    membersKey,
+    memberLeaseMs: config.memberLeaseMs,
+    tail: {
+      ensure: ensureTail,
+      release() {
         if (!needsTail()) stopTail();
-        // With Redis away, the lease ends it: leaving does not wait for Redis to come back.
-        if (await connected()) await call('ZREM', membersKey, id).catch(() => {});
       },
-    };
-  };
+    },
+  });
 
   return {
     async append(input: NewEvent) {
@@ -454,19 +353,14 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       };
     },
 
-    join,
+    join: (member) => group.join(member),
 
     async close() {
       if (closed) return;
-      const leaving = [...members.keys()];
-      if (leaving.length > 0 && (await connected())) await call('ZREM', membersKey, ...leaving).catch(() => {});
+      await group.close();
       closed = true;
       stopTail();
       listeners.clear();
-      members.clear();
-      for (const timer of renewals.values()) clearInterval(timer);
-      renewals.clear();
-      for (const broadcast of [...broadcasts.values()]) broadcast.finish();
       if (commands) {
         const opened = await commands.catch(() => null);
         opened?.gate.close();
@@ -478,103 +372,6 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
 
 interface Tail {
   stop(): void;
-}
-
-/** `[id, [field, value, …]]` as XRANGE and XREAD give it. */
-type RawEntry = [string, string[]];
-
-const MAX_ID_PART = 2n ** 64n - 1n;
-
-/**
- * The exclusive start of an XRANGE after `cursor`. A cursor Redis cannot parse (past 64 bits,
- * not a cursor at all) reads from the start instead: such a cursor is unknown to the log, and
- * the read answers with a reset whatever the range held.
- */
-function rangeStart(cursor: string): string {
-  if (!isCursor(cursor)) return '-';
-  const [a, b] = cursor.split('-') as [string, string];
-  if (BigInt(a) > MAX_ID_PART || BigInt(b) >= MAX_ID_PART) return '-';
-  return `(${cursor}`;
-}
-
-/**
- * The entries per stream of an `XREAD` reply: `[[key, entries], …]` over RESP2, `[key,
- * entries, key, entries, …]` over RESP3 (a map, which ioredis flattens).
- */
-function streamsOf(reply: unknown): Array<[string, RawEntry[]]> {
-  if (!Array.isArray(reply) || reply.length === 0) return [];
-  if (typeof reply[0] !== 'string') return reply as Array<[string, RawEntry[]]>;
-  const pairs: Array<[string, RawEntry[]]> = [];
-  for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([reply[i] as string, reply[i + 1] as RawEntry[]]);
-  return pairs;
-}
-
-function toEvent([cursor, fields]: RawEntry): StoredEvent {
-  const event: StoredEvent = { cursor, topic: '', type: 'message', data: '' };
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const value = fields[i + 1]!;
-    switch (fields[i]) {
-      case 't':
-        event.topic = value;
-        break;
-      case 'y':
-        event.type = value;
-        break;
-      case 'd':
-        event.data = value;
-        break;
-      case 'u':
-        event.user = value;
-        break;
-    }
-  }
-  return event;
-}
-
-/** True when `next` is the entry right after `previous` in its generation (or the first one). */
-function follows(previous: string, next: string): boolean {
-  const [generation, n] = next.split('-') as [string, string];
-  if (previous === '0-0') return n === '1';
-  const [lastGeneration, last] = previous.split('-') as [string, string];
-  return generation === lastGeneration && BigInt(n) === BigInt(last) + 1n;
-}
-
-/** The bounds in an `XINFO STREAM` reply (a flat list of names and values), null for none. */
-function parseBounds(info: unknown): LogBounds | null {
-  if (!Array.isArray(info)) return null;
-  const field = (name: string): unknown => info[info.indexOf(name) + 1];
-  const [generation, last] = String(field('last-generated-id')).split('-') as [string, string];
-  const firstEntry = field('first-entry') as RawEntry | null;
-  const lastOrdinal = BigInt(last);
-  const first = Number(field('length')) > 0 && firstEntry ? BigInt(firstEntry[0].split('-')[1]!) : lastOrdinal + 1n;
-  return { generation, first, last: lastOrdinal };
-}
-
-async function xinfo(redis: RedisClient, key: string): Promise<unknown> {
-  try {
-    return await redis.call('XINFO', 'STREAM', key);
-  } catch (error) {
-    if (isMissingKey(error)) return null;
-    throw error;
-  }
-}
-
-/** The id of the newest entry of a stream, `0-0` when it has none. */
-async function lastEntry(redis: RedisClient, key: string): Promise<string> {
-  const newest = (await redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)) as RawEntry[];
-  return newest[0]?.[0] ?? '0-0';
-}
-
-function isMissingKey(error: unknown): boolean {
-  return /no such key/i.test(String((error as Error)?.message));
-}
-
-function parse(text: string | undefined): unknown {
-  try {
-    return text === undefined ? undefined : JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {
