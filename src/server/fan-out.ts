@@ -17,23 +17,24 @@ export interface FanOut {
 interface Round<I> {
   events: StoredEvent[];
   wires: WireText[];
-  /** Per event, the connections of its topic when the round began. */
-  carriers: ReadonlySet<OpenConnection<I>>[];
+  /** Per event, the connections of its topic when the round began; null when every target takes every event (one topic). */
+  carriers: ReadonlySet<OpenConnection<I>>[] | null;
   /** Every connection of the round, in order; later ones read the events from the store. */
   targets: OpenConnection<I>[];
   next: number;
 }
 
 /** How many connections are served between two looks at the clock. */
-const CONNECTIONS_PER_CHECK = 8;
+const CONNECTIONS_PER_CHECK = 4;
 
 /**
  * The fan-out of one server. One publish to thousands of connections is thousands of socket
  * writes: done in one go, a burst would hold the process for seconds. Here events wait in one
  * queue and are handed out in rounds: the events queued when a round begins (up to
  * `FAN_OUT_ROUND_EVENTS` and about `FAN_OUT_ROUND_BYTES`), each connection getting its share of
- * them in cursor order as one write. Rounds run in turns (a `setImmediate` each) of at most
- * `sliceMs`; between turns the process serves its other work. A queue longer than `maxBacklog` means the server cannot keep
+ * them in cursor order as one write. Rounds run in turns (a `setImmediate` each) sized so that
+ * one turn with what it leaves Node to do lasts about `sliceMs`; between turns the process
+ * serves its other work. A queue longer than `maxBacklog` means the server cannot keep
  * up with the publish rate: the waiting events are dropped and the connections that would have
  * got them are ended (`overflow`), to resume from their cursors.
  */
@@ -60,20 +61,20 @@ export function createFanOut<I>(
       head = 0;
     }
     const events: StoredEvent[] = [];
-    const carriers: ReadonlySet<OpenConnection<I>>[] = [];
+    const topics: string[] = [];
+    // The connections of each topic as the round begins (a live set, copied below).
     const byTopic = new Map<string, ReadonlySet<OpenConnection<I>>>();
     let bytes = 0;
     while (head < queue.length && events.length < FAN_OUT_ROUND_EVENTS && (events.length === 0 || bytes < FAN_OUT_ROUND_BYTES)) {
       const event = queue[head]!;
       queue[head++] = undefined as never;
-      let carrying = byTopic.get(event.topic);
-      if (!carrying) {
+      if (!byTopic.has(event.topic)) {
         const set = registry.carrying(event.topic);
         if (!set || set.size === 0) continue;
-        byTopic.set(event.topic, (carrying = new Set(set)));
+        byTopic.set(event.topic, set);
       }
       events.push(event);
-      carriers.push(carrying);
+      topics.push(event.topic);
       bytes += event.data.length;
     }
     if (head === queue.length) queue.length = head = 0;
@@ -83,16 +84,34 @@ export function createFanOut<I>(
       let withTopic: string | undefined;
       return (topicLine) => (topicLine ? (withTopic ??= formatEvent(event, true)) : (plain ??= formatEvent(event, false)));
     });
+    if (byTopic.size === 1) return { events, wires, carriers: null, targets: [...byTopic.values().next().value!], next: 0 };
+    const snapshots = new Map([...byTopic].map(([topic, set]) => [topic, new Set(set)]));
     const targets = new Set<OpenConnection<I>>();
-    for (const carrying of byTopic.values()) for (const connection of carrying) targets.add(connection);
-    return { events, wires, carriers, targets: [...targets], next: 0 };
+    for (const carrying of snapshots.values()) for (const connection of carrying) targets.add(connection);
+    return { events, wires, carriers: topics.map((topic) => snapshots.get(topic)!), targets: [...targets], next: 0 };
   };
 
-  /** One turn: rounds for at most `sliceMs`, then the rest at the next turn. */
+  // What a turn may spend handing out events. Its writes cost Node more once the turn is over
+  // (the HTTP layer sends each response's chunks in a tick after it), so the budget is the
+  // slice divided by how much that multiplies a turn's own time, as measured after each turn.
+  let costFactor = 1;
+  const budget = () => options.sliceMs / costFactor;
+
+  /** One turn: rounds for at most `budget()`, then the rest at the next turn. */
   const turn = () => {
     scheduled = undefined;
     if (closed) return;
     const started = performance.now();
+    const limit = budget();
+    const more = () => {
+      const spent = performance.now() - started;
+      // Queued after the ticks the turn's writes queued: it runs once they are done.
+      process.nextTick(() => {
+        const factor = (performance.now() - started) / Math.max(spent, 0.05);
+        costFactor = Math.min(32, Math.max(1, costFactor * 0.7 + factor * 0.3));
+      });
+      schedule();
+    };
     for (;;) {
       round ??= nextRound();
       if (!round) return;
@@ -101,12 +120,12 @@ export function createFanOut<I>(
       while (round.next < targets.length) {
         const connection = targets[round.next++]!;
         if (several) connection.cork?.();
-        for (let i = 0; i < events.length; i++) if (carriers[i]!.has(connection)) connection.offer(events[i]!, wires[i]!);
+        for (let i = 0; i < events.length; i++) if (!carriers || carriers[i]!.has(connection)) connection.offer(events[i]!, wires[i]!);
         if (several) connection.uncork?.();
-        if (round.next % CONNECTIONS_PER_CHECK === 0 && performance.now() - started >= options.sliceMs) return schedule();
+        if (round.next % CONNECTIONS_PER_CHECK === 0 && performance.now() - started >= limit) return more();
       }
       round = null;
-      if (performance.now() - started >= options.sliceMs) return schedule();
+      if (performance.now() - started >= limit) return more();
     }
   };
 
