@@ -130,8 +130,9 @@ export interface RealtimeServerOptions<I extends Identity = Identity> {
    */
   storeRetryMs?: number;
   /**
-   * Live events are handed to connections for at most this long at a time; then the process
-   * does its other work (other requests, timers) before the fan-out goes on.
+   * Live events are handed to connections in turns that hold the event loop about this long,
+   * counting the writes Node finishes after a turn; between turns the process does its other
+   * work (other requests, timers).
    * @default 20
    */
   fanOutSliceMs?: number;
