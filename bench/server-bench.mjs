@@ -1,21 +1,27 @@
 // `node bench/server-bench.mjs`: the server side under load, on this machine. For each server
 // (ssemux/server with memoryStore, with redisStore on a local redis-server, and better-sse, the
-// most used Node SSE library) in a child process of its own: open 1,000 SSE connections from
+// most used Node SSE library) in a child process of its own: open 10,000 SSE connections from
 // this process (keep-alive agent), measure the server's memory per open connection, publish at
-// a steady rate (publish-to-delivery latency p50/p99, over all connections), then faster than
-// it can deliver (the deliveries per second it sustains). Prints one Markdown table. The clients
-// share the machine's 2 cores with the server (and Redis), so the ceiling is the machine's.
-// Env: BENCH_CONNECTIONS (1000), BENCH_RATE (100/s), BENCH_SECONDS (5), BENCH_BURST_RATE (1000/s).
+// a steady rate (publish-to-delivery latency p50/p99, over all connections), then publish a
+// burst in a loop of awaited publish() calls, as an app would, and measure in the server the
+// longest time its event loop was held meanwhile (wall time, and the CPU time the server used in
+// that gap: on a loaded machine a gap can also be the server waiting for a core) and the
+// deliveries per second. Prints one Markdown table. The clients share the machine's 2 cores
+// with the server (and Redis), so the ceiling is the machine's.
+// Env: BENCH_CONNECTIONS (10000), BENCH_RATE (5/s), BENCH_SECONDS (5), BENCH_BURST (200 events);
+// BENCH_SERVER_BUNDLE: another build of ssemux/server to measure (an absolute path; default dist/);
+// BENCH_SERVERS=memoryStore,redisStore,better-sse: only these rows.
 // `--json`: print the figures as one JSON line instead (scripts/bench.mjs puts them in its table).
 import { fork } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1000);
-const RATE = Number(process.env.BENCH_RATE ?? 100);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
+const RATE = Number(process.env.BENCH_RATE ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const BURST_RATE = Number(process.env.BENCH_BURST_RATE ?? 1000);
-const BURST_SECONDS = 2;
+const BURST = Number(process.env.BENCH_BURST ?? 200);
+/** Connections opened at once while the bench connects. */
+const CONNECT_BATCH = 500;
 const now = () => performance.timeOrigin + performance.now();
 
 /** Server processes alive now, and the throwaway redis-server's stop(): stopped on SIGINT/SIGTERM too. */
@@ -49,7 +55,8 @@ async function serve(kind, redisUrl) {
     handler = async (req, res) => channel.register(await createSession(req, res, { keepAlive: 15_000, retry: 1_000 }));
     publish = async (data) => void channel.broadcast(data, 'message', { eventId: String(++n) }); // JSON-encodes data
   } else {
-    const { createRealtimeServer, memoryStore, redisStore } = await import('../dist/ssemux-server.js');
+    const bundle = process.env.BENCH_SERVER_BUNDLE ? pathToFileURL(process.env.BENCH_SERVER_BUNDLE).href : '../dist/ssemux-server.js';
+    const { createRealtimeServer, memoryStore, redisStore } = await import(bundle);
     const store = kind === 'redisStore' ? redisStore({ url: redisUrl, key: `bench:${Date.now()}` }) : memoryStore();
     const realtime = createRealtimeServer({ store });
     handler = realtime.handler;
@@ -63,6 +70,8 @@ async function serve(kind, redisUrl) {
   server.listen(0, '127.0.0.1', () => process.send({ ready: server.address().port }));
 
   let timer;
+  /** The longest gap between ticks of a 5 ms timer, in wall time and in this process's CPU time. */
+  let monitor = null;
   process.on('message', async (message) => {
     if (message.memory) {
       for (let i = 0; i < 3; i++) globalThis.gc?.();
@@ -92,8 +101,30 @@ async function serve(kind, redisUrl) {
       });
       process.send({ published: total });
     }
+    if (message.burst) {
+      let lastWall = performance.now();
+      let lastCpu = process.cpuUsage();
+      monitor = { wall: 0, cpu: 0 };
+      monitor.timer = setInterval(() => {
+        const wall = performance.now();
+        const cpu = process.cpuUsage(lastCpu);
+        monitor.wall = Math.max(monitor.wall, wall - lastWall);
+        monitor.cpu = Math.max(monitor.cpu, (cpu.user + cpu.system) / 1000);
+        lastWall = wall;
+        lastCpu = process.cpuUsage();
+      }, 5);
+      // As an app would: a loop of awaited publishes.
+      for (let i = 0; i < message.burst; i++) await publish({ t: now() });
+      process.send({ burst: message.burst });
+    }
+    if (message.blocked) {
+      clearInterval(monitor?.timer);
+      process.send({ blocked: { wall: monitor?.wall ?? NaN, cpu: monitor?.cpu ?? NaN } });
+      monitor = null;
+    }
     if (message.close) {
       clearInterval(timer);
+      clearInterval(monitor?.timer);
       server.closeAllConnections();
       server.close();
       await close();
@@ -167,21 +198,17 @@ async function run(kind, redisUrl) {
     lastDelivery = now();
   };
   const requests = [];
-  for (let i = 0; i < CONNECTIONS; i += 100) {
+  for (let i = 0; i < CONNECTIONS; i += CONNECT_BATCH) {
     const batch = [];
-    for (let j = i; j < Math.min(CONNECTIONS, i + 100); j++) batch.push(connect(agent, port, '/events?topic=bench', record));
+    for (let j = i; j < Math.min(CONNECTIONS, i + CONNECT_BATCH); j++) batch.push(connect(agent, port, '/events?topic=bench', record));
     requests.push(...(await Promise.all(batch)));
   }
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   const after = await ask('memory', { memory: true });
 
-  const phase = async (rate, seconds) => {
-    latencies = [];
-    delivered = 0;
-    const started = now();
-    const published = await ask('published', { publish: { rate, seconds } });
-    const expected = published * CONNECTIONS;
-    const deadline = now() + 20_000;
+  /** Waits until `expected` deliveries arrived (or 60 s passed): the phase's figures. */
+  const settle = async (started, expected) => {
+    const deadline = now() + 60_000;
     while (delivered < expected && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const sorted = Float64Array.from(latencies).sort();
     return {
@@ -191,8 +218,21 @@ async function run(kind, redisUrl) {
       lost: expected - delivered,
     };
   };
-  const steady = await phase(RATE, SECONDS);
-  const burst = await phase(BURST_RATE, BURST_SECONDS);
+  const reset = () => {
+    latencies = [];
+    delivered = 0;
+  };
+
+  reset();
+  let started = now();
+  const published = await ask('published', { publish: { rate: RATE, seconds: SECONDS } });
+  const steady = await settle(started, published * CONNECTIONS);
+
+  reset();
+  started = now();
+  await ask('burst', { burst: BURST });
+  const burst = await settle(started, BURST * CONNECTIONS);
+  burst.blocked = await ask('blocked', { blocked: true });
 
   for (const req of requests) req.destroy();
   agent.destroy();
@@ -214,26 +254,25 @@ async function main() {
   const redis = await startRedis();
   stopRedis = redis.stop;
   const rows = [];
+  const servers = process.env.BENCH_SERVERS?.split(',').map((name) => name.trim()) ?? ['memoryStore', 'redisStore', 'better-sse'];
   try {
-    rows.push(await run('memoryStore'));
-    rows.push(await run('redisStore', redis.url));
-    rows.push(await run('better-sse'));
+    for (const kind of servers) rows.push(await run(kind, kind === 'redisStore' ? redis.url : undefined));
   } finally {
     await redis.stop();
   }
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ connections: CONNECTIONS, rate: RATE, seconds: SECONDS, burstRate: BURST_RATE, burstSeconds: BURST_SECONDS, node: process.version, rows }));
+    console.log(JSON.stringify({ connections: CONNECTIONS, rate: RATE, seconds: SECONDS, burst: BURST, node: process.version, rows }));
     return;
   }
   const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   console.log(
-    `\n${CONNECTIONS} connections on 127.0.0.1, Node ${process.version}: latency at ${RATE} events/s for ${SECONDS} s; deliveries/s (events × connections) while ${BURST_RATE} events/s are published for ${BURST_SECONDS} s\n`,
+    `\n${CONNECTIONS} connections on 127.0.0.1, Node ${process.version}: latency at ${RATE} events/s for ${SECONDS} s; then ${BURST} events published in a loop of awaited publish() calls: the longest the server's event loop was held (wall time, and the server's CPU time in that gap), deliveries/s\n`,
   );
-  console.log(`| server | p50 ms at ${RATE}/s | p99 ms at ${RATE}/s | deliveries/s sustained | events lost | RSS KB/connection | heap KB/connection |`);
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`| server | p50 ms at ${RATE}/s | p99 ms at ${RATE}/s | longest block ms in the burst (CPU ms) | burst p99 ms | deliveries/s in the burst | events lost | RSS KB/connection | heap KB/connection |`);
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${r.kind}`} | ${fixed(r.steady.p50, 2)} | ${fixed(r.steady.p99, 2)} | ${fixed(r.burst.perSecond, 0)} | ${r.steady.lost + r.burst.lost} | ${fixed(r.rssPerConnection)} | ${fixed(r.heapPerConnection)} |`,
+      `| ${r.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${r.kind}`} | ${fixed(r.steady.p50, 2)} | ${fixed(r.steady.p99, 2)} | ${fixed(r.burst.blocked.wall, 0)} (${fixed(r.burst.blocked.cpu, 0)}) | ${fixed(r.burst.p99, 0)} | ${fixed(r.burst.perSecond, 0)} | ${r.steady.lost + r.burst.lost} | ${fixed(r.rssPerConnection)} | ${fixed(r.heapPerConnection)} |`,
     );
   }
 }

@@ -5,6 +5,7 @@
  * is same-site only and reads JSON only (see same-site.js).
  */
 import express from 'express';
+import { PublishError } from 'ssemux/server';
 import { cookieFor } from './auth.js';
 import { MAX_BURST_COUNT, MAX_BURST_RATE } from './burst.js';
 import { parseFault } from './faults.js';
@@ -31,9 +32,9 @@ import { requireKey, sameSite } from './same-site.js';
  * @property {import('./presence.js').Presence} presence
  * @property {import('./faults.js').FaultQueue} faults
  * @property {import('./open-streams.js').OpenStreams} open
- * @property {(topic: string | null) => number} endStreams  end open streams cleanly (of `topic`)
+ * @property {(topic: string | null) => Promise<number>} endStreams  end open streams cleanly (of `topic`)
  * @property {import('./auth.js').Sessions} sessions
- * @property {(token: string) => number} endStreamsOf  end the streams opened with `token`
+ * @property {(token: string) => Promise<number>} endStreamsOf  end the streams opened with `token`
  * @property {import('./demo-emitters.js').DemoFeatures} demo
  * @property {string | undefined} publishKey
  */
@@ -65,6 +66,8 @@ export function createControlRouter(state) {
       res.json({ id });
     } catch (error) {
       if (error instanceof TypeError) return badRequest(res, error.message);
+      // The log did not take it in time (Redis away): try again.
+      if (error instanceof PublishError) return void res.status(503).set('Retry-After', '1').json({ error: error.message });
       throw error;
     }
   });
@@ -120,8 +123,8 @@ export function createControlRouter(state) {
     res.json({ dropped: state.open.dropAll(optionalString(body(req).stream) ?? null) });
   });
 
-  router.post('/faults/restart', json, (req, res) => {
-    res.json({ ended: state.endStreams(optionalString(body(req).stream) ?? null) });
+  router.post('/faults/restart', json, async (req, res) => {
+    res.json({ ended: await state.endStreams(optionalString(body(req).stream) ?? null) });
   });
 
   router.post('/login', json, (req, res) => {
@@ -131,11 +134,11 @@ export function createControlRouter(state) {
     res.set('Set-Cookie', cookieFor(token)).json({ token });
   });
 
-  router.post('/revoke', json, (req, res) => {
+  router.post('/revoke', json, async (req, res) => {
     const token = optionalString(body(req).token);
     if (!token) return badRequest(res, 'token is required');
     const revoked = state.sessions.revoke(token);
-    res.json({ revoked, ended: revoked ? state.endStreamsOf(token) : 0 });
+    res.json({ revoked, ended: revoked ? await state.endStreamsOf(token) : 0 });
   });
 
   router.post('/jobs', sameSite(), (_req, res) => {

@@ -9,7 +9,7 @@
 //   fanout   20 tabs × 10,000 and 40,000 events/s: ssemux (shared-worker, leader) vs plain
 //            EventSource over HTTP/1.1 and HTTP/2; delivery, order, latency, CPU
 //   topics   10 topics over 6 tabs: one upstream with topics vs one stream per topic
-//   server   bench/server-bench.mjs: 1,000 connections, memory / Redis store vs better-sse
+//   server   bench/server-bench.mjs: 10,000 connections, memory / Redis store vs better-sse
 //   parser   bench/parser-bench.mjs: ssemux's parser vs eventsource-parser
 //
 // Environment:
@@ -19,7 +19,7 @@
 //   BENCH_FANOUT_CLIENTS=shared-worker,leader  only the fan-out rows whose label has one of these
 //   BENCH_NEWTAB_RUNS (20)      new tabs of each kind
 //   BENCH_TOPIC_RATE (500)      events/s over all topics, for 4 s
-//   bench/server-bench.mjs reads BENCH_CONNECTIONS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST_RATE
+//   bench/server-bench.mjs reads BENCH_CONNECTIONS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST
 //
 // Everything started here is stopped here: the demo server (in this process, as the tests use
 // it), the HTTP/2 front, Chromium, and the child processes of the server and parser parts

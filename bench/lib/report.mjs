@@ -112,12 +112,24 @@ function topics({ results, topics, tabs, count, rate, seconds }) {
 
 function server(s) {
   return [
-    head(`5. Server: ${int(s.connections)} connections, Node ${s.node}`, `p50 ms at ${s.rate}/s`, `p99 ms at ${s.rate}/s`, `deliveries/s (${int(s.burstRate)}/s published)`, 'events lost', 'RSS KB / connection', 'heap KB / connection'),
+    head(
+      `5. Server: ${int(s.connections)} connections, Node ${s.node}; a burst of ${int(s.burst)} awaited publishes`,
+      `p50 ms at ${s.rate}/s`,
+      `p99 ms at ${s.rate}/s`,
+      'longest block ms in the burst (server CPU ms)',
+      'burst p99 ms',
+      'deliveries/s in the burst',
+      'events lost',
+      'RSS KB / connection',
+      'heap KB / connection',
+    ),
     ...s.rows.map((x) =>
       row(
         x.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${x.kind}`,
         fixed(x.steady.p50, 2),
         fixed(x.steady.p99, 2),
+        `${ms(x.burst.blocked.wall)} (${ms(x.burst.blocked.cpu)})`,
+        ms(x.burst.p99),
         int(x.burst.perSecond),
         int(x.steady.lost + x.burst.lost),
         fixed(x.rssPerConnection),

@@ -1,40 +1,38 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isTopic } from '../protocol/topic-name.js';
 import { CONTROL_PREFIX } from '../protocol/wire.js';
+import { checkFilter, type DisconnectFilter, type SharedFilter, type StreamMatcher } from './disconnect-filter.js';
 import { answer } from './event-stream-response.js';
-import type { EventStore } from './event-store.js';
+import type { ControlMessage, EventStore, StoredEvent } from './event-store.js';
+import { createFanOut } from './fan-out.js';
 import { ANONYMOUS, userOf, type Identity } from './identity.js';
 import { memoryStore } from './memory-store.js';
+import { isTopicName, isUserName } from './names.js';
 import { readSelection } from './read-selection.js';
-import type { ServeContext, ServeRequest, ServerCounters } from './serve-context.js';
-import { serveLongPoll } from './serve-long-poll.js';
-import { serveStream } from './serve-stream.js';
+import { createRevocations } from './revocations.js';
+import type { ServeContext, ServerCounters } from './serve-context.js';
+import { serveEvents } from './serve-events.js';
+import { AuthenticationError, PublishError } from './server-errors.js';
 import { resolveServerOptions, type RealtimeServerOptions } from './server-options.js';
-import { createStreamRegistry } from './stream-registry.js';
+import { createStoreLink, StoreUnavailable } from './store-link.js';
+import { createStreamRegistry, type OpenConnection } from './stream-registry.js';
+
+export type { DisconnectFilter } from './disconnect-filter.js';
 
 /** An event to publish. */
 export interface PublishInput {
-  /** @default the server's `defaultTopic` */
+  /** A topic name, well-formed Unicode. @default the server's `defaultTopic` */
   topic?: string | undefined;
   /** Event type; not starting with `ssemux:` (reserved for control events). @default 'message' */
   type?: string | undefined;
   /** The data: a string as it is, anything else JSON-encoded (`undefined` as empty). */
   data: unknown;
-  /** Only connections of this user will see the event. @default everyone who reads the topic */
+  /** Only connections of this user will see the event (a non-empty, well-formed string). @default everyone who reads the topic */
   user?: string | undefined;
 }
 
-/**
- * Which open streams `disconnect` ends: those of a user and/or carrying a topic, or those a
- * predicate picks.
- */
-export type DisconnectFilter<I> =
-  | { user?: string; topic?: string }
-  | ((identity: I, topics: readonly string[]) => boolean);
-
 /** What `stats()` reports. */
 export interface RealtimeServerStats extends ServerCounters {
-  /** Open streams and held long-polls. */
+  /** Open streams and held long-polls, now. */
   openStreams: number;
   openSse: number;
   openLongPoll: number;
@@ -50,16 +48,34 @@ export interface RealtimeServer<I extends Identity = Identity> {
    * JSON body itself unless a body parser already did (`req.body`). Never rejects.
    */
   handler(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Appends an event to the log; resolves with its cursor once stored. */
+  /**
+   * Appends an event to the log; resolves with its cursor once stored. Rejects with a
+   * TypeError for an invalid event, and with a {@link PublishError} when the store does not
+   * confirm it within `publishTimeoutMs` or `maxPendingPublishes` are already waiting.
+   */
   publish(event: PublishInput): Promise<string>;
-  /** Ends the matching streams cleanly (e.g. of a revoked token); returns how many. */
-  disconnect(filter: DisconnectFilter<I>): number;
+  /**
+   * Ends the matching streams and held long-polls cleanly (e.g. of a revoked token), and
+   * refuses matching requests that are still being authenticated or authorized. A `{ user,
+   * topic }` filter reaches every server that shares the store (every instance on one Redis);
+   * resolves with how many were ended in all, counting the instances that answered within
+   * `controlTimeoutMs`, and rejects when the store cannot carry the message (the streams of this
+   * server are ended all the same). A function filter runs on this server only. A filter that
+   * names no one (`{}`, `{ user: undefined }`) is a TypeError.
+   */
+  disconnect(filter: DisconnectFilter<I>): Promise<number>;
   stats(): RealtimeServerStats;
   /**
-   * Ends every stream, stops the heartbeat timer and the store subscription, and closes the
-   * store if the server made it. Later requests are answered `503`.
+   * Ends every stream, stops the heartbeat timer, leaves the store's group, ends the store
+   * subscription, and closes the store if the server made it. Later requests are answered `503`.
    */
   close(): Promise<void>;
+}
+
+/** The control message `disconnect` sends to the other instances. */
+interface DisconnectMessage extends ControlMessage {
+  type: 'disconnect';
+  filter: SharedFilter;
 }
 
 /**
@@ -80,59 +96,130 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
   const authorize = options.authorize ?? (() => true);
   const defaultTopics = options.defaultTopics ?? (() => [config.defaultTopic]);
   const registry = createStreamRegistry<I>(config.heartbeatMs);
+  const revocations = createRevocations();
   const counters: ServerCounters = { connections: 0, eventsSent: 0, eventsPublished: 0 };
+  let pendingPublishes = 0;
   let closed = false;
 
-  // One store subscription for the whole server, made with the first stream; every open
-  // connection of a topic gets its events from it.
-  let subscription: Promise<() => void> | null = null;
-  const ready = async () => {
-    subscription ??= store.subscribe({
-      event: (event) => registry.dispatch(event),
-      lost: (error) => {
-        subscription = null;
+  const endAll = (connections: Iterable<OpenConnection<I>>) => {
+    for (const connection of connections) connection.end();
+  };
+  const fanOut = createFanOut(registry, {
+    sliceMs: config.fanOutSliceMs,
+    maxBacklog: config.maxFanOutBacklog,
+    overflow: (behind) => {
+      config.onError(new Error(`ssemux/server: the fan-out fell ${config.maxFanOutBacklog} events behind; ${behind.size} streams ended to resume from their cursors`));
+      endAll(behind);
+    },
+  });
+
+  /** Ends this server's matching connections, and refuses matching requests in admission. */
+  const endLocal = (matches: StreamMatcher<I>): number => {
+    revocations.record(matches as StreamMatcher<unknown>);
+    const picked = registry.list((connection) => matches(connection.identity, connection.topics));
+    endAll(picked);
+    return picked.length;
+  };
+
+  const link = createStoreLink({
+    store,
+    retryMs: config.storeRetryMs,
+    onError: config.onError,
+    listener: {
+      event: (event: StoredEvent) => fanOut.push(event),
+      lost(error) {
         if (error) config.onError(error);
         // They resume from their cursors, which the store answers exactly.
-        for (const connection of registry.list()) connection.end();
+        endAll(registry.list());
       },
-    });
+    },
+    member: {
+      receive(message) {
+        if (closed || message.type !== 'disconnect') return 0;
+        const { filter } = message as DisconnectMessage;
+        try {
+          return endLocal(checkFilter<I>(filter as DisconnectFilter<I>).matches);
+        } catch {
+          return 0; // not a filter this version understands
+        }
+      },
+    },
+  });
+  const ctx: ServeContext<I> = { config, store, registry, counters, link };
+
+  /** Calls an application callback; a throw is the application's failure, answered `500`. */
+  const appCall = async <T>(call: () => T | Promise<T>): Promise<{ value: T } | { error: unknown }> => {
     try {
-      await subscription;
+      return { value: await call() };
     } catch (error) {
-      subscription = null;
-      throw error;
+      return { error };
     }
   };
-  const ctx: ServeContext<I> = { config, store, registry, counters, ready };
 
   async function serve(req: IncomingMessage, res: ServerResponse, gone: () => boolean): Promise<void> {
     if (closed) return answer(res, 503, 'the server is closing', { 'Retry-After': '1' });
     if (req.method !== 'GET' && req.method !== 'POST') return answer(res, 405, 'GET or POST', { Allow: 'GET, POST' });
-    const identity = await authenticate(req);
-    if (identity === null || identity === undefined) {
-      return answer(res, 401, 'not authenticated', { 'WWW-Authenticate': config.challenge });
+    // Joined first: from here on, a disconnect on any instance reaches this server, so the
+    // admission below cannot miss one.
+    await link.ready();
+    const admission = revocations.admit();
+    try {
+      const authenticated = await appCall(() => authenticate(req));
+      if ('error' in authenticated && !(authenticated.error instanceof AuthenticationError)) {
+        config.onError(authenticated.error);
+        return answer(res, 500, 'authentication failed');
+      }
+      const identity = 'value' in authenticated ? authenticated.value : null;
+      if (identity === null || identity === undefined) {
+        return answer(res, 401, 'not authenticated', { 'WWW-Authenticate': config.challenge });
+      }
+      const selection = await readSelection(req, config);
+      if ('status' in selection) {
+        if (selection.status !== 413) return answer(res, selection.status, selection.error);
+        // The rest of the body is not read: the connection cannot carry another request.
+        answer(res, 413, selection.error, { Connection: 'close' });
+        return;
+      }
+      let topics = selection.topics;
+      if (!topics) {
+        const chosen = await appCall(() => defaultTopics(req));
+        if ('error' in chosen) {
+          config.onError(chosen.error);
+          return answer(res, 500, 'defaultTopics failed');
+        }
+        topics = [...new Set(chosen.value)];
+        if (topics.length === 0 || !topics.every(isTopicName)) {
+          config.onError(new TypeError('defaultTopics must return topic names'));
+          return answer(res, 500, 'defaultTopics failed');
+        }
+      }
+
+      const allowed: string[] = [];
+      const denied: string[] = [];
+      for (const topic of topics) {
+        const allows = await appCall(() => authorize(identity, topic));
+        if ('error' in allows) {
+          config.onError(allows.error);
+          return answer(res, 500, 'authorization failed');
+        }
+        (allows.value ? allowed : denied).push(topic);
+      }
+      if (allowed.length === 0) return answer(res, 204);
+      if (gone()) return;
+
+      const request = {
+        identity,
+        user: userOf(identity),
+        topics: allowed,
+        denied,
+        withTopic: selection.topics !== null,
+        cursor: selection.cursor,
+        admission,
+      };
+      await serveEvents(ctx, res, request, selection.longPoll && config.longPoll ? 'long-poll' : 'sse');
+    } finally {
+      admission.done();
     }
-    const selection = await readSelection(req, config);
-    if ('status' in selection) return answer(res, selection.status, selection.error);
-    const topics = selection.topics ?? [...new Set(await defaultTopics(req))];
-    if (topics.length === 0 || !topics.every(isTopic)) throw new TypeError('defaultTopics must return topic names');
-
-    const allowed: string[] = [];
-    const denied: string[] = [];
-    for (const topic of topics) ((await authorize(identity, topic)) ? allowed : denied).push(topic);
-    if (allowed.length === 0) return answer(res, 204);
-    if (gone()) return;
-
-    const request: ServeRequest<I> = {
-      identity,
-      user: userOf(identity),
-      topics: allowed,
-      denied,
-      withTopic: selection.topics !== null,
-      cursor: selection.cursor,
-    };
-    if (selection.longPoll && config.longPoll) await serveLongPoll(ctx, res, request);
-    else await serveStream(ctx, res, request);
   }
 
   return {
@@ -142,8 +229,10 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       try {
         await serve(req, res, () => gone);
       } catch (error) {
-        config.onError(error);
-        if (!res.headersSent) answer(res, 503, 'try again', { 'Retry-After': '1' });
+        // What is left is the store failing (or going away): try again shortly. An outage was
+        // reported once when it began; each request it turns away is not.
+        if (!(error instanceof StoreUnavailable)) config.onError(error);
+        if (!res.headersSent) answer(res, 503, 'the event store is unavailable', { 'Retry-After': '1' });
         else res.end();
       }
     },
@@ -152,27 +241,50 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       if (closed) throw new Error('createRealtimeServer: closed');
       const topic = event.topic ?? config.defaultTopic;
       const type = event.type ?? 'message';
-      if (!isTopic(topic)) throw new TypeError(`publish: invalid topic ${JSON.stringify(topic)}`);
+      if (!isTopicName(topic)) throw new TypeError(`publish: invalid topic ${JSON.stringify(topic)}`);
       if (typeof type !== 'string' || !type || /[\r\n]/.test(type) || type.startsWith(CONTROL_PREFIX)) {
         throw new TypeError(`publish: invalid type ${JSON.stringify(type)}`);
       }
-      if (event.user !== undefined && (typeof event.user !== 'string' || !event.user)) throw new TypeError('publish: user must be a non-empty string');
+      if (event.user !== undefined && !isUserName(event.user)) throw new TypeError('publish: user must be a non-empty, well-formed string');
       const data = typeof event.data === 'string' ? event.data : (JSON.stringify(event.data) ?? '');
-      const stored = await store.append({ topic, type, data, user: event.user });
-      counters.eventsPublished++;
-      return stored.cursor;
+      if (pendingPublishes >= config.maxPendingPublishes) {
+        throw new PublishError('too-many-pending', `publish: ${pendingPublishes} publishes are already waiting for the store`);
+      }
+      pendingPublishes++;
+      const appended = store.append({ topic, type, data, user: event.user });
+      const settled = () => void pendingPublishes--;
+      appended.then(settled, settled);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const stored = await Promise.race([
+          appended,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new PublishError('timeout', `publish: the store did not confirm within ${config.publishTimeoutMs} ms`)), config.publishTimeoutMs);
+          }),
+        ]);
+        counters.eventsPublished++;
+        return stored.cursor;
+      } catch (error) {
+        if (error instanceof PublishError) throw error;
+        throw new PublishError('store-failed', `publish: the store failed: ${(error as Error)?.message ?? error}`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+      }
     },
 
-    disconnect(filter) {
-      const picked = registry.list(
-        typeof filter === 'function'
-          ? (connection) => filter(connection.identity, connection.topics)
-          : (connection) =>
-              (filter.user === undefined || userOf(connection.identity) === filter.user) &&
-              (filter.topic === undefined || connection.topics.includes(filter.topic)),
-      );
-      for (const connection of picked) connection.end();
-      return picked.length;
+    async disconnect(filter) {
+      const { shared, matches } = checkFilter(filter);
+      let ended = endLocal(matches);
+      if (!shared || closed) return ended;
+      try {
+        const membership = await link.membership();
+        const message: DisconnectMessage = { type: 'disconnect', filter: shared };
+        const { answers } = await membership.broadcast(message, config.controlTimeoutMs);
+        for (const count of answers) if (typeof count === 'number') ended += count;
+      } catch (error) {
+        throw new Error(`disconnect: ended ${ended} streams on this server, but could not reach the other servers of the store`, { cause: error });
+      }
+      return ended;
     },
 
     stats() {
@@ -188,11 +300,10 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
     async close() {
       if (closed) return;
       closed = true;
-      for (const connection of registry.list()) connection.end();
+      fanOut.close();
+      endAll(registry.list());
       registry.close();
-      const unsubscribe = await subscription?.catch(() => undefined);
-      unsubscribe?.();
-      subscription = null;
+      await link.close();
       if (ownsStore) await store.close();
     },
   };

@@ -22,15 +22,25 @@ export function startEventStream(res: ServerResponse, padding: number, retryMs: 
   res.write(formatPrelude(padding, retryMs));
 }
 
-/** Resolves once the response has room again (or is gone). */
-export function drained(res: ServerResponse): Promise<void> {
-  if (!res.writableNeedDrain || res.destroyed) return Promise.resolve();
+/**
+ * Resolves once the response has room again. A client that reads nothing for `timeoutMs` is
+ * cut: the response is destroyed (the client resumes from its last event). Resolves false when
+ * the response is gone, either way.
+ */
+export function drained(res: ServerResponse, timeoutMs: number): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  if (!res.writableNeedDrain) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = () => {
+      clearTimeout(timer);
       res.off('drain', done);
       res.off('close', done);
-      resolve();
+      resolve(!res.destroyed);
     };
+    const timer = setTimeout(() => {
+      res.destroy();
+      done();
+    }, timeoutMs);
     res.on('drain', done);
     res.on('close', done);
   });

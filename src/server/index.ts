@@ -10,7 +10,18 @@ export {
   type RealtimeServerStats,
 } from './create-realtime-server.js';
 export { SERVER_DEFAULTS, type RealtimeServerOptions } from './server-options.js';
+export { AuthenticationError, PublishError, StoreOutageError, type PublishFailure } from './server-errors.js';
 export { ANONYMOUS, type Identity } from './identity.js';
 export { memoryStore, MEMORY_STORE_DEFAULTS, type MemoryStoreOptions } from './memory-store.js';
 export { redisStore, REDIS_STORE_DEFAULTS, type RedisClient, type RedisStoreOptions } from './redis-store.js';
-export type { EventStore, NewEvent, ReadReset, ReadResult, StoredEvent, StoreListener } from './event-store.js';
+export type {
+  ControlMessage,
+  EventStore,
+  NewEvent,
+  ReadReset,
+  ReadResult,
+  StoredEvent,
+  StoreListener,
+  StoreMember,
+  StoreMembership,
+} from './event-store.js';

@@ -1,6 +1,7 @@
 import type { EventStore, NewEvent, StoredEvent, StoreListener } from './event-store.js';
 import { resumePoint, type LogBounds } from './resume-point.js';
 import { deliver } from './deliver.js';
+import { createLocalGroup } from './local-group.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -35,7 +36,8 @@ let lastGeneration = 0;
  * The embedded log: a ring of recent events in this process. Cursors are `<boot ms>-<n>`, so a
  * cursor from another process (or another store) is recognised as unknown and answered with a
  * reset. It may be shared by several servers of the process and outlives them all: a server
- * started later on the same store resumes clients as a durable log would.
+ * started later on the same store resumes clients as a durable log would. Those servers form
+ * its group (`join`): a `disconnect()` on one reaches them all.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): EventStore {
   const maxEvents = options.maxEvents ?? MEMORY_STORE_DEFAULTS.maxEvents;
@@ -49,6 +51,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): EventStore {
   let last = 0; // ordinal of the newest event
   let size = 0; // events kept: ordinals last - size + 1 .. last
   const listeners = new Set<StoreListener>();
+  const group = createLocalGroup();
   // An event appended by a listener while another is being handed out waits its turn, so
   // every listener sees events in cursor order.
   const pending: StoredEvent[] = [];
@@ -105,9 +108,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): EventStore {
       return () => void listeners.delete(listener);
     },
 
+    async join(member) {
+      if (closed) throw new Error('memoryStore: closed');
+      return group.join(member);
+    },
+
     async close() {
       closed = true;
       listeners.clear();
+      group.clear();
     },
   };
 }

@@ -24,7 +24,10 @@ export async function readJsonBody(req: IncomingMessage & { body?: unknown }, li
   return text.trim() === '' ? undefined : parse(text);
 }
 
-/** The body as text, or null once it passes `limit` bytes (the rest is read and dropped). */
+/**
+ * The body as text, or null once it passes `limit` bytes. The rest is never read: the request
+ * stays paused, and the response (a `413` with `Connection: close`) closes the connection.
+ */
 function readText(req: IncomingMessage, limit: number): Promise<string | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -33,7 +36,8 @@ function readText(req: IncomingMessage, limit: number): Promise<string | null> {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
       req.off('data', onData);
-      req.resume();
+      req.pause();
+      chunks.length = 0;
       resolve(null);
     };
     req.on('data', onData);

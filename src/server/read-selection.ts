@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { isTopic } from '../protocol/topic-name.js';
 import { LAST_EVENT_ID_PARAM, LONG_POLL, TOPIC_PARAM, TRANSPORT_PARAM } from '../protocol/wire.js';
+import { isTopicName } from './names.js';
 import { readJsonBody, type BodyError } from './read-json-body.js';
 
 /** What one `/events` request asks for (server protocol §2, §4, §6). */
@@ -34,7 +34,7 @@ export async function readSelection(
       named.push(...(topics as string[]));
     }
   }
-  const invalid = named.find((topic) => !isTopic(topic));
+  const invalid = named.find((topic) => !isTopicName(topic));
   if (invalid !== undefined) return bad(`invalid topic name: ${JSON.stringify(invalid)?.slice(0, 80)}`);
   const topics = [...new Set(named)];
   if (topics.length > limits.maxTopics) return bad(`more than ${limits.maxTopics} topics`);

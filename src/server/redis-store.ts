@@ -1,27 +1,21 @@
-import { isCursor } from '../protocol/wire.js';
+import { createHash } from 'node:crypto';
 import { deliver } from './deliver.js';
-import type { EventStore, NewEvent, ReadReset, StoredEvent, StoreListener } from './event-store.js';
-import { resumePoint, type LogBounds } from './resume-point.js';
+import type { EventStore, NewEvent, ReadReset, StoreListener } from './event-store.js';
+import { connectionRules, createReadyGate, openConnection, type ReadyGate, type RedisClient } from './redis-client.js';
+import { createRedisGroup } from './redis-group.js';
+import { follows, isMissingKey, lastEntry, parseBounds, rangeStart, streamsOf, toEvent, xinfo, type RawEntry } from './redis-replies.js';
+import { resumePoint } from './resume-point.js';
 
-/**
- * The part of an ioredis client (`new Redis(...)`, ioredis 5 or later) that the store uses.
- * Structural, so that these types never require ioredis itself.
- */
-export interface RedisClient {
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-  multi(commands: (string | number)[][]): { exec(): Promise<[Error | null, unknown][] | null> };
-  duplicate(): RedisClient;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  disconnect(): void;
-  quit(): Promise<unknown>;
-}
+export type { RedisClient } from './redis-client.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /**
-   * A ready ioredis client. The store sends its commands on it and opens one more connection
-   * (`client.duplicate()`) for its blocking tail; it never closes the client itself.
-   * @default a client the store creates for `url` and closes in `close()`
+   * An ioredis client. The store never sends a command on it and never changes or closes it:
+   * it opens its own connections with `client.duplicate(...)` (same host, credentials and TLS),
+   * under its own rules (no offline queue, nothing sent again after a reconnect, every call
+   * bounded by `commandTimeoutMs`).
+   * @default a new connection to `url`
    */
   client?: RedisClient;
   /**
@@ -31,7 +25,7 @@ export interface RedisStoreOptions {
   url?: string;
   /**
    * The stream key of the log: every instance of one deployment names the same key, and
-   * nothing else may write to it.
+   * nothing else may write to it (nor to `<key>:generation`, `<key>:control`, `<key>:members`).
    * @default 'ssemux:events'
    */
   key?: string;
@@ -50,6 +44,18 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   tailBatch?: number;
+  /**
+   * A command that gets no reply within this time fails, and so does one that waits this long
+   * for the connection to come back; the tail's blocking read may take `blockMs` more.
+   * @default 5000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * A server that joined the store (every `createRealtimeServer` on it) renews its entry in
+   * `<key>:members` every third of this; one that has not for this long is taken as dead.
+   * @default 10000
+   */
+  memberLeaseMs?: number;
 }
 
 /** Defaults of {@link redisStore}. */
@@ -59,6 +65,8 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
   maxLen: 100_000,
   blockMs: 5_000,
   tailBatch: 1_000,
+  commandTimeoutMs: 5_000,
+  memberLeaseMs: 10_000,
 });
 
 // Appends with the id `<generation>-*`: Redis numbers the entries of one generation 1, 2, 3, …
@@ -81,6 +89,7 @@ else
 end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(ARGV, 2))
 `;
+const APPEND_SHA = createHash('sha1').update(APPEND).digest('hex');
 
 /**
  * The log in a Redis stream (Redis 7.0 or later), shared by every instance of a deployment.
@@ -89,82 +98,170 @@ return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(ARGV, 2))
  * any selection of topics (streams per topic would need a cursor per topic). Publishing is an
  * `XADD … MAXLEN ~ maxLen`, replay an `XRANGE key (<cursor> + COUNT n` checked atomically
  * against `XINFO STREAM` for what retention dropped, and live events come from one blocking
- * `XREAD` loop per store, on its own connection, that fans out to the local subscribers.
+ * `XREAD` loop per store, on its own connection, that fans out to the local subscribers. The
+ * same loop reads `<key>:control`, where the instances broadcast control messages and answer
+ * them; `<key>:members` lists the live ones.
  */
 export function redisStore(options: RedisStoreOptions = {}): EventStore {
   const config = { ...REDIS_STORE_DEFAULTS, ...definedOnly(options) };
-  for (const name of ['maxLen', 'blockMs', 'tailBatch'] as const) {
+  for (const name of ['maxLen', 'blockMs', 'tailBatch', 'commandTimeoutMs', 'memberLeaseMs'] as const) {
     if (!Number.isInteger(config[name]) || config[name] < 1) throw new TypeError(`redisStore: ${name} must be a positive integer`);
   }
-  const { key } = config;
-  const owned = !options.client;
-  let clientPromise: Promise<RedisClient> | null = null;
-  const client = () => (clientPromise ??= options.client ? Promise.resolve(options.client) : connect(config.url));
+  const { key, commandTimeoutMs } = config;
+  const controlKey = `${key}:control`;
+  const membersKey = `${key}:members`;
+  const source = { client: options.client, url: config.url };
+
+  // ---- commands: one connection, calls sent in call order once it is ready -------------------
+  let commands: Promise<{ connection: RedisClient; gate: ReadyGate }> | null = null;
+  // The append script is sent whole once per connection; EVALSHA after it, pipelined behind it.
+  let scriptSent = false;
+  const link = () =>
+    (commands ??= openConnection(source, connectionRules(commandTimeoutMs)).then((connection) => {
+      connection.on('ready', () => (scriptSent = false));
+      return { connection, gate: createReadyGate(connection, commandTimeoutMs) };
+    }));
+  const ready = async () => {
+    if (closed) throw new Error('redisStore: closed');
+    const { connection, gate } = await link();
+    await gate.wait();
+    return connection;
+  };
+  const call = async (command: string, ...args: (string | number)[]) => (await ready()).call(command, ...args);
+  /** True when the command connection is open and ready now. */
+  const connected = async () => !!commands && (await commands.catch(() => null))?.connection.status === 'ready';
 
   const listeners = new Set<StoreListener>();
   let tail: Tail | null = null;
+  let starting: Promise<void> | null = null;
+  // The last control entry read, kept across tails: a new tail reads on from there.
+  let controlLast: string | null = null;
+  let available = true;
   let closed = false;
-  let appendSha: string | null = null;
 
   const head = async () => {
-    const bounds = parseBounds(await xinfo(await client(), key));
+    const bounds = parseBounds(await xinfo(await ready(), key));
     return bounds ? `${bounds.generation}-${bounds.last}` : '0-0';
   };
 
-  const stopTail = () => {
-    tail?.stop();
-    tail = null;
+  const setAvailable = (value: boolean, error?: unknown) => {
+    if (available === value) return;
+    available = value;
+    for (const listener of [...listeners]) listener.availability?.(value, error);
   };
 
-  const fail = (error: unknown) => {
-    stopTail();
+  const loseListeners = (error: unknown) => {
     const lost = [...listeners];
     listeners.clear();
     for (const listener of lost) listener.lost(error);
   };
 
   const startTail = async (): Promise<Tail> => {
-    const redis = await client();
-    const connection = redis.duplicate();
-    connection.on('error', () => {}); // reported through the failing XREAD
+    const connection = await openConnection(source, connectionRules(undefined));
+    const gate = createReadyGate(connection, commandTimeoutMs);
     let stopped = false;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
     const stop = () => {
       stopped = true;
+      clearTimeout(watchdog);
+      gate.close();
       connection.disconnect();
     };
+    let last: string;
     try {
-      let last = await head();
-      void (async () => {
-        while (!stopped) {
-          const reply = await connection.call('XREAD', 'COUNT', config.tailBatch, 'BLOCK', config.blockMs, 'STREAMS', key, last);
-          if (stopped) return;
-          for (const entry of streamEntries(reply)) {
-            // Retention overtook the tail, or the stream was started anew: something was skipped.
-            if (!follows(last, entry[0])) throw new Error(`redisStore: the tail lost events after ${last}`);
-            last = entry[0];
-            deliver(listeners, toEvent(entry));
-          }
-        }
-      })().catch((error: unknown) => {
-        if (!stopped) fail(error);
-      });
+      await gate.wait();
+      last = await head();
+      controlLast ??= await lastEntry(await ready(), controlKey);
     } catch (error) {
       stop();
       throw error;
     }
+
+    /** A read that outlives its block by the command bound is a dead connection: make a new one. */
+    const read = () => {
+      const reply = connection.call('XREAD', 'COUNT', config.tailBatch, 'BLOCK', config.blockMs, 'STREAMS', key, controlKey, last, controlLast!);
+      watchdog = setTimeout(() => connection.disconnect(true), config.blockMs + commandTimeoutMs);
+      return reply.finally(() => clearTimeout(watchdog));
+    };
+
+    /** After the connection came back: was the log started anew meanwhile (a Redis restarted empty)? */
+    const checkLog = async () => {
+      const now = parseBounds(await xinfo(await ready(), key));
+      if (last === '0-0') return;
+      const [generation, n] = last.split('-') as [string, string];
+      if (now && now.generation === generation && now.last >= BigInt(n)) return;
+      last = now ? `${now.generation}-${now.last}` : '0-0';
+      loseListeners(new Error('redisStore: the log was started anew while Redis was unreachable'));
+    };
+
+    void (async () => {
+      while (!stopped) {
+        let reply: unknown;
+        try {
+          reply = await read();
+        } catch (error) {
+          if (stopped) return;
+          setAvailable(false, new Error('redisStore: lost the connection to Redis', { cause: error }));
+          // The connection reconnects by itself (the client's retry strategy); wait for it.
+          for (;;) {
+            try {
+              await gate.wait();
+              await checkLog();
+              break;
+            } catch (waitError) {
+              if (stopped) return;
+              if (connection.status === 'end') throw waitError;
+            }
+          }
+          setAvailable(true);
+          continue;
+        }
+        if (stopped) return;
+        for (const [stream, entries] of streamsOf(reply)) {
+          // By its end: a client's keyPrefix comes back in the reply's stream names.
+          if (stream.endsWith(controlKey)) {
+            for (const [id, fields] of entries) {
+              controlLast = id;
+              group.onControl(fields);
+            }
+            continue;
+          }
+          for (const entry of entries) {
+            // Retention overtook the tail, or the stream was started anew: something was skipped.
+            if (!follows(last, entry[0])) loseListeners(new Error(`redisStore: the tail lost events after ${last}`));
+            last = entry[0];
+            deliver(listeners, toEvent(entry));
+          }
+        }
+      }
+    })().catch((error: unknown) => {
+      // The connection ended for good: the subscribers start again, on a new tail.
+      if (stopped) return;
+      stop();
+      if (tail?.stop === stop) tail = null;
+      setAvailable(false, error);
+      loseListeners(error);
+    });
     return { stop };
   };
 
-  let starting: Promise<void> | null = null;
-  const ensureTail = async () => {
+  const needsTail = () => listeners.size > 0 || group.size > 0;
+  const stopTail = () => {
+    tail?.stop();
+    tail = null;
+  };
+  const ensureTail = async (): Promise<void> => {
     while (!tail) {
       if (closed) throw new Error('redisStore: closed');
       starting ??= startTail().then(
         (started) => {
           starting = null;
           // Everyone who waited for it may have left (or the store closed) meanwhile.
-          if (listeners.size === 0 || closed) started.stop();
-          else tail = started;
+          if (!needsTail() || closed) started.stop();
+          else {
+            tail = started;
+            available = true;
+          }
         },
         (error: unknown) => {
           starting = null;
@@ -175,44 +272,63 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     }
   };
 
+  const group = createRedisGroup({
+    call,
+    connected,
+    controlKey,
+    membersKey,
+    memberLeaseMs: config.memberLeaseMs,
+    tail: {
+      ensure: ensureTail,
+      release() {
+        if (!needsTail()) stopTail();
+      },
+    },
+  });
+
   return {
     async append(input: NewEvent) {
-      if (closed) throw new Error('redisStore: closed');
       const fields: string[] = ['t', input.topic, 'd', input.data];
       if (input.type !== 'message') fields.push('y', input.type);
       if (input.user !== undefined) fields.push('u', input.user);
-      const redis = await client();
       // The second key remembers the last generation: a stream deleted and started again within
       // one millisecond must still get a new one, or old cursors would pass for new.
       const args = [2, key, `${key}:generation`, config.maxLen, ...fields];
+      const connection = await ready();
       let cursor: unknown;
-      try {
-        appendSha ??= (await redis.call('SCRIPT', 'LOAD', APPEND)) as string;
-        cursor = await redis.call('EVALSHA', appendSha, ...args);
-      } catch (error) {
-        if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-        cursor = await redis.call('EVAL', APPEND, ...args); // a restarted Redis forgot the script
+      if (!scriptSent) {
+        scriptSent = true;
+        cursor = await connection.call('EVAL', APPEND, ...args);
+      } else {
+        try {
+          cursor = await connection.call('EVALSHA', APPEND_SHA, ...args);
+        } catch (error) {
+          // Someone flushed the script cache: send it whole again.
+          if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+          cursor = await connection.call('EVAL', APPEND, ...args);
+        }
       }
       return { ...input, cursor: String(cursor) };
     },
 
     async read(after, limit) {
-      const redis = await client();
       let requested = after;
       let reset: ReadReset | undefined;
       // A read that lands in the middle of trimming asks again from where retention now starts.
       for (let attempt = 0; attempt < 10; attempt++) {
-        const replies = await redis
+        const replies = await (await ready())
           .multi([
             ['xinfo', 'STREAM', key],
-            ['xrange', key, `(${isCursor(requested) ? requested : '0-0'}`, '+', 'COUNT', limit],
+            ['xrange', key, rangeStart(requested), '+', 'COUNT', limit],
           ])
           .exec();
         const [[infoError, info], [rangeError, range]] = replies as [[Error | null, unknown], [Error | null, unknown]];
         if (infoError && !isMissingKey(infoError)) throw infoError;
-        if (rangeError) throw rangeError;
         const point = resumePoint(requested, infoError ? null : parseBounds(info));
-        if (!point.reset) return { reset, events: (range as RawEntry[]).map(toEvent) };
+        if (!point.reset) {
+          if (rangeError) throw rangeError;
+          return { reset, events: (range as RawEntry[]).map(toEvent) };
+        }
         reset = { reason: reset?.reason ?? point.reset.reason, cursor: point.reset.cursor };
         requested = point.reset.cursor;
       }
@@ -226,105 +342,36 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       listeners.add(listener);
       try {
         await ensureTail();
+        if (!available) throw new Error('redisStore: Redis is unreachable');
       } catch (error) {
         listeners.delete(listener);
+        if (!needsTail()) stopTail();
         throw error;
       }
       return () => {
-        if (listeners.delete(listener) && listeners.size === 0) stopTail();
+        if (listeners.delete(listener) && !needsTail()) stopTail();
       };
     },
 
+    join: (member) => group.join(member),
+
     async close() {
+      if (closed) return;
+      await group.close();
       closed = true;
       stopTail();
       listeners.clear();
-      if (owned && clientPromise) await (await clientPromise).quit().catch(() => {});
+      if (commands) {
+        const opened = await commands.catch(() => null);
+        opened?.gate.close();
+        await opened?.connection.quit().catch(() => opened.connection.disconnect());
+      }
     },
   };
-
 }
 
 interface Tail {
   stop(): void;
-}
-
-/** `[id, [field, value, …]]` as XRANGE and XREAD give it. */
-type RawEntry = [string, string[]];
-
-async function connect(url: string): Promise<RedisClient> {
-  let Redis: typeof import('ioredis').Redis;
-  try {
-    ({ Redis } = await import('ioredis'));
-  } catch (error) {
-    throw new Error('redisStore: without a `client`, it needs the ioredis package (npm install ioredis)', { cause: error });
-  }
-  const redis = new Redis(url) as unknown as RedisClient;
-  redis.on('error', () => {}); // reported through the commands that fail
-  return redis;
-}
-
-/**
- * The entries of a one-stream `XREAD` reply: `[[key, entries]]` over RESP2, `[key, entries]`
- * over RESP3 (a map, which ioredis flattens).
- */
-function streamEntries(reply: unknown): RawEntry[] {
-  if (!Array.isArray(reply) || reply.length === 0) return [];
-  return (typeof reply[0] === 'string' ? reply[1] : reply[0][1]) as RawEntry[];
-}
-
-function toEvent([cursor, fields]: RawEntry): StoredEvent {
-  const event: StoredEvent = { cursor, topic: '', type: 'message', data: '' };
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const value = fields[i + 1]!;
-    switch (fields[i]) {
-      case 't':
-        event.topic = value;
-        break;
-      case 'y':
-        event.type = value;
-        break;
-      case 'd':
-        event.data = value;
-        break;
-      case 'u':
-        event.user = value;
-        break;
-    }
-  }
-  return event;
-}
-
-/** True when `next` is the entry right after `previous` in its generation (or the first one). */
-function follows(previous: string, next: string): boolean {
-  const [generation, n] = next.split('-') as [string, string];
-  if (previous === '0-0') return n === '1';
-  const [lastGeneration, last] = previous.split('-') as [string, string];
-  return generation === lastGeneration && BigInt(n) === BigInt(last) + 1n;
-}
-
-/** The bounds in an `XINFO STREAM` reply (a flat list of names and values), null for none. */
-function parseBounds(info: unknown): LogBounds | null {
-  if (!Array.isArray(info)) return null;
-  const field = (name: string): unknown => info[info.indexOf(name) + 1];
-  const [generation, last] = String(field('last-generated-id')).split('-') as [string, string];
-  const firstEntry = field('first-entry') as RawEntry | null;
-  const lastOrdinal = BigInt(last);
-  const first = Number(field('length')) > 0 && firstEntry ? BigInt(firstEntry[0].split('-')[1]!) : lastOrdinal + 1n;
-  return { generation, first, last: lastOrdinal };
-}
-
-async function xinfo(redis: RedisClient, key: string): Promise<unknown> {
-  try {
-    return await redis.call('XINFO', 'STREAM', key);
-  } catch (error) {
-    if (isMissingKey(error)) return null;
-    throw error;
-  }
-}
-
-function isMissingKey(error: unknown): boolean {
-  return /no such key/i.test(String((error as Error)?.message));
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

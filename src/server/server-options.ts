@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { isTopic } from '../protocol/topic-name.js';
+import { isTopicName } from './names.js';
 import type { EventStore } from './event-store.js';
 import type { Identity } from './identity.js';
 
@@ -20,7 +20,8 @@ export interface RealtimeServerOptions<I extends Identity = Identity> {
   authenticate?: (req: IncomingMessage) => I | null | undefined | Promise<I | null | undefined>;
   /**
    * Whether `identity` may read `topic`. Denied topics are left out and named in
-   * `ssemux:denied`; a request whose every topic is denied is answered `204`.
+   * `ssemux:denied`; a request whose every topic is denied is answered `204`. Throwing is
+   * answered `500` (and reported to `onError`).
    * @default every topic is allowed
    */
   authorize?: (identity: I, topic: string) => boolean | Promise<boolean>;
@@ -66,17 +67,37 @@ export interface RealtimeServerOptions<I extends Identity = Identity> {
    */
   preludePadding?: number;
   /**
-   * Events per long-poll answer, and per read from the store while replaying.
+   * Events per long-poll answer, and at most per read from the store while replaying.
    * @default 1000
    */
   maxReplay?: number;
+  /**
+   * A replay reads the store in pages of about this many bytes of events (the first page holds
+   * at most 16 events, later ones as many as fit, up to `maxReplay`): the most a replay keeps
+   * in memory per client.
+   * @default 1048576
+   */
+  replayPageBytes?: number;
+  /**
+   * A long-poll answer ends after the event that takes it past this many bytes (it always
+   * carries at least one), so that a proxy that buffers whole answers holds little.
+   * @default 1048576
+   */
+  maxLongPollBytes?: number;
+  /**
+   * A replay or long-poll answer that cannot write for this long (its client reads nothing) is
+   * cut; the client resumes from its last event.
+   * @default 30000
+   */
+  writeTimeoutMs?: number;
   /**
    * Topics one request may select; more is answered `400`.
    * @default 1000
    */
   maxTopics?: number;
   /**
-   * Largest POST body; larger is answered `413`.
+   * Largest POST body; larger is answered `413` and its connection closed at once, without
+   * reading the rest.
    * @default 1048576
    */
   maxBodyBytes?: number;
@@ -87,12 +108,49 @@ export interface RealtimeServerOptions<I extends Identity = Identity> {
    */
   maxBufferedBytes?: number;
   /**
+   * `publish()` rejects with a `PublishError` when the store has not stored the event
+   * within this time (the store may still store it later, never after a later publish).
+   * @default 5000
+   */
+  publishTimeoutMs?: number;
+  /**
+   * Publishes waiting for the store at once; past this, `publish()` rejects at once with a
+   * `PublishError` instead of queueing.
+   * @default 10000
+   */
+  maxPendingPublishes?: number;
+  /**
+   * How long `disconnect()` waits for the other instances to say how many streams they ended.
+   * @default 2000
+   */
+  controlTimeoutMs?: number;
+  /**
+   * While the store is unavailable, how often the server tries to subscribe to it again.
+   * @default 1000
+   */
+  storeRetryMs?: number;
+  /**
+   * Live events are handed to connections in turns that hold the event loop about this long,
+   * counting the writes Node finishes after a turn; between turns the process does its other
+   * work (other requests, timers).
+   * @default 20
+   */
+  fanOutSliceMs?: number;
+  /**
+   * Events waiting for the fan-out; past this, the streams that would get them are ended and
+   * resume from their cursors (a server that cannot keep up with the publish rate).
+   * @default 10000
+   */
+  maxFanOutBacklog?: number;
+  /**
    * The `WWW-Authenticate` challenge of a `401`.
    * @default 'Bearer'
    */
   challenge?: string;
   /**
-   * Errors no response can carry: a store failing, `authenticate` or `authorize` throwing.
+   * Errors no response can carry: a store failing (and, once, a `StoreOutageError` when
+   * it becomes unavailable and another when it is back), `authenticate`, `authorize` or
+   * `defaultTopics` throwing.
    * @default logs with console.error
    */
   onError?: (error: unknown) => void;
@@ -108,16 +166,64 @@ export const SERVER_DEFAULTS = Object.freeze({
   longPollBatchMs: 15,
   preludePadding: 2048,
   maxReplay: 1_000,
+  replayPageBytes: 1_048_576,
+  maxLongPollBytes: 1_048_576,
+  writeTimeoutMs: 30_000,
   maxTopics: 1_000,
   maxBodyBytes: 1_048_576,
   maxBufferedBytes: 8_388_608,
+  publishTimeoutMs: 5_000,
+  maxPendingPublishes: 10_000,
+  controlTimeoutMs: 2_000,
+  storeRetryMs: 1_000,
+  fanOutSliceMs: 20,
+  maxFanOutBacklog: 10_000,
   challenge: 'Bearer',
 });
+
+/**
+ * The most events the fan-out hands out in one round: each connection gets its share of a
+ * round in one write, which is what makes a burst cheap.
+ */
+export const FAN_OUT_ROUND_EVENTS = 256;
+/** About the most bytes of events in one round, so that a round of large events stays one write's worth. */
+export const FAN_OUT_ROUND_BYTES = 65_536;
+
+/**
+ * Disconnects kept for the requests still in admission (being authenticated or authorized);
+ * past this, requests that arrived before the oldest one kept are refused and try again.
+ */
+export const MAX_KEPT_DISCONNECTS = 1_000;
+
+/** Events in the first page a replay reads: most replays are a reconnect that missed a few. */
+export const FIRST_REPLAY_PAGE = 16;
+
+/**
+ * Live events a connection holds while its replay is still reading the store; past this it
+ * drops them and reads on from the store instead, where they are anyway.
+ */
+export const MAX_QUEUED_LIVE = 10_000;
 
 /** The options with every default filled in. */
 export type ServerConfig = typeof SERVER_DEFAULTS & { onError: (error: unknown) => void };
 
-const POSITIVE = ['heartbeatMs', 'longPollMs', 'maxReplay', 'maxTopics', 'maxBodyBytes', 'maxBufferedBytes'] as const;
+const POSITIVE = [
+  'heartbeatMs',
+  'longPollMs',
+  'maxReplay',
+  'replayPageBytes',
+  'maxLongPollBytes',
+  'writeTimeoutMs',
+  'maxTopics',
+  'maxBodyBytes',
+  'maxBufferedBytes',
+  'publishTimeoutMs',
+  'maxPendingPublishes',
+  'controlTimeoutMs',
+  'storeRetryMs',
+  'fanOutSliceMs',
+  'maxFanOutBacklog',
+] as const;
 const NON_NEGATIVE = ['retryMs', 'longPollBatchMs', 'preludePadding'] as const;
 
 /** Checks the options once; a wrong one throws a TypeError naming it. */
@@ -130,7 +236,7 @@ export function resolveServerOptions<I extends Identity>(options: RealtimeServer
   for (const name of NON_NEGATIVE) {
     if (!Number.isInteger(config[name]) || (config[name] as number) < 0) throw new TypeError(`createRealtimeServer: ${name} must be a non-negative integer`);
   }
-  if (!isTopic(config.defaultTopic)) throw new TypeError('createRealtimeServer: defaultTopic must be a topic name');
+  if (!isTopicName(config.defaultTopic)) throw new TypeError('createRealtimeServer: defaultTopic must be a topic name');
   if (typeof config.longPoll !== 'boolean') throw new TypeError('createRealtimeServer: longPoll must be a boolean');
   if (typeof config.challenge !== 'string' || !config.challenge) throw new TypeError('createRealtimeServer: challenge must be a non-empty string');
   for (const name of ['authenticate', 'authorize', 'defaultTopics', 'onError']) {

@@ -1,5 +1,4 @@
 import type { StoredEvent } from './event-store.js';
-import { formatEvent } from './sse-format.js';
 
 /** The wire text of one event, formatted once however many connections take it. */
 export type WireText = (withTopic: boolean) => string;
@@ -12,17 +11,21 @@ export interface OpenConnection<I> {
   readonly topics: readonly string[];
   /** A live event of one of its topics. */
   offer(event: StoredEvent, wire: WireText): void;
+  /** Several offers follow: hold the writes until `uncork`, to send them as one. */
+  cork?(): void;
+  uncork?(): void;
   /** Called every half heartbeat interval; writes a heartbeat when it has been quiet. */
   heartbeat?(): void;
   /** Ends the response cleanly (the client reconnects and resumes). */
   end(): void;
 }
 
-/** Open connections by topic: fan-out of live events, heartbeats, counts. */
+/** Open connections by topic: who gets a topic's live events, heartbeats, counts. */
 export interface StreamRegistry<I> {
   add(connection: OpenConnection<I>): void;
   remove(connection: OpenConnection<I>): void;
-  dispatch(event: StoredEvent): void;
+  /** The open connections that carry `topic` (a live view: copy it before yielding). */
+  carrying(topic: string): ReadonlySet<OpenConnection<I>> | undefined;
   /** Connections that `select` picks (all without it). */
   list(select?: (connection: OpenConnection<I>) => boolean): OpenConnection<I>[];
   count(kind?: OpenConnection<I>['kind']): number;
@@ -32,6 +35,7 @@ export interface StreamRegistry<I> {
   close(): void;
 }
 
+/** The registry of one server; its heartbeat timer runs while some connection needs it. */
 export function createStreamRegistry<I>(heartbeatMs: number): StreamRegistry<I> {
   const all = new Set<OpenConnection<I>>();
   const byTopic = new Map<string, Set<OpenConnection<I>>>();
@@ -64,14 +68,8 @@ export function createStreamRegistry<I>(heartbeatMs: number): StreamRegistry<I> 
       if (connection.heartbeat && --heartbeats === 0) clearInterval(timer);
     },
 
-    dispatch(event) {
-      const set = byTopic.get(event.topic);
-      if (!set) return;
-      let plain: string | undefined;
-      let withTopic: string | undefined;
-      const wire: WireText = (topicLine) =>
-        topicLine ? (withTopic ??= formatEvent(event, true)) : (plain ??= formatEvent(event, false));
-      for (const connection of set) connection.offer(event, wire);
+    carrying(topic) {
+      return byTopic.get(topic);
     },
 
     list(select) {

@@ -183,6 +183,17 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
         expect(sent).toHaveLength(2);
       });
 
+      it('answers 400 to a topic name that is not well-formed Unicode (a lone surrogate)', async () => {
+        for (const topics of [['room/\uD800'], ['room/\uDC00'], [fresh(), 'half \uD83C']]) {
+          // JSON.stringify escapes lone surrogates as \uD800: the body carries them as they are.
+          const res = await fetch(eventsUrl, { method: 'POST', headers: { ...headers(), 'Content-Type': 'application/json' }, body: JSON.stringify({ topics }) });
+          expect(res.status, JSON.stringify(topics)).toBe(400);
+          await res.body?.cancel();
+        }
+        const whole = await openSse(eventsUrl, { method: 'POST', headers: { ...headers(), 'Content-Type': 'application/json' }, body: JSON.stringify({ topics: ['room/\u{1F600}'] }) });
+        expect(whole.status).toBe(200);
+      });
+
       it('answers 400 to a malformed topic name, in the query or the body', async () => {
         for (const bad of ['', 'x'.repeat(257), 'tab\there', 'nul\u0000', 'del\u007f']) {
           const res = await fetch(query([bad]), { headers: headers() });
@@ -290,6 +301,26 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
         }
       });
 
+      it('answers a cursor of the right shape that no log can hold (past 64 bits) with ssemux:reset, then goes live', async () => {
+        const topic = fresh();
+        const [before] = await publishAll(topic, 1);
+        for (const cursor of ['18446744073709551616-0', '18446744073709551615-18446744073709551616', `${'9'.repeat(30)}-0`]) {
+          for (const transport of ['stream', 'long-poll']) {
+            const res = await stream([topic], { cursor, extra: transport === 'long-poll' ? { transport } : {} });
+            expect(res.status).toBe(200);
+            await res.until((e) => ids(e).includes(before!));
+            expect(res.events[0]!.type, `${cursor} over ${transport}`).toBe('ssemux:reset');
+            expect(JSON.parse(res.events[0]!.data)).toEqual({ from: cursor, reason: 'unknown-cursor' });
+            if (transport === 'stream') {
+              const live = await target.publish({ topic, data: 'live' });
+              await res.until((e) => ids(e).includes(live));
+              expect(res.state).toBe('open');
+            }
+            res.abort();
+          }
+        }
+      });
+
       if (target.retention !== undefined && target.retention <= 2_000) {
         const retention = target.retention;
         it('answers a cursor older than the log keeps with ssemux:reset (retention), then what it kept', async () => {
@@ -358,6 +389,19 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
           await res.until((e) => dataEvents(e).length >= 1);
           await sleep(50);
           expect(ids(res.events)).toEqual([mine]);
+        });
+
+        it('writes the prelude, the id-only block of a request without cursor, then ssemux:denied, on a stream and a long-poll alike', async () => {
+          const topic = fresh();
+          for (const extra of [{}, { transport: 'long-poll' }] as Record<string, string>[]) {
+            const res = await stream([topic, denied], { extra });
+            await res.until((e) => e.length >= 1);
+            const blocks = res.text.split('\n\n');
+            expect(blocks[0], JSON.stringify(extra)).toMatch(/^: ssemux 1 +\nretry: \d+$/);
+            expect(blocks[1]).toMatch(/^id: \S+$/);
+            expect(blocks[2]).toBe(`event: ssemux:denied\ndata: ${JSON.stringify([denied])}`);
+            res.abort();
+          }
         });
 
         it('answers 204 when every selected topic is denied', async () => {

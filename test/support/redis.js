@@ -24,6 +24,15 @@ export function hasRedisServer() {
  * @property {string} url    `redis://127.0.0.1:<port>`
  * @property {number} port
  * @property {() => Promise<void>} stop  Ends the server (SIGTERM, SIGKILL after 2 s) and waits for it.
+ * @property {() => Promise<void>} kill  SIGKILLs the server (a crash) and waits until it is gone.
+ */
+
+/**
+ * @typedef {object} RedisStartOptions
+ * @property {number} [port]     this port (a restart on the port of a killed server); default a free one
+ * @property {string} [dataDir]  keep the data in an append-only file here, written before each
+ *   reply (`appendfsync always`), so that a server killed and started again on the same
+ *   directory has every acknowledged write; default no persistence
  */
 
 /**
@@ -51,14 +60,18 @@ function ping(port) {
 
 /**
  * Starts redis-server and resolves once it answers.
+ * @param {RedisStartOptions} [options]
  * @returns {Promise<RedisServer>}
  */
-export async function startRedis() {
+export async function startRedis(options = {}) {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
+    const persistence = options.dataDir
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.dataDir]
+      : ['--appendonly', 'no', '--dir', tmpdir()];
     const child = spawn(
       redisServerPath(),
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir(), '--loglevel', 'warning'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--loglevel', 'warning'],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let exited = false;
@@ -74,11 +87,17 @@ export async function startRedis() {
         await exit;
         clearTimeout(timer);
       };
-      return { url: `redis://127.0.0.1:${port}`, port, stop };
+      const kill = async () => {
+        if (exited) return;
+        child.kill('SIGKILL');
+        await exit;
+      };
+      return { url: `redis://127.0.0.1:${port}`, port, stop, kill };
     }
     child.kill('SIGKILL');
     await exit;
-    // Another process may have taken the port between freePort() and the bind.
+    // Another process may have taken the port between freePort() and the bind (or, for a
+    // restart on a given port, the old server's socket is still being released).
     if (attempt === 3) throw new Error(`redis-server (${redisServerPath()}) did not start`);
   }
 }

@@ -3,7 +3,7 @@
 import express from 'express';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createRealtimeServer, memoryStore, SERVER_DEFAULTS } from 'ssemux/server';
+import { AuthenticationError, createRealtimeServer, memoryStore, SERVER_DEFAULTS } from 'ssemux/server';
 import { dataEvents, openSse, sleep, splitTopic } from '../../conformance/sse-client.js';
 import { eventually, listen, onCleanup, startRealtime } from './helpers.js';
 
@@ -162,19 +162,25 @@ describe('identity', () => {
     expect(realtime.stats().connections).toBe(1);
   });
 
-  it('answers 503 when authenticate throws, and reports the error', async () => {
+  it('answers 500 when authenticate throws, and reports the error; 401 with the challenge when it throws AuthenticationError', async () => {
     const errors: unknown[] = [];
     const { url } = await startRealtime({
-      authenticate: () => {
+      authenticate: (req) => {
+        if (req.headers.authorization === 'expired') throw new AuthenticationError('token expired');
         throw new Error('session store down');
       },
       onError: (error) => errors.push(error),
     });
     const res = await fetch(url);
-    expect(res.status).toBe(503);
-    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.status).toBe(500);
+    expect(res.headers.get('retry-after')).toBeNull();
     await res.body?.cancel();
     expect(String(errors[0])).toContain('session store down');
+    const expired = await fetch(url, { headers: { Authorization: 'expired' } });
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toBe('Bearer');
+    await expired.body?.cancel();
+    expect(errors).toHaveLength(1);
   });
 
   it('sees events published for a user only when authenticated as that user; anonymous sees public ones', async () => {
@@ -241,14 +247,14 @@ describe('stats(), disconnect() and close()', () => {
     const bobPoll = await open('bob:3', 'z', '&transport=long-poll');
     await eventually(() => realtime.stats().openStreams, (n) => expect(n).toBe(4));
 
-    expect(realtime.disconnect((identity) => identity.token === '1')).toBe(1);
+    expect(await realtime.disconnect((identity) => identity.token === '1')).toBe(1);
     expect(await ann1.settled()).toBe('ended');
-    expect(realtime.disconnect({ topic: 'z' })).toBe(1);
+    expect(await realtime.disconnect({ topic: 'z' })).toBe(1);
     expect(await bobPoll.settled()).toBe('ended');
-    expect(realtime.disconnect({ user: 'bob' })).toBe(1);
+    expect(await realtime.disconnect({ user: 'bob' })).toBe(1);
     expect(await bob.settled()).toBe('ended');
     expect(ann2.state).toBe('open');
-    expect(realtime.disconnect({ user: 'nobody' })).toBe(0);
+    expect(await realtime.disconnect({ user: 'nobody' })).toBe(0);
   });
 
   it('close() ends every stream, answers 503 afterwards, rejects publish, and leaves a passed-in store usable', async () => {
@@ -357,6 +363,17 @@ describe('long-poll', () => {
     const two = await openSse(`${url}?topic=t&transport=long-poll`, { headers: { 'Last-Event-ID': one.lastEventId } });
     await two.settled();
     expect(two.events.map((e) => e.id)).toEqual(cursors.slice(5));
+  });
+
+  it('answers a held poll that a burst fills at once with its first maxReplay events', async () => {
+    const { url, realtime } = await startRealtime({ maxReplay: 5 });
+    const start = await realtime.publish({ topic: 't', data: 'start' });
+    const poll = await openSse(`${url}?topic=t&transport=long-poll`, { headers: { 'Last-Event-ID': start } });
+    await eventually(() => realtime.stats().openLongPoll, (n) => expect(n).toBe(1));
+    const burst: string[] = [];
+    for (let i = 0; i < 12; i++) burst.push(await realtime.publish({ topic: 't', data: String(i) }));
+    expect(await poll.settled()).toBe('ended');
+    expect(poll.events.map((e) => e.id)).toEqual(burst.slice(0, 5));
   });
 
   it('moves the client past events it may not see, so the next poll does not read them again', async () => {
