@@ -88,6 +88,7 @@ export async function measure({ tabs, browserPid, type, expectedFor, publish, pu
     newConnections: after.connections - before.connections,
     cpuBrowser: cpu.browser,
     cpuNode: cpu.node,
+    cpuThreads: cpu.threads,
     cut,
     notOpen: [...notOpen].map(([key, n]) => `${n} ${key}`).join(', '),
     sharing,
