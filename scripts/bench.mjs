@@ -15,6 +15,8 @@
 //   profile  only when named in BENCH_ONLY: V8 CPU profiles at 20 tabs × 40,000 events/s of the
 //            hub's side (the SharedWorker, the leader tab) and of a receiving tab, ssemux vs the
 //            bare sharer: busy time by kind of work and by function
+//   firsttab only when named in BENCH_ONLY: the first tab's way to its first event, traced
+//            (worker script asked, worker started, evaluated, upstream asked, answered)
 //
 // Environment:
 //   BENCH_ONLY=size,newtab,...  run only these parts;  BENCH_SKIP=server,parser  skip these
@@ -27,6 +29,7 @@
 //   BENCH_TOPIC_RATE (500)      events/s over all topics, for 4 s
 //   BENCH_PROFILE_RATE (40000)  the profiled burst's events/s (BENCH_FANOUT_TABS, _SECONDS, _CLIENTS apply)
 //   BENCH_PROFILE_DIR           where the .cpuprofile files go (default: a new temporary directory)
+//   BENCH_ANATOMY_RUNS (10)     traced first tabs of each kind
 //   BENCH_VARIANTS=name=dir,…   other builds of ssemux (dist/ directories; bench/build-variant.mjs
 //                               makes one from patches): rows of their own in newtab, fanout, profile
 //   bench/server-bench.mjs reads BENCH_CONNECTIONS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST_RATE
@@ -46,13 +49,14 @@ import { renderTable } from '../bench/lib/report.mjs';
 import { fanOut } from '../bench/parts/fanout.mjs';
 import { newTab } from '../bench/parts/newtab.mjs';
 import { profile } from '../bench/parts/profile.mjs';
+import { firstTabAnatomy } from '../bench/parts/firsttab.mjs';
 import { size } from '../bench/parts/size.mjs';
 import { topics } from '../bench/parts/topics.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const ALL_PARTS = ['size', 'newtab', 'fanout', 'topics', 'server', 'parser', 'profile'];
+const ALL_PARTS = ['size', 'newtab', 'fanout', 'topics', 'server', 'parser', 'profile', 'firsttab'];
 /** Parts that run only when BENCH_ONLY names them. */
-const ON_REQUEST = ['profile'];
+const ON_REQUEST = ['profile', 'firsttab'];
 const listEnv = (name) => (process.env[name] ? process.env[name].split(',').map((s) => s.trim()).filter(Boolean) : null);
 const only = listEnv('BENCH_ONLY');
 const skip = listEnv('BENCH_SKIP') ?? [];
@@ -67,6 +71,7 @@ const NEWTAB_RUNS = Number(process.env.BENCH_NEWTAB_RUNS ?? 20);
 const FIRSTTAB_RUNS = Number(process.env.BENCH_FIRSTTAB_RUNS ?? 20);
 const TOPIC_RATE = Number(process.env.BENCH_TOPIC_RATE ?? 500);
 const PROFILE_RATE = Number(process.env.BENCH_PROFILE_RATE ?? 40_000);
+const ANATOMY_RUNS = Number(process.env.BENCH_ANATOMY_RUNS ?? 10);
 
 /** The child process of the part running now (server, parser). */
 let current = null;
@@ -83,7 +88,7 @@ const results = {};
 const started = Date.now();
 const loadAtStart = os.loadavg()[0];
 
-const browserParts = ['size', 'newtab', 'fanout', 'topics', 'profile'].filter(runs);
+const browserParts = ['size', 'newtab', 'fanout', 'topics', 'profile', 'firsttab'].filter(runs);
 if (browserParts.length > 0 && (!existsSync(`${root}/dist/ssemux.js`) || process.env.BENCH_BUILD !== '0')) {
   log('building the library (node scripts/build.mjs lib)');
   // The build's output goes to stderr: stdout is the table's.
@@ -130,6 +135,7 @@ if (browserParts.length > 0) {
     }
     if (runs('topics')) await time('topics', () => topics({ ...common, rate: TOPIC_RATE, seconds: 4 }));
     if (runs('profile')) await time('profile', () => profile({ ...common, tabs: TABS, rate: PROFILE_RATE, seconds: SECONDS }));
+    if (runs('firsttab')) await time('firsttab', () => firstTabAnatomy({ ...common, runs: ANATOMY_RUNS }));
   } finally {
     await chromium?.close();
     await http2?.close();

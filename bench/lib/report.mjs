@@ -1,5 +1,6 @@
 // The one Markdown table of `npm run bench`. Its parts measure different things, so the table
 // has generic columns and each part opens with a bold row that names them for its rows.
+import { ANATOMY_STEPS } from '../parts/firsttab.mjs';
 import { fixed, int } from './stats.mjs';
 
 const COLUMNS = 9;
@@ -20,6 +21,7 @@ export function renderTable(r) {
     ['5. Server', r.server, server],
     ['6. Parser', r.parser, parser],
     ['7. Profiles', r.profile, profiles, 'on request'],
+    ['8. First tab, traced', r.firsttab, anatomy, 'on request'],
   ];
   for (const [name, result, render, onRequest] of parts) {
     if (!result && onRequest) continue;
@@ -229,4 +231,13 @@ function profiles({ tabs, rate, seconds, dir, targets, runs }) {
     lines.push(row(`top self time: ${t.label}`, t.functions.slice(0, 12).map((f) => `${f.name} ${fixed(f.selfMs, 0)}`).join('; ')));
   }
   return lines;
+}
+
+/** The first tab's milestones by kind (bench/parts/firsttab.mjs). */
+function anatomy({ runs, kinds }) {
+  const names = Object.keys(kinds);
+  return [
+    head(`8. The first tab of an origin, traced (returning visitor, no worker running): ms since navigation start, median of ${runs} first tabs each`, ...names),
+    ...ANATOMY_STEPS.map(([key, label]) => row(label, ...names.map((name) => (Number.isFinite(kinds[name][key]) ? fixed(kinds[name][key]) : '-')))),
+  ];
 }
