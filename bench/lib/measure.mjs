@@ -82,6 +82,8 @@ export async function measure({ tabs, browserPid, type, expectedFor, publish, pu
     expected,
     delivered,
     outOfOrder: snapshots.reduce((sum, s) => sum + s.outOfOrder, 0),
+    // Messages a tab received during the run, the mean over the tabs that answered.
+    messagesPerTab: snapshots.length ? snapshots.reduce((sum, s) => sum + (s.messages ?? 0), 0) / snapshots.length : NaN,
     p50: histogramPercentile(hist, 50),
     p99: histogramPercentile(hist, 99),
     upstreams: before.open,
