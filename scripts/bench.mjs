@@ -30,6 +30,9 @@
 //   BENCH_PROFILE_RATE (40000)  the profiled burst's events/s (BENCH_FANOUT_TABS, _SECONDS, _CLIENTS apply)
 //   BENCH_PROFILE_DIR           where the .cpuprofile files go (default: a new temporary directory)
 //   BENCH_ANATOMY_RUNS (10)     traced first tabs of each kind
+//   BENCH_QUIET=<cores>         on a shared machine: each measured burst (fanout, topics, profile)
+//                               waits until other work uses fewer cores than this, and runs again
+//                               when it used more than twice that (bench/lib/quiet.mjs)
 //   BENCH_VARIANTS=name=dir,…   other builds of ssemux (dist/ directories; bench/build-variant.mjs
 //                               makes one from patches): rows of their own in newtab, fanout, profile
 //   bench/server-bench.mjs reads BENCH_CONNECTIONS, BENCH_RATE, BENCH_SECONDS, BENCH_BURST_RATE
@@ -115,7 +118,7 @@ if (browserParts.length > 0) {
     http2 = await startHttp2Front({ demo });
     chromium = await launchBrowser();
     chromiumVersion = chromium.version;
-    const common = { browser: chromium.browser, browserPid: chromium.pid, demo, http2, root, log, variants: variants.variants };
+    const common = { browser: chromium.browser, browserPid: chromium.pid, demo, http2, root, log, variants: variants.variants, quiet: Number(process.env.BENCH_QUIET) || undefined };
     // A part that fails (dist/ rebuilt under it, say) is reported as failed; the others still run.
     const time = async (part, fn) => {
       const t0 = Date.now();

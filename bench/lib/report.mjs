@@ -112,7 +112,7 @@ function deliveryRow(x) {
     x.p50Text ?? ms(x.p50),
     x.p99Text ?? ms(x.p99),
     browserCpu(x),
-    fixed(x.cpuNode),
+    `${fixed(x.cpuNode)}${Number.isFinite(x.othersCores) ? ` (others: ${fixed(x.othersCores, 2)} cores${x.attempts > 1 ? `, run ${x.attempts} times` : ''})` : ''}`,
   );
 }
 
@@ -144,6 +144,8 @@ function overRounds(runs) {
     cpuBrowser: spread(runs.map((x) => x.cpuBrowser), fixed).value,
     cpuThreads: runs[0].cpuThreads && Object.fromEntries(Object.keys(runs[0].cpuThreads).map((kind) => [kind, spread(runs.map((x) => x.cpuThreads[kind]), fixed).value])),
     cpuNode: spread(runs.map((x) => x.cpuNode), fixed).value,
+    othersCores: Math.max(...runs.map((x) => x.othersCores)),
+    attempts: Math.max(...runs.map((x) => x.attempts ?? 1)),
     cut: cuts.length ? `${cuts.join('; ')} (in ${runs.filter((x) => x.cut).length} of ${runs.length} rounds)` : null,
     sharing: [...new Set(runs.map((x) => x.sharing))].join('+'),
   };

@@ -36,7 +36,7 @@ export const FANOUT_LABELS = {
   http2: 'plain EventSource, HTTP/2',
 };
 
-export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, seconds, rounds = 1, variants = [], log }) {
+export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, seconds, rounds = 1, variants = [], quiet, log }) {
   const demoStats = streamCounts(demo);
   const http2Stats = streamCounts(http2);
   const ssemuxRows = (name, page) => [
@@ -102,6 +102,7 @@ export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, se
             published: async () => (await demo.stats()).burst?.done === true,
             serverStats: client.serverStats,
             deadlineMs: seconds * 1000 + 30_000,
+            quiet,
             log,
           });
           log(`    p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.delivered} / ${result.expected}`);

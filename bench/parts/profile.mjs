@@ -23,10 +23,11 @@ import os from 'node:os';
 import { openTabs } from '../lib/browser.mjs';
 import { profilePage, profileSharedWorker, summarize } from '../lib/cpu-profile.mjs';
 import { measure, settle, streamCounts, waitForNoStreams } from '../lib/measure.mjs';
+import { waitForQuiet } from '../lib/quiet.mjs';
 import { startBurst } from '../lib/burst.mjs';
 import { sleep } from '../lib/stats.mjs';
 
-export async function profile({ browser, browserPid, demo, root, tabs, rate, seconds, variants = [], log }) {
+export async function profile({ browser, browserPid, demo, root, tabs, rate, seconds, variants = [], quiet, log }) {
   const dir = process.env.BENCH_PROFILE_DIR || mkdtempSync(`${os.tmpdir()}/ssemux-profiles-`);
   mkdirSync(dir, { recursive: true });
   const demoStats = streamCounts(demo);
@@ -66,7 +67,7 @@ export async function profile({ browser, browserPid, demo, root, tabs, rate, sec
       if (config.init) await context.addInitScript(config.init);
       const open = await openTabs(context, `${demo.url}/${config.page}?stream=${stream}&${config.query}`, tabs);
       await sleep(500);
-      const burst = async (type, r, count) =>
+      const burst = async (type, r, count, wait) =>
         measure({
           tabs: open,
           browserPid,
@@ -76,11 +77,14 @@ export async function profile({ browser, browserPid, demo, root, tabs, rate, sec
           published: async () => (await demo.stats()).burst?.done === true,
           serverStats: demoStats,
           deadlineMs: seconds * 1000 + 30_000,
+          quiet: wait ? quiet : undefined,
           log,
         });
       log(`  ${config.key}: warm-up, ${rate / 4} events/s for 1 s`);
       await burst('warm-up', rate / 4, rate / 4);
       await settle(open, 5_000);
+      // Profiled once the machine is quiet (BENCH_QUIET), not run again: the profiles would be lost.
+      if (quiet) await waitForQuiet(browserPid, quiet, { log });
       const hub = config.worker ? await profileSharedWorker(browser, context, open[0].page, config.worker) : await profilePage(context, open[0].page);
       const tab = await profilePage(context, open.at(-1).page);
       log(`  ${config.key}: profiling ${rate * seconds} events at ${rate}/s`);
