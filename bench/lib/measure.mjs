@@ -32,6 +32,8 @@ export async function measure({ tabs, browserPid, type, expectedFor, publish, pu
 
 /** One run of {@link measure}. */
 async function measureOnce({ tabs, browserPid, type, expectedFor, publish, published, serverStats, deadlineMs, quiet, log }) {
+  // Before the tabs are told their deadline.
+  if (quiet) await waitForQuiet(browserPid, quiet, { log });
   // The tabs stop counting at the deadline themselves (they may answer the driver much later).
   const deadline = Date.now() + 1_000 + deadlineMs; // + the time it takes to start
   await askTabs(tabs, ([t, until]) => window.bench.listen(t, until), [type, deadline]);
@@ -44,7 +46,6 @@ async function measureOnce({ tabs, browserPid, type, expectedFor, publish, publi
   const expected = tabs.reduce((sum, _t, i) => sum + expectedFor(i), 0);
   const before = await serverStats();
 
-  if (quiet) await waitForQuiet(browserPid, quiet, { log });
   const stopOthers = othersMeter(browserPid);
   const stopCpu = startCpu(browserPid);
   await publish();
