@@ -24,6 +24,7 @@
 //   BENCH_FANOUT_TABS (20), BENCH_FANOUT_RATES (10000,20000,40000), BENCH_FANOUT_SECONDS (2)
 //   BENCH_FANOUT_CLIENTS=shared-worker,leader,bare  only the fan-out rows whose label has one of these
 //   BENCH_FANOUT_ROUNDS (1)     every fan-out row this many times, the rows taking turns: medians
+//   BENCH_FANOUT_REPEAT (1)     each rate this many times in a row on the same tabs
 //   BENCH_NEWTAB_RUNS (20)      new tabs of each kind
 //   BENCH_FIRSTTAB_RUNS (20)    first tabs of an origin of each kind, per visit (empty, warm cache)
 //   BENCH_TOPIC_RATE (500)      events/s over all topics, for 4 s
@@ -70,6 +71,7 @@ const TABS = Number(process.env.BENCH_FANOUT_TABS ?? 20);
 const RATES = (listEnv('BENCH_FANOUT_RATES') ?? ['10000', '20000', '40000']).map(Number);
 const SECONDS = Number(process.env.BENCH_FANOUT_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_FANOUT_ROUNDS ?? 1);
+const REPEAT = Number(process.env.BENCH_FANOUT_REPEAT ?? 1);
 const NEWTAB_RUNS = Number(process.env.BENCH_NEWTAB_RUNS ?? 20);
 const FIRSTTAB_RUNS = Number(process.env.BENCH_FIRSTTAB_RUNS ?? 20);
 const TOPIC_RATE = Number(process.env.BENCH_TOPIC_RATE ?? 500);
@@ -134,7 +136,7 @@ if (browserParts.length > 0) {
     if (runs('size')) await time('size', () => size(common));
     if (runs('newtab')) await time('newtab', () => newTab({ ...common, runs: NEWTAB_RUNS, firstTabRuns: FIRSTTAB_RUNS }));
     if (runs('fanout')) {
-      await time('fanout', async () => ({ tabs: TABS, seconds: SECONDS, rounds: ROUNDS, results: await fanOut({ ...common, rates: RATES, tabs: TABS, seconds: SECONDS, rounds: ROUNDS }) }));
+      await time('fanout', async () => ({ tabs: TABS, seconds: SECONDS, rounds: ROUNDS, repeat: REPEAT, results: await fanOut({ ...common, rates: RATES, tabs: TABS, seconds: SECONDS, rounds: ROUNDS, repeat: REPEAT }) }));
     }
     if (runs('topics')) await time('topics', () => topics({ ...common, rate: TOPIC_RATE, seconds: 4 }));
     if (runs('profile')) await time('profile', () => profile({ ...common, tabs: TABS, rate: PROFILE_RATE, seconds: SECONDS }));

@@ -124,7 +124,7 @@ function spread(values, format) {
   return { value, text: sorted.length > 1 ? `${format(value)} (${sorted.map(format).join(', ')})` : format(value) };
 }
 
-/** One row of several rounds of the same client and rate: counts summed, latencies and CPU the median of the rounds. */
+/** One row of several runs of the same client and rate: counts summed, latencies and CPU the median of the runs. */
 function overRounds(runs) {
   if (runs.length === 1) return runs[0];
   const p50 = spread(runs.map((x) => x.p50), ms);
@@ -146,12 +146,12 @@ function overRounds(runs) {
     cpuNode: spread(runs.map((x) => x.cpuNode), fixed).value,
     othersCores: Math.max(...runs.map((x) => x.othersCores)),
     attempts: Math.max(...runs.map((x) => x.attempts ?? 1)),
-    cut: cuts.length ? `${cuts.join('; ')} (in ${runs.filter((x) => x.cut).length} of ${runs.length} rounds)` : null,
+    cut: cuts.length ? `${cuts.join('; ')} (in ${runs.filter((x) => x.cut).length} of ${runs.length} runs)` : null,
     sharing: [...new Set(runs.map((x) => x.sharing))].join('+'),
   };
 }
 
-function fanOut({ results, tabs, seconds, rounds = 1 }) {
+function fanOut({ results, tabs, seconds, rounds = 1, repeat = 1 }) {
   const lines = [];
   const labels = [...new Set(results.map((x) => x.label))];
   const bare = labels.find((l) => l.startsWith('bare'));
@@ -159,12 +159,13 @@ function fanOut({ results, tabs, seconds, rounds = 1 }) {
   const leader = labels.find((l) => l.startsWith('ssemux (leader'));
   for (const rate of new Set(results.map((x) => x.rate))) {
     const ofRate = results.filter((y) => y.rate === rate);
-    lines.push(deliveryHead(`3. Fan-out: ${tabs} tabs, ${int(rate)} events/s for ${seconds} s (POST /publish/burst)${rounds > 1 ? `; median of ${rounds} rounds (each round's value in parentheses)` : ''}`));
+    lines.push(deliveryHead(`3. Fan-out: ${tabs} tabs, ${int(rate)} events/s for ${seconds} s (POST /publish/burst)${rounds * repeat > 1 ? `; median of ${rounds * repeat} runs (${rounds} rounds × ${repeat}; each run's value in parentheses)` : ''}`));
     for (const label of labels) lines.push(deliveryRow(overRounds(ofRate.filter((x) => x.label === label))));
-    /** `a` / `b` at p50 and p99, taken within each round (side by side in time), then the median of the rounds. */
+    /** `a` / `b` at p50 and p99, taken within each run (same round and repeat), then the median of the runs. */
     const ratio = (a, b, text) => {
       if (!a || !b) return;
-      const pairs = [...new Set(ofRate.map((x) => x.round))].map((round) => [ofRate.find((x) => x.round === round && x.label === a), ofRate.find((x) => x.round === round && x.label === b)]).filter(([x, y]) => x && y);
+      const run = (x) => `${x.round}/${x.again ?? 0}`;
+      const pairs = [...new Set(ofRate.map(run))].map((r) => [ofRate.find((x) => run(x) === r && x.label === a), ofRate.find((x) => run(x) === r && x.label === b)]).filter(([x, y]) => x && y);
       const at = (key) => spread(pairs.map(([x, y]) => x[key] / y[key]), (v) => fixed(v, 2)).text;
       lines.push(row(text, '', '', '', '', `**${at('p50')}**`, `**${at('p99')}**`));
     };

@@ -20,8 +20,10 @@
 // and each row's own code is optimized before it is measured, as in a page that has been open a while.
 //
 // With ROUNDS > 1 every row runs ROUNDS times, the rows taking turns (a round in the reverse
-// order of the one before, so that a drift of the machine's load hits each alike); the table
-// gives each row's median over the rounds, and ratios taken within each round.
+// order of the one before, so that a drift of the machine's load hits each alike); with REPEAT > 1
+// each rate is measured that many times in a row on the same tabs. The table gives each row's
+// median over all its runs, and ratios taken between runs side by side (same round and repeat).
+// At rates that keep the machine's cores busy, runs differ far more than rows do: take several.
 import { openTabs } from '../lib/browser.mjs';
 import { measure, settle, streamCounts, waitForNoStreams } from '../lib/measure.mjs';
 import { startBurst } from '../lib/burst.mjs';
@@ -36,7 +38,7 @@ export const FANOUT_LABELS = {
   http2: 'plain EventSource, HTTP/2',
 };
 
-export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, seconds, rounds = 1, variants = [], quiet, log }) {
+export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, seconds, rounds = 1, repeat = 1, variants = [], quiet, log }) {
   const demoStats = streamCounts(demo);
   const http2Stats = streamCounts(http2);
   const ssemuxRows = (name, page) => [
@@ -90,9 +92,9 @@ export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, se
           log,
         });
         if (warm.cut) await settle(open);
-        for (const rate of rates) {
+        for (const rate of rates) for (let again = 0; again < repeat; again++) {
           const count = Math.round(rate * seconds);
-          log(`  ${name}: ${count} events at ${rate}/s`);
+          log(`  ${name}: ${count} events at ${rate}/s${repeat > 1 ? `, run ${again + 1}/${repeat}` : ''}`);
           const result = await measure({
             tabs: open,
             browserPid,
@@ -106,8 +108,8 @@ export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, se
             log,
           });
           log(`    p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.delivered} / ${result.expected}`);
-          results.push({ round, rate, count, label: client.label, ...result });
-          if (result.cut && rate !== rates.at(-1)) await settle(open);
+          results.push({ round, again, rate, count, label: client.label, ...result });
+          if (result.cut) await settle(open);
         }
       } finally {
         await context.close();
