@@ -125,7 +125,7 @@ function spread(values, format) {
 }
 
 /** One row of several runs of the same client and rate: counts summed, latencies and CPU the median of the runs. */
-function overRounds(runs) {
+function overRuns(runs) {
   if (runs.length === 1) return runs[0];
   const p50 = spread(runs.map((x) => x.p50), ms);
   const p99 = spread(runs.map((x) => x.p99), ms);
@@ -160,7 +160,7 @@ function fanOut({ results, tabs, seconds, rounds = 1, repeat = 1 }) {
   for (const rate of new Set(results.map((x) => x.rate))) {
     const ofRate = results.filter((y) => y.rate === rate);
     lines.push(deliveryHead(`3. Fan-out: ${tabs} tabs, ${int(rate)} events/s for ${seconds} s (POST /publish/burst)${rounds * repeat > 1 ? `; median of ${rounds * repeat} runs (${rounds} rounds × ${repeat}; each run's value in parentheses)` : ''}`));
-    for (const label of labels) lines.push(deliveryRow(overRounds(ofRate.filter((x) => x.label === label))));
+    for (const label of labels) lines.push(deliveryRow(overRuns(ofRate.filter((x) => x.label === label))));
     /** `a` / `b` at p50 and p99, taken within each run (same round and repeat), then the median of the runs. */
     const ratio = (a, b, text) => {
       if (!a || !b) return;
