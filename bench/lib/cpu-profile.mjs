@@ -133,9 +133,9 @@ function createResolver(root, variants) {
 
 /**
  * Where a profile's time went.
- * @returns {{ totalMs: number, busyMs: number, categories: Record<string, number>, functions: { name: string, selfMs: number }[] }}
+ * @returns {{ totalMs: number, busyMs: number, longestBusy: { ms: number, kind: string, kindMs: number }, categories: Record<string, number>, functions: { name: string, selfMs: number }[] }}
  *   milliseconds; `categories` splits the busy time (everything but idle), `functions` is self
- *   time by function, largest first.
+ *   time by function, largest first; `longestBusy` is the longest stretch with no idle sample.
  */
 export function summarize(profile, root, variants = []) {
   const resolve = createResolver(root, variants);
@@ -173,6 +173,9 @@ export function summarize(profile, root, variants = []) {
   const functions = {};
   let total = 0;
   let idle = 0;
+  // The longest stretch without an idle sample (what a late event waited behind), and its largest kind of work.
+  let stretch = { us: 0, categories: {} };
+  let longest = stretch;
   // Sample i lasted until sample i + 1 (the last one: one interval).
   const { samples, timeDeltas } = profile;
   for (let i = 0; i < samples.length; i++) {
@@ -181,15 +184,21 @@ export function summarize(profile, root, variants = []) {
     total += us;
     if (category === 'idle') {
       idle += us;
+      stretch = { us: 0, categories: {} };
       continue;
     }
+    stretch.us += us;
+    stretch.categories[category] = (stretch.categories[category] ?? 0) + us;
+    if (stretch.us > longest.us) longest = stretch;
     categories[category] = (categories[category] ?? 0) + us;
     functions[fn] = (functions[fn] ?? 0) + us;
   }
   const ms = (us) => us / 1000;
+  const [longestKind, longestKindUs] = Object.entries(longest.categories).sort((a, b) => b[1] - a[1])[0] ?? ['-', 0];
   return {
     totalMs: ms(total),
     busyMs: ms(total - idle),
+    longestBusy: { ms: ms(longest.us), kind: longestKind, kindMs: ms(longestKindUs) },
     categories: Object.fromEntries(Object.entries(categories).map(([k, v]) => [k, ms(v)])),
     functions: Object.entries(functions)
       .map(([name, us]) => ({ name, selfMs: ms(us) }))

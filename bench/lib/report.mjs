@@ -220,6 +220,7 @@ function profiles({ tabs, rate, seconds, dir, targets, runs }) {
   const lines = [
     head(`7. Profiles: ${tabs} tabs, ${int(rate)} events/s for ${seconds} s, V8 CPU profiles (100 µs sampling; files in ${dir}): busy ms (share of busy)`, ...targets.map((t) => t.label)),
     row('busy ms / profiled ms', ...targets.map((t) => `**${fixed(t.busyMs, 0)}** / ${fixed(t.totalMs, 0)}`)),
+    row('the longest busy stretch, ms (its largest kind of work, ms)', ...targets.map((t) => `${fixed(t.longestBusy.ms, 1)} (${t.longestBusy.kind}: ${fixed(t.longestBusy.kindMs, 1)})`)),
     // The hub's side: the SharedWorker thread (the leader: its tab, the busiest); a tab: the mean of the tabs.
     row(
       'CPU ms the thread used (/proc): the SharedWorker thread, the busiest tab (leader), the mean tab',
