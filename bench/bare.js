@@ -1,10 +1,12 @@
-// A tab of the bare sharer (bare.html, bare-worker.js): joins the worker and hands each event it
-// posts to the recorder. A module of its own, as plain.js.
-const { options, event, status } = window.benchRecorder;
+// A tab of the bare sharer (bare.html, bare-worker.js): joins the worker, hands each event of
+// each batch it posts to the recorder (JSON.parse of its data, as an app would), and asks the
+// worker for the types the driver listens to. A module of its own, as plain.js.
+const { options, event, status, onListen } = window.benchRecorder;
 performance.mark('client-create');
 const worker = new SharedWorker(`/bare-worker.js?stream=${encodeURIComponent(options.stream)}&type=${encodeURIComponent(options.type)}`);
 performance.mark('client-created');
 worker.port.onmessage = ({ data }) => {
-  if (data === 'open') status('open', { sharing: 'shared-worker', transport: 'eventsource' });
-  else event(options.type, undefined, JSON.parse(data));
+  if (data === 'open') return status('open', { sharing: 'shared-worker', transport: 'eventsource' });
+  for (let i = 0; i < data.length; i += 2) event(data[i], undefined, JSON.parse(data[i + 1]));
 };
+onListen((type) => worker.port.postMessage({ listen: type }));

@@ -43,6 +43,29 @@
   let firstEventMarked = false;
   let openMarked = false;
 
+  // Messages the page's SharedWorker ports and BroadcastChannels receive (ssemux's and the bare
+  // sharer's deliveries; in leader mode, a follower's): each costs both ends a fixed price
+  // however many events it carries, so their number explains much of the CPU. One counting
+  // listener per port or channel, added as the page makes it.
+  record.messages = 0;
+  const count = () => record.messages++;
+  if (typeof SharedWorker === 'function') {
+    window.SharedWorker = class extends SharedWorker {
+      constructor(...args) {
+        super(...args);
+        this.port.addEventListener('message', count);
+      }
+    };
+  }
+  if (typeof BroadcastChannel === 'function') {
+    window.BroadcastChannel = class extends BroadcastChannel {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', count);
+      }
+    };
+  }
+
   /** Where each source's listener lands: `type` is checked so that a late event of a previous burst is not counted. */
   function event(type, topic, data) {
     if (type !== record.type) return;
@@ -90,6 +113,7 @@
       record.received = 0;
       record.delivered = 0;
       record.outOfOrder = 0;
+      record.messages = 0;
       record.next = {};
       record.hist.fill(0);
       for (const fn of listeners) fn(type);
@@ -98,7 +122,7 @@
     snapshot() {
       const hist = [];
       for (let ms = 0; ms <= HIST_MAX_MS; ms++) if (record.hist[ms]) hist.push([ms, record.hist[ms]]);
-      return { delivered: record.delivered, outOfOrder: record.outOfOrder, state: record.state, sharing: record.sharing, transport: record.transport, error: record.error, hist };
+      return { delivered: record.delivered, outOfOrder: record.outOfOrder, messages: record.messages, state: record.state, sharing: record.sharing, transport: record.transport, error: record.error, hist };
     },
     progress: () => ({ delivered: record.delivered, received: record.received, state: record.state }),
     /** performance marks and the load timing that the new-tab breakdown needs, in ms since navigation start. */

@@ -17,21 +17,24 @@
 // first event (the 3 others stay).
 //
 // Then the first tab of an origin: a fresh browser context each time, so no worker runs, ssemux
-// (its worker starts), EventSource and the bare sharer (its worker starts) taking turns, half as many of each; once with an empty HTTP
-// cache (a first visit), once after a tab of the context came and went (a returning visitor: the
-// cache is warm, the worker ended with its last tab).
+// (its worker starts), EventSource and the bare sharer (its worker starts) taking turns,
+// `firstTabRuns` of each (after one warm-up round); once with an empty HTTP cache (a first
+// visit), once after a tab of the context came and went (a returning visitor: the cache is warm,
+// the worker ended with its last tab).
 import { openTabs } from '../lib/browser.mjs';
 import { median, sleep } from '../lib/stats.mjs';
 
 const STEPS = ['htmlLoaded', 'scriptsLoaded', 'moduleLoaded', 'clientCreate', 'clientCreated', 'open', 'firstEvent'];
 
-export async function newTab({ browser, demo, runs, log }) {
+export async function newTab({ browser, demo, runs, firstTabRuns = runs, variants = [], log }) {
   let seq = 0;
   const ticker = setInterval(() => void demo.publish({ stream: 'newtab', type: 'tick', data: { seq: seq++, t: Date.now() } }), 10);
   const kinds = {
     ssemux: { url: `${demo.url}/ssemux.html?stream=newtab&type=tick&sharing=shared-worker`, samples: [] },
     plain: { url: `${demo.url}/plain.html?stream=newtab&type=tick`, samples: [] },
     bare: { url: `${demo.url}/bare.html?stream=newtab&type=tick`, samples: [] },
+    // Each build of BENCH_VARIANTS (bench/lib/variants.mjs) takes its turn as ssemux does.
+    ...Object.fromEntries(variants.map((v) => [`ssemux[${v.name}]`, { url: `${demo.url}/${v.page}?stream=newtab&type=tick&sharing=shared-worker`, samples: [] }])),
   };
   const contexts = [];
   /** The first tab of an origin, by visit (empty or warm cache) and kind. */
@@ -60,9 +63,9 @@ export async function newTab({ browser, demo, runs, log }) {
         await sleep(100);
       }
     }
-    for (let i = 0; i <= Math.ceil(runs / 2); i++) {
+    for (let i = 0; i <= firstTabRuns; i++) {
       for (const visit of ['empty', 'warm']) {
-        for (const name of ['ssemux', 'plain', 'bare']) {
+        for (const name of Object.keys(kinds)) {
           const context = await browser.newContext();
           contexts.push(context);
           if (visit === 'warm') {
@@ -84,10 +87,17 @@ export async function newTab({ browser, demo, runs, log }) {
     const steps = Object.fromEntries(STEPS.map((step) => [step, median(samples.map((s) => s[step]).filter((v) => v !== null))]));
     return { n: samples.length, median: median(first), min: Math.min(...first), max: Math.max(...first), steps, sharing: samples[0]?.sharing };
   };
+  const variantNames = variants.map((v) => `ssemux[${v.name}]`);
   return {
     ssemux: summary(kinds.ssemux.samples),
     plain: summary(kinds.plain.samples),
     bare: summary(kinds.bare.samples),
-    firstTab: Object.fromEntries(Object.entries(firstTabs).map(([visit, byKind]) => [visit, { ssemux: summary(byKind.ssemux), plain: summary(byKind.plain), bare: summary(byKind.bare) }])),
+    variants: Object.fromEntries(variantNames.map((name) => [name, summary(kinds[name].samples)])),
+    firstTab: Object.fromEntries(
+      Object.entries(firstTabs).map(([visit, byKind]) => [
+        visit,
+        { ssemux: summary(byKind.ssemux), plain: summary(byKind.plain), bare: summary(byKind.bare), variants: Object.fromEntries(variantNames.map((name) => [name, summary(byKind[name])])) },
+      ]),
+    ),
   };
 }

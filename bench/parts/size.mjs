@@ -24,7 +24,7 @@ export const PEERS = [
   { name: '@microsoft/fetch-event-source', note: 'fetch SSE, one tab' },
 ];
 
-export async function size({ browser, demo, root, log }) {
+export async function size({ browser, demo, root, variants = [], log }) {
   let firstEventSeen = false;
   const served = [];
   const onRequest = (req) => {
@@ -95,7 +95,16 @@ export async function size({ browser, demo, root, log }) {
       bundles.push({ ...peer, error: 'not installed' });
     }
   }
-  return { sharing, files, others, bundles };
+  // Each build of BENCH_VARIANTS: its tab entry and its worker, from disk, against dist/'s.
+  const variantSizes = variants.map((v) => ({
+    name: v.name,
+    files: ['ssemux.js', 'ssemux-worker.js'].map((f) => {
+      const body = readFileSync(`${v.dir}/${f}`);
+      const base = readFileSync(`${root}/dist/${f}`);
+      return { path: f, raw: body.length, gzip: gzip(body), baseGzip: gzip(base) };
+    }),
+  }));
+  return { sharing, files, others, bundles, variants: variantSizes };
 }
 
 /**

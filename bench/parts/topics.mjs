@@ -20,7 +20,7 @@ const TOPICS = Array.from({ length: 10 }, (_, i) => `topic-${i}`);
 const TABS = 6;
 const topicsOfTab = (k) => Array.from({ length: 5 }, (_, j) => TOPICS[(k + j) % TOPICS.length]);
 
-export async function topics({ browser, browserPid, demo, http2, rate, seconds, log }) {
+export async function topics({ browser, browserPid, demo, http2, rate, seconds, quiet, log }) {
   const demoStats = streamCounts(demo);
   const http2Stats = streamCounts(http2);
   const rows = [
@@ -55,6 +55,7 @@ export async function topics({ browser, browserPid, demo, http2, rate, seconds, 
         published: async () => publishing?.done ?? false,
         serverStats: row.serverStats,
         deadlineMs: seconds * 1000 + 20_000,
+        quiet,
         log,
       });
       await publishing.finished;
