@@ -7,6 +7,7 @@ import { createFanOut } from './fan-out.js';
 import { ANONYMOUS, userOf, type Identity } from './identity.js';
 import { memoryStore } from './memory-store.js';
 import { isTopicName, isUserName } from './names.js';
+import { createPresence, type TopicPresence } from './presence.js';
 import { readSelection } from './read-selection.js';
 import { createRevocations } from './revocations.js';
 import type { ServeContext, ServerCounters } from './serve-context.js';
@@ -17,6 +18,7 @@ import { createStoreLink, StoreUnavailable } from './store-link.js';
 import { createStreamRegistry, type OpenConnection } from './stream-registry.js';
 
 export type { DisconnectFilter } from './disconnect-filter.js';
+export type { PresenceMember, TopicPresence } from './presence.js';
 
 /** An event to publish. */
 export interface PublishInput {
@@ -64,6 +66,14 @@ export interface RealtimeServer<I extends Identity = Identity> {
    * names no one (`{}`, `{ user: undefined }`) is a TypeError.
    */
   disconnect(filter: DisconnectFilter<I>): Promise<number>;
+  /**
+   * Who reads `topic` now, over every server that shares the store: each user with how many
+   * connections (browsers) it has on the topic, sorted by user, and the anonymous connections.
+   * A count falls `presenceGraceMs` after the connections went. Waits for the server's first
+   * exchange with the others of the store; rejects while the store is unavailable, and when
+   * the `presence` option is off.
+   */
+  presence(topic: string): Promise<TopicPresence>;
   stats(): RealtimeServerStats;
   /**
    * Ends every stream, stops the heartbeat timer, leaves the store's group, ends the store
@@ -97,6 +107,15 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
   const defaultTopics = options.defaultTopics ?? (() => [config.defaultTopic]);
   const registry = createStreamRegistry<I>(config.heartbeatMs);
   const revocations = createRevocations();
+  const presence = config.presence
+    ? createPresence({
+        graceMs: config.presenceGraceMs,
+        batchMs: config.presenceBatchMs,
+        maxMembers: config.maxPresenceMembers,
+        syncTimeoutMs: config.controlTimeoutMs,
+        retryMs: config.storeRetryMs,
+      })
+    : null;
   const counters: ServerCounters = { connections: 0, eventsSent: 0, eventsPublished: 0 };
   let pendingPublishes = 0;
   let closed = false;
@@ -133,8 +152,13 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
         endAll(registry.list());
       },
     },
+    joined: (membership) => presence?.joined(membership),
     member: {
+      memberGone: (id) => presence?.memberGone(id),
+      rejoined: () => presence?.rejoined(),
       receive(message) {
+        const answer = presence?.receive(message);
+        if (answer) return answer;
         if (closed || message.type !== 'disconnect') return 0;
         const { filter } = message as DisconnectMessage;
         try {
@@ -145,7 +169,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       },
     },
   });
-  const ctx: ServeContext<I> = { config, store, registry, counters, link };
+  const ctx: ServeContext<I> = { config, store, registry, counters, link, presence };
 
   /** Calls an application callback; a throw is the application's failure, answered `500`. */
   const appCall = async <T>(call: () => T | Promise<T>): Promise<{ value: T } | { error: unknown }> => {
@@ -214,6 +238,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
         denied,
         withTopic: selection.topics !== null,
         cursor: selection.cursor,
+        presence: selection.presence && selection.topics !== null && presence !== null,
         admission,
       };
       await serveEvents(ctx, res, request, selection.longPoll && config.longPoll ? 'long-poll' : 'sse');
@@ -287,6 +312,14 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       return ended;
     },
 
+    async presence(topic) {
+      if (!presence) throw new Error('presence: the server was created with presence: false');
+      if (!isTopicName(topic)) throw new TypeError(`presence: invalid topic ${JSON.stringify(topic)}`);
+      await link.membership();
+      await presence.synced();
+      return presence.of(topic);
+    },
+
     stats() {
       return {
         openStreams: registry.count(),
@@ -303,6 +336,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       fanOut.close();
       endAll(registry.list());
       registry.close();
+      await presence?.close();
       await link.close();
       if (ownsStore) await store.close();
     },

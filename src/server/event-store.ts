@@ -5,7 +5,7 @@
  * test/conformance/describe-store-conformance.ts checks: cursors strictly increase in append
  * order, `read` is exact about what it lost, subscribers see every event appended after
  * `subscribe` resolved, in cursor order, names come back exactly as they were appended, and every
- * server that joined the store hears the others' control messages.
+ * server that joined the store hears the others' control messages, in the order each sent them.
  */
 
 /** An event as published, before the log gives it a cursor. */
@@ -101,6 +101,14 @@ export interface StoreMembership {
    * that answers late still acts on the message). Rejects when the message could not be sent.
    */
   broadcast(message: ControlMessage, timeoutMs: number): Promise<{ answers: unknown[]; missing: number }>;
+  /**
+   * Hands `message` to every other live member, with no answer: a notice. Resolves once the
+   * store has taken it; rejects when it could not. Every member receives the notices,
+   * broadcasts and answers of one sender in the order it sent them: a notice that a member sent
+   * (and saw resolve) before its `receive` of a broadcast resolved reaches the broadcaster before
+   * that member's answer.
+   */
+  notify(message: ControlMessage): Promise<void>;
   /** Leaves the group: no more messages, and gone from `members()` at once. */
   leave(): Promise<void>;
 }

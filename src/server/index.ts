@@ -5,9 +5,11 @@
 export {
   createRealtimeServer,
   type DisconnectFilter,
+  type PresenceMember,
   type PublishInput,
   type RealtimeServer,
   type RealtimeServerStats,
+  type TopicPresence,
 } from './create-realtime-server.js';
 export { SERVER_DEFAULTS, type RealtimeServerOptions } from './server-options.js';
 export { AuthenticationError, PublishError, StoreOutageError, type PublishFailure } from './server-errors.js';

@@ -47,6 +47,19 @@ export function createLocalGroup(): LocalGroup {
           clearTimeout(timer);
           return { answers: [...answers], missing: others.length - answers.length };
         },
+        async notify(message) {
+          if (!members.has(id)) throw new Error('notify: this member left the group');
+          const text = JSON.stringify(message);
+          // Handed out at once, so that notices keep their order with each other and with answers.
+          for (const [other, peer] of [...members]) {
+            if (other === id) continue;
+            try {
+              void Promise.resolve(peer.receive(JSON.parse(text) as ControlMessage)).catch(() => {});
+            } catch {
+              // A member that fails on a notice fails alone.
+            }
+          }
+        },
         async leave() {
           members.delete(id);
         },

@@ -19,3 +19,20 @@ export function isTopicName(value: unknown): value is string {
 export function isUserName(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && isWellFormed(value);
 }
+
+/**
+ * Orders names by code point, as their UTF-8 bytes sort in any language (UTF-16 code units put
+ * U+E000–U+FFFF after the characters beyond U+FFFF).
+ */
+export function compareNames(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
+    return xSurrogate === ySurrogate ? x - y : xSurrogate ? 1 : -1;
+  }
+  return a.length - b.length;
+}

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { LAST_EVENT_ID_PARAM, LONG_POLL, TOPIC_PARAM, TRANSPORT_PARAM } from '../protocol/wire.js';
+import { LAST_EVENT_ID_PARAM, LONG_POLL, PRESENCE_PARAM, TOPIC_PARAM, TRANSPORT_PARAM } from '../protocol/wire.js';
 import { isTopicName } from './names.js';
 import { readJsonBody, type BodyError } from './read-json-body.js';
 
@@ -10,6 +10,8 @@ export interface Selection {
   /** The resume cursor as sent (`Last-Event-ID`, else `lastEventId`), or null. */
   cursor: string | null;
   longPoll: boolean;
+  /** It asks for the `ssemux:presence` events of its topics (`presence=1`). */
+  presence: boolean;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function readSelection(
     topics: topics.length > 0 ? topics : null,
     cursor,
     longPoll: url.searchParams.get(TRANSPORT_PARAM) === LONG_POLL,
+    presence: url.searchParams.get(PRESENCE_PARAM) === '1',
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StoreMember, StoreMembership } from './event-store.js';
 
-/** Entries kept in `<key>:control` (`MAXLEN ~`): messages and answers of the last few broadcasts. */
+/** Entries kept in `<key>:control` (`MAXLEN ~`): the last few broadcasts, answers and notices. */
 const CONTROL_MAX_LEN = 1_000;
 
 // The registry of live members: a sorted set scored by when each lease ends, on Redis's clock
@@ -62,6 +62,20 @@ export function createRedisGroup(options: {
     const [kind, request, from, body] = [field('k'), field('i'), field('f'), field('b')];
     if (kind === 'a') {
       if (request !== undefined && from !== undefined) broadcasts.get(request)?.answer(from, parse(body));
+      return;
+    }
+    if (kind === 'n') {
+      // A notice: handed to the members in the order of the stream, with no answer.
+      const message = parse(body);
+      if (from === undefined || typeof message !== 'object' || message === null) return;
+      for (const [id, member] of members) {
+        if (id === from) continue;
+        try {
+          void Promise.resolve(member.receive(message as never)).catch(() => {});
+        } catch {
+          // A member that fails on a notice fails alone.
+        }
+      }
       return;
     }
     if (kind !== 'm' || request === undefined || from === undefined) return;
@@ -132,6 +146,10 @@ export function createRedisGroup(options: {
             reject(error);
           });
         });
+      },
+      async notify(message) {
+        if (left) throw new Error('notify: this member left the group');
+        await call('XADD', controlKey, 'MAXLEN', '~', CONTROL_MAX_LEN, '*', 'k', 'n', 'f', id, 'b', JSON.stringify(message));
       },
       async leave() {
         if (left) return;

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { EventStore, StoredEvent } from './event-store.js';
 import { answer } from './event-stream-response.js';
 import type { Admission } from './revocations.js';
+import type { Presence } from './presence.js';
 import type { ServerConfig } from './server-options.js';
 import type { StoreLink } from './store-link.js';
 import type { OpenConnection, StreamRegistry } from './stream-registry.js';
@@ -26,6 +27,8 @@ export interface ServeContext<I> {
   registry: StreamRegistry<I>;
   counters: ServerCounters;
   link: StoreLink;
+  /** Null when the `presence` option is off. */
+  presence: Presence | null;
 }
 
 /** One accepted request: who, which topics, from where. */
@@ -40,6 +43,8 @@ export interface ServeRequest<I> {
   withTopic: boolean;
   /** The resume cursor as sent, or null. */
   cursor: string | null;
+  /** A topic connection that asked for `ssemux:presence` events, on a server that counts presence. */
+  presence: boolean;
   /** The request's admission, to check against the disconnects made since it arrived. */
   admission: Admission;
 }
@@ -82,5 +87,6 @@ export async function admit<I>(
   if (res.destroyed || res.writableEnded) return false;
   if (isEnded()) return refuse();
   ctx.counters.connections++;
+  if (ctx.presence) res.once('close', ctx.presence.count(request.user, request.topics));
   return true;
 }

@@ -14,8 +14,9 @@ const EVENT_OVERHEAD = 64;
  * One `/events` response, a stream or a long-poll answer: the delivery both share (server
  * protocol §3, §4, §6). The prelude; without a resume cursor, an id-only block naming the end
  * of the log; `ssemux:denied`; then the replay of what the log holds after the cursor, read in
- * pages and written as the client takes it; then live events, with no gap and no repeat where
- * the two meet.
+ * pages and written as the client takes it; for a stream that asked, `ssemux:presence` of each
+ * topic; then live events (and presence changes), with no gap and no repeat where replay and
+ * live meet. A long-poll answer that asked ends with the presence of each topic.
  *
  * The stitch: the connection takes live events from before its first read of the store (they
  * wait in a queue), reads the store until it reaches the end, and then lets through only what
@@ -76,6 +77,8 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
     clearTimeout(batchTimer);
     clearTimeout(holdTimer);
     if (gone()) return;
+    // A long-poll carries presence as it stands when the answer ends: no change events.
+    if (request.presence && ctx.presence) for (const topic of request.topics) write(ctx.presence.snapshot(topic));
     if (position && position !== announced) write(formatIdOnly(position));
     res.end();
   };
@@ -201,6 +204,18 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
   const waiting = queue;
   queue = null;
   if (!longPoll) {
+    if (request.presence && ctx.presence) {
+      // Who reads each topic, once the replay is written and before anything live; then its changes.
+      for (const topic of request.topics) write(ctx.presence.snapshot(topic));
+      const unwatch = ctx.presence.watch({
+        topics: request.topics,
+        send(text) {
+          write(text);
+          if (res.writableLength > config.maxBufferedBytes) res.destroy();
+        },
+      });
+      res.once('close', unwatch);
+    }
     for (const event of waiting) live(event, (topicLine) => formatEvent(event, topicLine));
     return;
   }

@@ -143,6 +143,33 @@ export interface RealtimeServerOptions<I extends Identity = Identity> {
    */
   maxFanOutBacklog?: number;
   /**
+   * Count who reads each topic over every server of the store, for `presence(topic)` and for
+   * the `ssemux:presence` events of connections that ask (`presence=1`). Costs no work per event;
+   * per connect and disconnect a few map updates, and with other servers on the store one notice
+   * per `presenceBatchMs` that had changes.
+   * @default true
+   */
+  presence?: boolean;
+  /**
+   * An identity's count of connections on a topic falls only this long after it last fell, so
+   * that a client that reconnects within it (a change of topics, a deploy, a proxy timeout) is
+   * never seen leaving. A dead server's connections leave after its store lease, then this.
+   * @default 5000
+   */
+  presenceGraceMs?: number;
+  /**
+   * Presence changes are gathered this long: one `ssemux:presence` event per topic per window,
+   * and one notice to the other servers.
+   * @default 100
+   */
+  presenceBatchMs?: number;
+  /**
+   * Members listed in one `ssemux:presence` event (the first by user); past this the event says
+   * `"truncated":true`. `presence(topic)` lists them all.
+   * @default 100
+   */
+  maxPresenceMembers?: number;
+  /**
    * The `WWW-Authenticate` challenge of a `401`.
    * @default 'Bearer'
    */
@@ -178,6 +205,10 @@ export const SERVER_DEFAULTS = Object.freeze({
   storeRetryMs: 1_000,
   fanOutSliceMs: 20,
   maxFanOutBacklog: 10_000,
+  presence: true,
+  presenceGraceMs: 5_000,
+  presenceBatchMs: 100,
+  maxPresenceMembers: 100,
   challenge: 'Bearer',
 });
 
@@ -223,8 +254,9 @@ const POSITIVE = [
   'storeRetryMs',
   'fanOutSliceMs',
   'maxFanOutBacklog',
+  'maxPresenceMembers',
 ] as const;
-const NON_NEGATIVE = ['retryMs', 'longPollBatchMs', 'preludePadding'] as const;
+const NON_NEGATIVE = ['retryMs', 'longPollBatchMs', 'preludePadding', 'presenceGraceMs', 'presenceBatchMs'] as const;
 
 /** Checks the options once; a wrong one throws a TypeError naming it. */
 export function resolveServerOptions<I extends Identity>(options: RealtimeServerOptions<I>): ServerConfig {
@@ -237,7 +269,9 @@ export function resolveServerOptions<I extends Identity>(options: RealtimeServer
     if (!Number.isInteger(config[name]) || (config[name] as number) < 0) throw new TypeError(`createRealtimeServer: ${name} must be a non-negative integer`);
   }
   if (!isTopicName(config.defaultTopic)) throw new TypeError('createRealtimeServer: defaultTopic must be a topic name');
-  if (typeof config.longPoll !== 'boolean') throw new TypeError('createRealtimeServer: longPoll must be a boolean');
+  for (const name of ['longPoll', 'presence']) {
+    if (typeof config[name] !== 'boolean') throw new TypeError(`createRealtimeServer: ${name} must be a boolean`);
+  }
   if (typeof config.challenge !== 'string' || !config.challenge) throw new TypeError('createRealtimeServer: challenge must be a non-empty string');
   for (const name of ['authenticate', 'authorize', 'defaultTopics', 'onError']) {
     if (config[name] !== undefined && typeof config[name] !== 'function') throw new TypeError(`createRealtimeServer: ${name} must be a function`);

@@ -1,9 +1,9 @@
-import { DENIED_EVENT, RESET_EVENT, SERVER_PROTOCOL, type ResetNotice } from '../protocol/wire.js';
+import { DENIED_EVENT, PRESENCE_EVENT, RESET_EVENT, SERVER_PROTOCOL, type ResetNotice } from '../protocol/wire.js';
 import type { StoredEvent } from './event-store.js';
 
 /**
  * The bytes of the protocol (server protocol §3): the prelude, events with and
- * without the topic line, control events, id-only blocks and the heartbeat.
+ * without the topic line, control events (presence too), id-only blocks and the heartbeat.
  */
 
 /** Comment that keeps a quiet connection alive. */
@@ -33,6 +33,14 @@ export function formatReset(cursor: string, notice: ResetNotice): string {
 /** `ssemux:denied`: the selected topics the identity may not read. */
 export function formatDenied(topics: readonly string[]): string {
   return `event: ${DENIED_EVENT}\ndata: ${JSON.stringify(topics)}\n\n`;
+}
+
+/**
+ * `ssemux:presence` of `topic`: no `id:` (it is no position of the log), the topic as the first
+ * data line, then `json`, one line (JSON text escapes every line break).
+ */
+export function formatPresence(topic: string, json: string): string {
+  return `event: ${PRESENCE_EVENT}\ndata: ${topic}\ndata: ${json}\n\n`;
 }
 
 /** A block that moves the client's last event id and fires no event. */

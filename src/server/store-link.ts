@@ -34,6 +34,8 @@ export function createStoreLink(options: {
   store: EventStore;
   listener: Pick<StoreListener, 'event' | 'lost'>;
   member: StoreMember;
+  /** Called once the server has joined the store's group. */
+  joined?(membership: StoreMembership): void;
   retryMs: number;
   onError(error: unknown): void;
 }): StoreLink {
@@ -83,7 +85,10 @@ export function createStoreLink(options: {
         if (!membership && !closed) {
           const joined = await store.join(member);
           if (closed) await joined.leave();
-          else membership = joined;
+          else {
+            membership = joined;
+            options.joined?.(joined);
+          }
         }
         available = true;
         up();
