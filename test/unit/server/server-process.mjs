@@ -50,6 +50,7 @@ const ops = {
   stats: () => realtime.stats(),
   errors: () => errors,
   disconnect: (filter) => realtime.disconnect(filter),
+  presence: (topic) => realtime.presence(topic),
   startMonitor() {
     let lastWall = performance.now();
     let lastCpu = process.cpuUsage();
