@@ -34,6 +34,18 @@ export interface ConformanceTarget {
   longPollMs?: number;
   /** After publishing this many events, the log surely no longer has the one before them; enables the retention test. */
   retention?: number;
+  /**
+   * The server counts presence: its grace (the grace tests run when it is 200 ms to 2 s) and,
+   * when known, how many members one event lists. Enables the presence tests (with `headersFor`).
+   */
+  presence?: { graceMs: number; maxMembers?: number };
+}
+
+interface PresenceData {
+  members: { user: string; browsers: number }[];
+  anonymous: number;
+  truncated?: true;
+  change?: { user: string | null; browsers: number };
 }
 
 const FUTURE_CURSOR = `${'9'.repeat(18)}-0`;
@@ -409,6 +421,117 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
           expect(res.status).toBe(204);
           await res.body?.cancel();
         });
+      });
+    }
+
+    if (target.presence && target.headersFor) {
+      const { graceMs, maxMembers } = target.presence;
+      const presenceOf = (events: SseEvent[]) =>
+        events.filter((event) => event.type === 'ssemux:presence').map((event) => {
+          const { topic, data } = splitTopic(event);
+          return { topic, ...(JSON.parse(data) as PresenceData) };
+        });
+      const lastOf = (res: SseResponse, topic: string) => presenceOf(res.events).filter((p) => p.topic === topic).at(-1);
+      const watch = async (selected: string[], user: string, init: { cursor?: string; extra?: Record<string, string> } = {}) => {
+        const res = await stream(selected, { user, cursor: init.cursor, extra: { presence: '1', ...init.extra } });
+        await res.until((events) => presenceOf(events).length >= selected.length, 5_000);
+        return res;
+      };
+
+      describe('presence (§9)', () => {
+        it('writes ssemux:presence of each topic, without id:, after ssemux:denied and the replay, before live events', async () => {
+          const [topic, other] = [fresh('room'), fresh('hall')];
+          const from = await target.publish({ topic, data: 'before' });
+          const replayed = await target.publish({ topic, data: 'replayed' });
+          const selected = target.deniedTopic !== undefined ? [topic, other, target.deniedTopic] : [topic, other];
+          const res = await stream(selected, { user: 'alice', cursor: from, extra: { presence: '1' } });
+          await res.until((events) => presenceOf(events).length === 2, 5_000);
+          const live = await target.publish({ topic, data: 'live' });
+          await res.until((events) => ids(events).includes(live));
+          const kinds = res.events.map((event) => (event.type === 'ssemux:presence' ? `presence ${splitTopic(event).topic}` : event.type));
+          expect(kinds).toEqual([...(target.deniedTopic !== undefined ? ['ssemux:denied'] : []), 'message', `presence ${topic}`, `presence ${other}`, 'message']);
+          expect(ids(res.events)).toEqual([replayed, live]);
+          expect(presenceOf(res.events)).toEqual([
+            { topic, members: [{ user: 'alice', browsers: 1 }], anonymous: 0 },
+            { topic: other, members: [{ user: 'alice', browsers: 1 }], anonymous: 0 },
+          ]);
+          // No id: line, so the client's position stays that of the replayed event.
+          expect(res.text).toContain(`\n\nevent: ssemux:presence\ndata: ${topic}\ndata: {"members":[{"user":"alice","browsers":1}],"anonymous":0}\n\n`);
+          expect(res.events.find((event) => event.type === 'ssemux:presence')!.id).toBe(replayed);
+        });
+
+        it('tells a change: another identity comes (at once), another browser of it, and it leaves after the grace', async () => {
+          const topic = fresh('room');
+          const alice = await watch([topic], 'alice');
+          const bob = await stream([topic], { user: 'bob' });
+          await alice.until(() => lastOf(alice, topic)?.change?.user === 'bob');
+          expect(lastOf(alice, topic)).toEqual({ topic, members: [{ user: 'alice', browsers: 1 }, { user: 'bob', browsers: 1 }], anonymous: 0, change: { user: 'bob', browsers: 1 } });
+          const again = await stream([topic], { user: 'bob' });
+          await alice.until(() => lastOf(alice, topic)?.change?.browsers === 2);
+          expect(lastOf(alice, topic)!.members).toEqual([{ user: 'alice', browsers: 1 }, { user: 'bob', browsers: 2 }]);
+          const left = Date.now();
+          bob.abort();
+          again.abort();
+          await alice.until(() => lastOf(alice, topic)?.change?.browsers === 0, graceMs + 5_000);
+          expect(Date.now() - left).toBeGreaterThanOrEqual(graceMs * 0.9);
+          expect(lastOf(alice, topic)).toEqual({ topic, members: [{ user: 'alice', browsers: 1 }], anonymous: 0, change: { user: 'bob', browsers: 0 } });
+        });
+
+        if (graceMs >= 200 && graceMs <= 2_000) {
+          it('does not tell a leave for a connection that comes back within the grace', async () => {
+            const topic = fresh('room');
+            const alice = await watch([topic], 'alice');
+            const bob = await stream([topic], { user: 'bob' });
+            await alice.until(() => lastOf(alice, topic)?.change?.user === 'bob');
+            const seen = presenceOf(alice.events).length;
+            bob.abort();
+            await sleep(graceMs / 4);
+            await opened(await stream([topic], { user: 'bob' }));
+            await sleep(graceMs + 500);
+            expect(presenceOf(alice.events).slice(seen)).toEqual([]);
+          });
+        }
+
+        it('ends a long-poll answer with the presence of each topic, after its events', async () => {
+          const [topic, other] = [fresh('room'), fresh('hall')];
+          const from = await target.publish({ topic, data: 'before' });
+          const sent = await publishAll(topic, 2);
+          const res = await stream([topic, other], { user: 'alice', cursor: from, extra: { presence: '1', transport: 'long-poll' } });
+          expect(await res.settled(10_000)).toBe('ended');
+          expect(res.events.map((event) => event.type)).toEqual(['message', 'message', 'ssemux:presence', 'ssemux:presence']);
+          expect(ids(res.events)).toEqual(sent);
+          expect(presenceOf(res.events)).toEqual([
+            { topic, members: [{ user: 'alice', browsers: 1 }], anonymous: 0 },
+            { topic: other, members: [{ user: 'alice', browsers: 1 }], anonymous: 0 },
+          ]);
+        });
+
+        it('writes no presence to a connection that did not ask', async () => {
+          const topic = fresh('room');
+          const quiet = await opened(await stream([topic], { user: 'carl' }));
+          await watch([topic], 'alice');
+          const sent = await target.publish({ topic, data: 'x' });
+          await quiet.until((events) => ids(events).includes(sent));
+          await sleep(200);
+          expect(quiet.events.map((event) => event.type)).toEqual(['message']);
+        });
+
+        if (maxMembers !== undefined && maxMembers <= 20) {
+          it('lists at most the server\'s number of members, sorted by user, and says it truncated', async () => {
+            const topic = fresh('room');
+            const users = Array.from({ length: maxMembers + 1 }, (_, i) => `user-${String.fromCharCode(122 - i)}`);
+            for (const user of users) await opened(await stream([topic], { user }));
+            const watcher = await stream([topic], { user: 'user-0', extra: { presence: '1' } });
+            await watcher.until((events) => presenceOf(events).length >= 1);
+            const sorted = ['user-0', ...users].sort();
+            expect(presenceOf(watcher.events)[0]).toEqual({
+              topic,
+              members: sorted.slice(0, maxMembers).map((user) => ({ user, browsers: 1 })),
+              anonymous: 0,
+              truncated: true,
+            });
+          });
+        }
       });
     }
 

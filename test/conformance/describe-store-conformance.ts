@@ -2,7 +2,7 @@
 // `describeStoreConformance(name, target)`. memoryStore and redisStore run it (store-*.test.ts);
 // a store written for an application can too. Two handles on one log stand for two instances.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ControlMessage, EventStore, StoredEvent, StoreMember } from 'ssemux/server';
+import type { ControlMessage, EventStore, StoredEvent, StoreMember, StoreMembership } from 'ssemux/server';
 import { compareCursors, isCursor } from '../../src/protocol/wire.js';
 import { sleep } from './sse-client.js';
 
@@ -178,6 +178,41 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(Date.now() - started).toBeLessThan(2_000);
         await sleep(100);
         expect(b.received).toEqual([]);
+      });
+
+      it('hands a notice to every other member and not to the sender, in the order sent with broadcasts', async () => {
+        const store = open();
+        const other = peer(store);
+        const a = member();
+        const b = member();
+        const c = member();
+        const ja = await store.join(a.member);
+        await other.join(b.member);
+        await other.join(c.member);
+        await ja.notify({ type: 'notice', value: 1 });
+        await ja.broadcast({ type: 'ask', value: 2 }, 5_000);
+        void ja.notify({ type: 'notice', value: 3 });
+        await ja.notify({ type: 'notice', value: ['é', 4, null] });
+        await eventually(() => expect(c.received).toHaveLength(4));
+        await eventually(() => expect(b.received).toHaveLength(4));
+        for (const { received } of [b, c]) expect(received.map((message) => message.value)).toEqual([1, 2, 3, ['é', 4, null]]);
+        expect(a.received).toEqual([]);
+      });
+
+      it('delivers a notice a member sent while answering a broadcast before counting its answer', async () => {
+        const store = open();
+        const other = peer(store);
+        const a = member();
+        const ja = await store.join(a.member);
+        let jb: StoreMembership | undefined;
+        const b = member(async () => {
+          await jb!.notify({ type: 'notice', value: 'while answering' });
+          return 'answer';
+        });
+        jb = await other.join(b.member);
+        const result = await ja.broadcast({ type: 'ask' }, 5_000);
+        expect(result).toEqual({ answers: ['answer'], missing: 0 });
+        expect(a.received).toEqual([{ type: 'notice', value: 'while answering' }]);
       });
 
       it('resolves after the timeout with the answers it has, counting a member that did not answer as missing', async () => {

@@ -14,6 +14,8 @@ export async function startLocalTarget(store: EventStore, retention: number): Pr
     authorize: (_user, topic) => topic !== DENIED_TOPIC,
     heartbeatMs: 300,
     longPollMs: 600,
+    presenceGraceMs: 300,
+    maxPresenceMembers: 3,
   });
   const server = http.createServer(realtime.handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -29,6 +31,7 @@ export async function startLocalTarget(store: EventStore, retention: number): Pr
       heartbeatMs: 300,
       longPollMs: 600,
       retention,
+      presence: { graceMs: 300, maxMembers: 3 },
     },
     async close() {
       await realtime.close();

@@ -30,6 +30,9 @@ const target: ConformanceTarget = {
   heartbeatMs: number(env.SSEMUX_CONFORMANCE_HEARTBEAT_MS),
   longPollMs: number(env.SSEMUX_CONFORMANCE_LONG_POLL_MS),
   retention: number(env.SSEMUX_CONFORMANCE_RETENTION),
+  presence: env.SSEMUX_CONFORMANCE_PRESENCE_GRACE_MS
+    ? { graceMs: Number(env.SSEMUX_CONFORMANCE_PRESENCE_GRACE_MS), maxMembers: number(env.SSEMUX_CONFORMANCE_PRESENCE_MAX_MEMBERS) }
+    : undefined,
 };
 
 describeConformance(baseUrl, target);
