@@ -7,10 +7,15 @@
 // longest time its event loop was held meanwhile (wall time, and the CPU time the server used in
 // that gap: on a loaded machine a gap can also be the server waiting for a core) and the
 // deliveries per second. Prints one Markdown table. The clients share the machine's 2 cores
-// with the server (and Redis), so the ceiling is the machine's.
-// Env: BENCH_CONNECTIONS (10000), BENCH_RATE (5/s), BENCH_SECONDS (5), BENCH_BURST (200 events);
-// BENCH_SERVER_BUNDLE: another build of ssemux/server to measure (an absolute path; default dist/);
-// BENCH_SERVERS=memoryStore,redisStore,better-sse: only these rows.
+// with the server (and Redis), so the ceiling is the machine's. Each connection is a user of its
+// own (the most presence has to count). Last, BENCH_CHURN of the connections reconnect (closed,
+// then opened again as the same users, in batches): the server's CPU time per reconnect. The rows
+// `memoryStore, no presence` and `redisStore, no presence` are the same servers with
+// `presence: false`: the difference is what presence costs.
+// Env: BENCH_CONNECTIONS (10000), BENCH_RATE (5/s), BENCH_SECONDS (5), BENCH_BURST (200 events),
+// BENCH_CHURN (1000 reconnects); BENCH_SERVER_BUNDLE: another build of ssemux/server to measure
+// (an absolute path; default dist/); BENCH_SERVERS=memoryStore,memoryStore-no-presence,
+// redisStore,redisStore-no-presence,better-sse: only these rows.
 // `--json`: print the figures as one JSON line instead (scripts/bench.mjs puts them in its table).
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -20,6 +25,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
+const CHURN = Number(process.env.BENCH_CHURN ?? 1_000);
 /** Connections opened at once while the bench connects. */
 const CONNECT_BATCH = 500;
 const now = () => performance.timeOrigin + performance.now();
@@ -57,8 +63,12 @@ async function serve(kind, redisUrl) {
   } else {
     const bundle = process.env.BENCH_SERVER_BUNDLE ? pathToFileURL(process.env.BENCH_SERVER_BUNDLE).href : '../dist/ssemux-server.js';
     const { createRealtimeServer, memoryStore, redisStore } = await import(bundle);
-    const store = kind === 'redisStore' ? redisStore({ url: redisUrl, key: `bench:${Date.now()}` }) : memoryStore();
-    const realtime = createRealtimeServer({ store });
+    const store = kind.startsWith('redisStore') ? redisStore({ url: redisUrl, key: `bench:${Date.now()}` }) : memoryStore();
+    const realtime = createRealtimeServer({
+      store,
+      presence: !kind.endsWith('-no-presence'),
+      authenticate: (req) => req.headers['x-user'] ?? {},
+    });
     handler = realtime.handler;
     publish = (data) => realtime.publish({ topic: 'bench', data }); // JSON-encodes data
     close = async () => {
@@ -117,6 +127,10 @@ async function serve(kind, redisUrl) {
       for (let i = 0; i < message.burst; i++) await publish({ t: now() });
       process.send({ burst: message.burst });
     }
+    if (message.cpu) {
+      const { user, system } = process.cpuUsage();
+      process.send({ cpu: (user + system) / 1000 });
+    }
     if (message.blocked) {
       clearInterval(monitor?.timer);
       process.send({ blocked: { wall: monitor?.wall ?? NaN, cpu: monitor?.cpu ?? NaN } });
@@ -155,9 +169,9 @@ function startServer(kind, redisUrl) {
 }
 
 /** One SSE client: counts events and records latency from the `t` in each event's data. */
-function connect(agent, port, path, record) {
+function connect(agent, port, path, record, user) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent, headers: { 'x-user': user } }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
       res.setEncoding('utf8');
       let carry = '';
@@ -200,7 +214,7 @@ async function run(kind, redisUrl) {
   const requests = [];
   for (let i = 0; i < CONNECTIONS; i += CONNECT_BATCH) {
     const batch = [];
-    for (let j = i; j < Math.min(CONNECTIONS, i + CONNECT_BATCH); j++) batch.push(connect(agent, port, '/events?topic=bench', record));
+    for (let j = i; j < Math.min(CONNECTIONS, i + CONNECT_BATCH); j++) batch.push(connect(agent, port, '/events?topic=bench', record, `user-${j}`));
     requests.push(...(await Promise.all(batch)));
   }
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -234,6 +248,22 @@ async function run(kind, redisUrl) {
   const burst = await settle(started, BURST * CONNECTIONS);
   burst.blocked = await ask('blocked', { blocked: true });
 
+  // Reconnects: closed, then opened again as the same users, as clients do after a deploy or a
+  // change of topics; the server's CPU time from the first close until a moment after the last
+  // open (presence tells the other servers within its batch window).
+  const churned = Math.min(CHURN, CONNECTIONS);
+  const cpuBefore = await ask('cpu', { cpu: true });
+  for (let i = 0; i < churned; i += CONNECT_BATCH) {
+    const batch = [];
+    for (let j = i; j < Math.min(churned, i + CONNECT_BATCH); j++) {
+      requests[j].destroy();
+      batch.push(connect(agent, port, '/events?topic=bench', () => {}, `user-${j}`));
+    }
+    requests.splice(i, batch.length, ...(await Promise.all(batch)));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const reconnectCpu = ((await ask('cpu', { cpu: true })) - cpuBefore) / churned;
+
   for (const req of requests) req.destroy();
   agent.destroy();
   child.send({ close: true });
@@ -242,6 +272,7 @@ async function run(kind, redisUrl) {
     kind,
     rssPerConnection: (after.rss - before.rss) / CONNECTIONS / 1024,
     heapPerConnection: (after.heap - before.heap) / CONNECTIONS / 1024,
+    reconnectCpu,
     steady,
     burst,
   };
@@ -254,25 +285,25 @@ async function main() {
   const redis = await startRedis();
   stopRedis = redis.stop;
   const rows = [];
-  const servers = process.env.BENCH_SERVERS?.split(',').map((name) => name.trim()) ?? ['memoryStore', 'redisStore', 'better-sse'];
+  const servers = process.env.BENCH_SERVERS?.split(',').map((name) => name.trim()) ?? ['memoryStore', 'memoryStore-no-presence', 'redisStore', 'redisStore-no-presence', 'better-sse'];
   try {
-    for (const kind of servers) rows.push(await run(kind, kind === 'redisStore' ? redis.url : undefined));
+    for (const kind of servers) rows.push(await run(kind, kind.startsWith('redisStore') ? redis.url : undefined));
   } finally {
     await redis.stop();
   }
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ connections: CONNECTIONS, rate: RATE, seconds: SECONDS, burst: BURST, node: process.version, rows }));
+    console.log(JSON.stringify({ connections: CONNECTIONS, rate: RATE, seconds: SECONDS, burst: BURST, churn: CHURN, node: process.version, rows }));
     return;
   }
   const fixed = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   console.log(
-    `\n${CONNECTIONS} connections on 127.0.0.1, Node ${process.version}: latency at ${RATE} events/s for ${SECONDS} s; then ${BURST} events published in a loop of awaited publish() calls: the longest the server's event loop was held (wall time, and the server's CPU time in that gap), deliveries/s\n`,
+    `\n${CONNECTIONS} connections on 127.0.0.1 (a user each), Node ${process.version}: latency at ${RATE} events/s for ${SECONDS} s; then ${BURST} events published in a loop of awaited publish() calls: the longest the server's event loop was held (wall time, and the server's CPU time in that gap), deliveries/s; then ${Math.min(CHURN, CONNECTIONS)} reconnects: the server's CPU time per reconnect\n`,
   );
-  console.log(`| server | p50 ms at ${RATE}/s | p99 ms at ${RATE}/s | longest block ms in the burst (CPU ms) | burst p99 ms | deliveries/s in the burst | events lost | RSS KB/connection | heap KB/connection |`);
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log(`| server | p50 ms at ${RATE}/s | p99 ms at ${RATE}/s | longest block ms in the burst (CPU ms) | burst p99 ms | deliveries/s in the burst | events lost | RSS KB/connection | heap KB/connection | CPU µs/reconnect |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${r.kind}`} | ${fixed(r.steady.p50, 2)} | ${fixed(r.steady.p99, 2)} | ${fixed(r.burst.blocked.wall, 0)} (${fixed(r.burst.blocked.cpu, 0)}) | ${fixed(r.burst.p99, 0)} | ${fixed(r.burst.perSecond, 0)} | ${r.steady.lost + r.burst.lost} | ${fixed(r.rssPerConnection)} | ${fixed(r.heapPerConnection)} |`,
+      `| ${r.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${r.kind.replace('-no-presence', ', no presence')}`} | ${fixed(r.steady.p50, 2)} | ${fixed(r.steady.p99, 2)} | ${fixed(r.burst.blocked.wall, 0)} (${fixed(r.burst.blocked.cpu, 0)}) | ${fixed(r.burst.p99, 0)} | ${fixed(r.burst.perSecond, 0)} | ${r.steady.lost + r.burst.lost} | ${fixed(r.rssPerConnection)} | ${fixed(r.heapPerConnection)} | ${fixed(r.reconnectCpu * 1000, 0)} |`,
     );
   }
 }
