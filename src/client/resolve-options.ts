@@ -88,6 +88,8 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   const inert = o.inert ?? (g.window === undefined && g.importScripts === undefined);
   const base = baseUrl();
   const url = absolute('url', o.url, base, inert);
+  // fetch cannot get another scheme (ftp:, about:, mailto:, javascript:): every attempt would fail alike, for ever.
+  if (!inert && !/^(https?|data|blob):/.test(url)) fail(`url must be http:, https:, data: or blob:; got ${url}`);
   // Topics named in the URL (`/events?topic=x`) are the client's topics when the option names none,
   // so that the hub splits each event's topic line from its data (it adds the union of every tab's
   // topics to the query: a topic named twice is one). The parameter is wire.ts's TOPIC_PARAM,

@@ -307,6 +307,9 @@ describe('createRealtimeClient: options validation', () => {
   it('backoff.maxMs below the default initialMs', () => invalid({ url, sharing: 'none', backoff: { maxMs: 500 } }, 'backoff.maxMs'));
   it('shared-worker without workerUrl', () => invalid({ url, sharing: 'shared-worker' }, 'workerUrl'));
   it('a relative url without a page to resolve it against', () => invalid({ url: '/events', sharing: 'none' }, 'url'));
+  for (const scheme of ['ftp://127.0.0.1/events', 'about:blank', 'mailto:a@example.com', 'javascript:void(0)']) {
+    it(`a url fetch cannot get: ${scheme}`, () => invalid({ url: scheme, sharing: 'none' }, 'http:, https:, data: or blob:'));
+  }
 });
 
 describe('isRealtimeError', () => {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStore } from 'ssemux/server';
 import { createDemoServer, type DemoServer, type DemoServerOptions } from '../../demo-server/server.js';
 import { createBufferingProxy } from '../support/buffering-proxy.js';
+import { eventually } from '../support/eventually.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -24,21 +25,6 @@ async function start(options: DemoServerOptions = {}): Promise<DemoServer> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Poll `read` until `check` passes (or throw the last assertion error after `ms`). */
-async function eventually<T>(read: () => T | Promise<T>, check: (value: T) => void, ms = 2_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    try {
-      check(value);
-      return value;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(10);
-    }
-  }
-}
 
 /** A streaming response body, read as it arrives: raw text, parsed events, how it ended. */
 class BodyReader {
@@ -188,9 +174,10 @@ describe('SSE wire format', () => {
     await body.waitForText('retry:');
     const live = await post(`${srv.url}/publish`, { type: 'news', data: { x: 1 } });
     expect(live.json).toEqual({ id: expect.stringMatching(/^\d+-2$/) });
-    await body.waitForEvents(1);
-    await sleep(30);
-    expect(body.events).toEqual([{ id: live.json.id, event: 'news', data: '{"x":1}' }]);
+    // A marker published after it: whatever came twice would stand before the marker.
+    const marker = await srv.publish({ data: 'marker' });
+    await body.waitForEvents(2);
+    expect(body.events).toEqual([{ id: live.json.id, event: 'news', data: '{"x":1}' }, { id: marker, data: 'marker' }]);
   });
 
   it('accepts POST /events like GET: a body without topics is a plain connection, with topics a topic connection', async () => {
@@ -255,9 +242,9 @@ describe('topics, cursors and replay', () => {
     expect(ids(byQuery.body.events)).toEqual(cursors.slice(2));
 
     const both = await open(`${srv.url}/events?lastEventId=${cursors[0]}`, { headers: { 'Last-Event-ID': cursors[2]! } });
-    await both.body.waitForEvents(1);
-    await sleep(30);
-    expect(ids(both.body.events)).toEqual([cursors[3]]);
+    const marker = await srv.publish({ data: 'marker' });
+    await both.body.waitForEvents(2);
+    expect(ids(both.body.events)).toEqual([cursors[3], marker]);
   });
 
   it('numbers every topic in one log, serves stream=<name> as a plain connection and topic= as a topic connection', async () => {
@@ -282,9 +269,10 @@ describe('topics, cursors and replay', () => {
     for (let i = 1; i <= 5; i++) cursors.push(await srv.publish({ data: `e${i}` }));
     const { body } = await open(`${srv.url}/events?lastEventId=${cursors[0]}`);
     await body.waitForEvents(4);
-    await sleep(30);
+    const marker = await srv.publish({ data: 'marker' });
+    await body.waitForEvents(5);
     expect(body.events[0]).toEqual({ id: cursors[1], event: 'ssemux:reset', data: JSON.stringify({ from: cursors[0], reason: 'retention' }) });
-    expect(ids(body.events.slice(1))).toEqual(cursors.slice(2));
+    expect(ids(body.events.slice(1))).toEqual([...cursors.slice(2), marker]);
   });
 });
 
