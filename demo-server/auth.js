@@ -41,10 +41,11 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 export class MalformedCookieError extends Error {}
 
 /**
+ * The value of cookie `name` in a `Cookie` header, percent-decoded, or null.
  * @param {string | undefined} header
  * @param {string} name
  */
-function readCookie(header, name) {
+export function readCookie(header, name) {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq === -1 || part.slice(0, eq).trim() !== name) continue;

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The HTTP controls around the event stream: publishing, bursts, presence pings, /stats, fault
+ * The HTTP controls around the event stream: publishing, bursts, /stats, fault
  * injection, login/revoke, and the demo's job and "ask" triggers. Every one that changes state
  * is same-site only and reads JSON only (see same-site.js).
  */
@@ -29,7 +29,6 @@ import { requireKey, sameSite } from './same-site.js';
  * @property {() => Promise<object>} stats
  * @property {(options: { count: number, rate: number, type?: string, topic?: string }) => boolean} startBurst
  *   false while another burst runs
- * @property {import('./presence.js').Presence} presence
  * @property {import('./faults.js').FaultQueue} faults
  * @property {import('./open-streams.js').OpenStreams} open
  * @property {(topic: string | null) => Promise<number>} endStreams  end open streams cleanly (of `topic`)
@@ -85,24 +84,6 @@ export function createControlRouter(state) {
 
   router.get('/stats', async (_req, res) => {
     res.set('Cache-Control', 'no-store').json(await state.stats());
-  });
-
-  // sendBeacon() posts text/plain, so a JSON text body is taken too (same-site only).
-  router.post('/presence', sameSite({ body: 'json-or-beacon' }), express.text({ type: 'text/plain' }), (req, res) => {
-    /** @type {Record<string, unknown>} */
-    let payload = body(req);
-    if (typeof req.body === 'string') {
-      try {
-        payload = JSON.parse(req.body) ?? {};
-      } catch {
-        return badRequest(res, 'body must be JSON');
-      }
-    }
-    const tabId = optionalString(payload.tabId);
-    if (!tabId) return badRequest(res, 'tabId is required');
-    if (payload.leaving === true) state.presence.leave(tabId);
-    else state.presence.touch(tabId);
-    res.status(204).end();
   });
 
   router.post('/faults', json, (req, res) => {

@@ -8,7 +8,7 @@
  */
 
 /** @typedef {(input: { topic?: string, type: string, data: unknown }) => Promise<unknown>} Publish */
-/** @typedef {{ openStreams: number, tabs: number, connections: number, eventsSent: number, perStream: Record<string, { open: number }> }} LiveStats */
+/** @typedef {{ openStreams: number, connections: number, eventsSent: number, perStream: Record<string, { open: number }> }} LiveStats */
 
 /** The topic of a job's progress. */
 export const jobTopic = (/** @type {string} */ jobId) => `jobs/${jobId}`;
@@ -94,9 +94,9 @@ export function createDemoFeatures(publish, getStats, onError) {
       let next = 0;
       every(8000, () => emit('notification', NOTIFICATIONS[next++ % NOTIFICATIONS.length]));
       every(1000, () => {
-        getStats().then(({ openStreams, tabs, connections, eventsSent, perStream }) => {
+        getStats().then(({ openStreams, connections, eventsSent, perStream }) => {
           const topics = Object.entries(perStream).filter(([, { open }]) => open > 0).map(([topic]) => topic).sort();
-          emit('stats', { openStreams, tabs, connections, eventsSent, topics });
+          emit('stats', { openStreams, connections, eventsSent, topics });
         }, onError);
       });
     },

@@ -1,8 +1,7 @@
 // @ts-check
 /**
- * Guards for the control endpoints (publish, bursts, faults, login, revoke, presence, jobs,
- * ask): they change state, so another site must not be able to call them from a visitor's
- * browser. A cross-site request is refused (`Sec-Fetch-Site: cross-site`, or an `Origin` that
+ * Guards for the control endpoints (publish, bursts, faults, login, revoke, jobs, ask): they
+ * change state, so another site must not be able to call them from a visitor's browser. A cross-site request is refused (`Sec-Fetch-Site: cross-site`, or an `Origin` that
  * is not this server's), and a body is read only as JSON: a cross-site form or `no-cors` fetch
  * cannot send `application/json` without a CORS preflight, which this server never grants.
  */
@@ -15,23 +14,12 @@ import { timingSafeEqual } from 'node:crypto';
 /** @param {Request} req */
 const ownOrigin = (req) => `${req.protocol}://${req.get('host')}`;
 
-/**
- * True when the request shows it comes from a page of this server.
- * @param {Request} req
- */
-function provesSameSite(req) {
-  const site = req.get('sec-fetch-site');
-  return site === 'same-origin' || site === 'same-site' || req.get('origin') === ownOrigin(req);
-}
-
 /** @param {Request} req the media type of the body, without parameters */
 const mediaType = (req) => (req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
 
 /**
- * Refuses cross-site requests with 403. With `body`, also a body that is not JSON, with 415;
- * `body: 'json-or-beacon'` also takes `text/plain` (what `navigator.sendBeacon` sends), but only
- * from a request that proves it is same-site.
- * @param {{ body?: 'json' | 'json-or-beacon' }} [options]
+ * Refuses cross-site requests with 403. With `body`, also a body that is not JSON, with 415.
+ * @param {{ body?: 'json' }} [options]
  */
 export function sameSite({ body } = {}) {
   /** @param {Request} req @param {Response} res @param {NextFunction} next */
@@ -42,7 +30,6 @@ export function sameSite({ body } = {}) {
     }
     const type = mediaType(req);
     if (!body || type === 'application/json') return next();
-    if (body === 'json-or-beacon' && type === 'text/plain' && provesSameSite(req)) return next();
     res.status(415).json({ error: 'the body must be application/json' });
   };
 }

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import express from 'express';
-import { createRealtimeServer, memoryStore } from 'ssemux/server';
+import { ANONYMOUS, createRealtimeServer, memoryStore } from 'ssemux/server';
 import { createSessions, hasMalformedCookie } from './auth.js';
 import { startBurst } from './burst.js';
 import { createControlRouter } from './control-routes.js';
@@ -15,7 +15,7 @@ import { createDemoFeatures } from './demo-emitters.js';
 import { createEventsHandler, plainTopics } from './events-route.js';
 import { createFaultQueue } from './faults.js';
 import { createOpenStreams } from './open-streams.js';
-import { createPresence } from './presence.js';
+import { visitorName } from './visitor.js';
 
 /** @typedef {import('ssemux/server').EventStore} EventStore */
 
@@ -23,8 +23,9 @@ import { createPresence } from './presence.js';
  * @typedef {object} DemoServerOptions
  * @property {number} [port]         0 = a random free port. Default 8080.
  * @property {string} [host]         Default '127.0.0.1'.
- * @property {boolean} [auth]        Require a token or session cookie on /events. Default false
- *   (everyone is anonymous, and events published for a user reach no one).
+ * @property {boolean} [auth]        Require a token or session cookie on /events. Default false:
+ *   a request is its visitor name (the `demo_name` cookie the page sets, see visitor.js), or
+ *   anonymous without one; events published for a user reach that visitor name.
  * @property {number} [heartbeatMs]  Comment heartbeat interval. Default 15000.
  * @property {number} [retryMs]      Sent as `retry:`. Default 1000.
  * @property {number} [bufferSize]   Events the default memory store keeps. Default 5000. Ignored with `store`.
@@ -48,7 +49,6 @@ import { createPresence } from './presence.js';
  * @property {number} eventsPublished  through this server
  * @property {number} eventsSent    events written to clients, replays included
  * @property {Record<string, { open: number }>} perStream  open responses per topic (the default topic always listed)
- * @property {number} tabs          distinct tabs that pinged /presence in the last 10 s
  * @property {string} latestId      cursor of the newest event of the log
  * @property {import('./burst.js').BurstStatus | null} burst  the latest burst
  */
@@ -105,11 +105,14 @@ export async function createDemoServer(options = {}) {
     defaultTopic: DEFAULT_TOPIC,
     // `?stream=<name>`: the reference server's old way of naming one stream.
     defaultTopics: (req) => plainTopics(req, DEFAULT_TOPIC),
-    ...(config.auth ? { authenticate: identify } : {}),
+    // Without logins, a browser is its visitor name (or anonymous): presence has names to show.
+    authenticate: config.auth ? identify : (req) => visitorName(req) ?? ANONYMOUS,
+    // Who reads the demo's topics, for the page's presence panel (on by default; said here as the
+    // demo relies on it).
+    presence: true,
   });
   const open = createOpenStreams();
   const faults = createFaultQueue();
-  const presence = createPresence();
   let eventsPublished = 0;
   let requests = 0;
   /** @type {ReturnType<typeof startBurst> | null} */
@@ -137,7 +140,6 @@ export async function createDemoServer(options = {}) {
       eventsPublished,
       eventsSent: now.eventsSent,
       perStream,
-      tabs: presence.count(),
       latestId: await store.head(),
       burst: burst && { ...burst.status },
     };
@@ -164,7 +166,6 @@ export async function createDemoServer(options = {}) {
         burst = startBurst(publish, burstOptions);
         return true;
       },
-      presence,
       faults,
       open,
       endStreams: (topic) => realtime.disconnect(topic === null ? () => true : { topic }),

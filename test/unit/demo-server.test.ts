@@ -567,7 +567,6 @@ describe('/stats', () => {
       connections: 3,
       perStream: { main: { open: 2 }, prices: { open: 1 } },
       latestId: expect.stringMatching(/^\d+-0$/),
-      tabs: 0,
       burst: null,
     });
 
@@ -597,27 +596,16 @@ describe('/stats', () => {
     await eventually(async () => (await srv.stats()).openStreams, (n) => expect(n).toBe(0));
   });
 
-  it('counts tabs that pinged /presence in the last 10 s; a sendBeacon text/plain body only from the same site', async () => {
+  it("counts a browser in presence under the visitor name its page set (the demo_name cookie), anonymous without one", async () => {
     const srv = await start();
-    const ping = (tabId: string) =>
-      fetch(`${srv.url}/presence`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ tabId }),
-      });
-    expect((await ping('t1')).status).toBe(204);
-    await ping('t2');
-    await ping('t1');
-    // sendBeacon() sends text/plain, with the browser's Sec-Fetch-Site / Origin.
-    const beacon = await fetch(`${srv.url}/presence`, { method: 'POST', headers: { 'Sec-Fetch-Site': 'same-origin' }, body: JSON.stringify({ tabId: 't3' }) });
-    expect(beacon.status).toBe(204);
-    const byOrigin = await fetch(`${srv.url}/presence`, { method: 'POST', headers: { Origin: srv.url }, body: JSON.stringify({ tabId: 't4', leaving: true }) });
-    expect(byOrigin.status).toBe(204);
-    const unproven = await fetch(`${srv.url}/presence`, { method: 'POST', body: JSON.stringify({ tabId: 't5' }) });
-    expect(unproven.status).toBe(415);
-    await unproven.text();
-    expect((await (await fetch(`${srv.url}/stats`)).json()).tabs).toBe(3);
-    expect((await post(`${srv.url}/presence`, {})).status).toBe(400);
+    const watcher = await open(`${srv.url}/events?topic=main&presence=1`, { headers: { Cookie: 'demo_name=ada%20lovelace' } });
+    await watcher.body.waitForEvents(1);
+    await open(`${srv.url}/events?topic=main`, { headers: { Cookie: `demo_name=${'x'.repeat(41)}` } });
+    await open(`${srv.url}/events?topic=main`);
+    const last = () => JSON.parse(watcher.body.events.at(-1)!.data.split('\n')[1]!);
+    await eventually(last, (presence) => expect(presence.anonymous).toBe(2));
+    expect(watcher.body.events[0]).toMatchObject({ event: 'ssemux:presence', data: 'main\n{"members":[{"user":"ada lovelace","browsers":1}],"anonymous":0}' });
+    expect(last()).toEqual({ members: [{ user: 'ada lovelace', browsers: 1 }], anonymous: 2, change: { user: null, browsers: 2 } });
   });
 });
 
@@ -849,7 +837,6 @@ describe('hardening of the control endpoints', () => {
     ['/faults/restart', {}],
     ['/login', { user: 'x' }],
     ['/revoke', { token: 'x' }],
-    ['/presence', { tabId: 'x' }],
     ['/jobs', {}],
     ['/ask', { prompt: 'x' }],
   ];
@@ -935,7 +922,7 @@ describe('demo features', () => {
     const tick = JSON.parse(body.events.find((e) => e.event === 'tick')!.data);
     expect(tick).toEqual({ n: 1, t: expect.any(Number) });
     const stats = JSON.parse(body.events.find((e) => e.event === 'stats')!.data);
-    expect(stats).toMatchObject({ openStreams: 1, connections: 1, tabs: 0 });
+    expect(stats).toMatchObject({ openStreams: 1, connections: 1 });
   });
 });
 
