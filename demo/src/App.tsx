@@ -6,9 +6,11 @@ import { EventLogPanel } from './panels/EventLogPanel';
 import { FaultsPanel } from './panels/FaultsPanel';
 import { JobsPanel } from './panels/JobsPanel';
 import { OneConnectionPanel } from './panels/OneConnectionPanel';
+import { PresencePanel } from './panels/PresencePanel';
 import { TopicsPanel } from './panels/TopicsPanel';
 import { Toasts } from './panels/Toasts';
-import { tabId } from './presence';
+import { tabId } from './tab-id';
+import { visitorName } from './visitor';
 
 export function App({ client }: { client: DemoClient }) {
   return (
@@ -17,6 +19,7 @@ export function App({ client }: { client: DemoClient }) {
       <main className="grid">
         <ConnectionPanel client={client} />
         <OneConnectionPanel client={client} />
+        <PresencePanel client={client} />
         <FaultsPanel />
         <JobsPanel client={client} />
         <TopicsPanel client={client} />
@@ -44,8 +47,8 @@ function Header({ client }: { client: DemoClient }) {
       {/* In the header's free middle: a notification never covers the panels below. */}
       <Toasts client={client} />
       <div className="top-right">
-        <span className="muted" title="This tab's presence id">
-          tab <code>{tabId.slice(0, 8)}</code>
+        <span className="muted" title="This browser's visitor name, and this tab's id">
+          <span data-testid="visitor-name">{visitorName}</span> · tab <code data-testid="tab-id">{tabId.slice(0, 8)}</code>
         </span>
         <span className="muted" data-testid="server-clock" data-tick={tick?.n}>
           {tick ? `server ${new Date(tick.t).toLocaleTimeString()} · tick ${tick.n}` : 'waiting for the server…'}

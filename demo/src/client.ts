@@ -10,10 +10,17 @@ export type DemoEvents = {
   tick: { n: number; t: number };
   notification: { title: string; body: string; level: 'info' | 'success' | 'warning' };
   /** `topics`: what the server's open upstreams carry (the union of every tab's topics). */
-  stats: { openStreams: number; tabs: number; connections: number; eventsSent: number; topics: string[] };
+  stats: { openStreams: number; connections: number; eventsSent: number; topics: string[] };
   'job-started': { jobId: string; topic: string };
   'job-progress': { jobId: string; pct: number; label: string; done?: boolean };
   'answer-token': { answerId: string; token: string; done: boolean };
+  /** Who reads a topic (`msg.topic`), from ssemux/server: each user with its browsers. */
+  'ssemux:presence': {
+    members: { user: string; browsers: number }[];
+    anonymous: number;
+    truncated?: true;
+    change?: { user: string | null; browsers: number };
+  };
 };
 
 /** The topic every tab of the dashboard reads. */
@@ -30,10 +37,10 @@ export const requested = {
 };
 
 /** Creates the client; an invalid `?sharing=`/`?transport=` makes it throw (shown on the page). */
-export function createDemoClient(): DemoClient {
+export function createDemoClient(topics: readonly string[] = [MAIN_TOPIC]): DemoClient {
   return createRealtimeClient<DemoEvents>({
     url: '/events',
-    topics: [MAIN_TOPIC],
+    topics,
     workerUrl: '/dist/ssemux-worker.js',
     sharing: requested.sharing,
     transport: requested.transport,

@@ -2,9 +2,11 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { createDemoClient, type DemoClient } from './client';
-import { startPresence } from './presence';
+import { announceVisitor } from './visitor';
 import './styles.css';
 
+// Before the client connects: the server counts this browser under its name.
+announceVisitor();
 let client: DemoClient | undefined;
 let failure: unknown;
 try {
@@ -12,7 +14,6 @@ try {
 } catch (error) {
   failure = error;
 }
-startPresence();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

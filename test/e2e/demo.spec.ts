@@ -136,6 +136,60 @@ test('three tabs: one connection, a job on a topic of its own, answers everywher
   await testInfo.attach('dashboard', { path: shot, contentType: 'image/png' });
 });
 
+test('tabs that know each other: who is here over two browsers, a notification shown by one tab only, a new tab with the job progress at once', async ({ browser, context, server }) => {
+  const member = (page: Page, user: string) => page.locator(`[data-testid="presence-member"][data-user="${user}"]`);
+  const alice = await openTabs(context, `${server.url}/?name=alice`, 3);
+  for (const page of alice) {
+    await expect(state(page)).toHaveAttribute('data-state', 'open');
+    // Browsers from the server's presence, this browser's tabs from client.tabs.
+    await expect(member(page, 'alice')).toHaveAttribute('data-browsers', '1');
+    await expect(member(page, 'alice')).toHaveAttribute('data-tabs', '3');
+    await expect(member(page, 'alice')).toContainText('— 1 browser, 3 tabs');
+  }
+
+  // Another browser (a context of its own: its own worker, storage and cookies).
+  const other = await browser.newContext();
+  try {
+    const [bob] = (await openTabs(other, `${server.url}/?name=bob`, 1)) as [Page];
+    for (const page of [...alice, bob]) await expect(member(page, 'bob')).toHaveAttribute('data-browsers', '1');
+    await expect(member(bob, 'alice')).toHaveAttribute('data-browsers', '1');
+    await expect(member(bob, 'bob')).toContainText('— 1 browser, 1 tab');
+
+    // A notification runs its listener in one of alice's tabs (tabs: 'one'); the others say which.
+    await server.publish({ type: 'notification', data: { title: 'Shown once', body: 'by one tab of each browser', level: 'info' } });
+    const shown = (page: Page) => page.getByTestId('toast').filter({ hasText: 'Shown once' });
+    await expect.poll(async () => (await Promise.all(alice.map((page) => shown(page).count()))).reduce((a, b) => a + b)).toBe(1);
+    const counts = await Promise.all(alice.map((page) => shown(page).count()));
+    const showing = alice[counts.indexOf(1)]!;
+    const showingId = await shown(showing).getAttribute('data-shown-by');
+    for (const page of alice.filter((page) => page !== showing)) {
+      await expect(page.getByTestId('toast-elsewhere').filter({ hasText: 'Shown once' })).toHaveAttribute('data-shown-by', showingId!);
+      await expect(shown(page)).toHaveCount(0);
+    }
+    await expect(shown(bob)).toHaveCount(1);
+
+    // Bob's browser goes: it leaves alice's presence once the server's grace (5 s) has passed.
+    await other.close();
+    for (const page of alice) await expect(member(page, 'bob')).toHaveCount(0, { timeout: 15_000 });
+    await expect(alice[0]!.getByTestId('presence-change')).toContainText('bob left');
+  } finally {
+    await other.close();
+  }
+
+  // A job runs to its end in tab 1. A tab opened afterwards knows at once the last job started
+  // and, following it, shows its progress from the hub's last event: the job is done, so no new
+  // event can be what it shows.
+  await alice[0]!.getByTestId('start-job').click();
+  await expect(alice[0]!.getByTestId('job')).toHaveAttribute('data-done', 'true', { timeout: 15_000 });
+  const [late] = (await openTabs(context, `${server.url}/`, 1)) as [Page];
+  await expect(late.getByTestId('job')).toHaveAttribute('data-job-id', 'job-1');
+  await late.getByTestId('follow-job').click();
+  await expect(late.getByTestId('job')).toHaveAttribute('data-pct', '100');
+  await expect(late.getByTestId('job')).toHaveAttribute('data-first-progress', 'latest');
+  // The name is the browser's: the new tab is alice's fourth.
+  await expect(member(late, 'alice')).toHaveAttribute('data-tabs', '4');
+});
+
 test('leader election over long-poll: two tabs, ticks arrive', async ({ context, server }) => {
   const pages = await openTabs(context, `${server.url}/?sharing=leader&transport=long-poll`, 2);
   for (const page of pages) {
