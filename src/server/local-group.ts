@@ -8,13 +8,39 @@ export interface LocalGroup {
 }
 
 /**
- * The group of servers of a store that lives in one process (memoryStore): a broadcast is a
- * call of every other member. A member cannot die without leaving here, so none is ever
- * reported gone.
+ * The group of servers of a store that lives in one process (memoryStore): a broadcast or a
+ * notice is a call of every other member. A member cannot die without leaving here, so none is
+ * ever reported gone.
  */
 export function createLocalGroup(): LocalGroup {
   const members = new Map<string, StoreMember>();
   let joined = 0;
+  // Messages reach the members in the order they were sent, group-wide, as a shared log would
+  // carry them: one sent by a member while it receives another waits until that one reached all.
+  const queue: (() => void)[] = [];
+  let delivering = false;
+  const inOrder = (deliver: () => void) =>
+    new Promise<void>((resolve) => {
+      queue.push(() => {
+        try {
+          deliver();
+        } finally {
+          resolve();
+        }
+      });
+      if (delivering) return;
+      delivering = true;
+      for (let next = queue.shift(); next; next = queue.shift()) next();
+      delivering = false;
+    });
+  /** Hands a copy of `text` to `peer`; what it answers, or a throw (a member that fails, fails alone). */
+  const hand = (peer: StoreMember, text: string): Promise<unknown> => {
+    try {
+      return Promise.resolve(peer.receive(JSON.parse(text) as ControlMessage));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 
   return {
     join(member) {
@@ -31,34 +57,33 @@ export function createLocalGroup(): LocalGroup {
           const text = JSON.stringify(message);
           const others = [...members].filter(([other]) => other !== id).map(([, peer]) => peer);
           const answers: unknown[] = [];
+          const asked: Promise<void>[] = [];
+          await inOrder(() => {
+            for (const peer of others) {
+              asked.push(
+                (async () => {
+                  try {
+                    const answer = await hand(peer, text);
+                    answers.push(answer === undefined ? null : JSON.parse(JSON.stringify(answer)));
+                  } catch {
+                    // A member that fails to answer is one that did not answer: counted as missing.
+                  }
+                })(),
+              );
+            }
+          });
           let timer: ReturnType<typeof setTimeout> | undefined;
           const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-          const asked = Promise.all(
-            others.map(async (peer) => {
-              try {
-                const answer = await peer.receive(JSON.parse(text) as ControlMessage);
-                answers.push(answer === undefined ? null : JSON.parse(JSON.stringify(answer)));
-              } catch {
-                // A member that fails to answer is one that did not answer: counted as missing.
-              }
-            }),
-          );
-          await Promise.race([asked, deadline]);
+          await Promise.race([Promise.all(asked), deadline]);
           clearTimeout(timer);
           return { answers: [...answers], missing: others.length - answers.length };
         },
         async notify(message) {
           if (!members.has(id)) throw new Error('notify: this member left the group');
           const text = JSON.stringify(message);
-          // Handed out at once, so that notices keep their order with each other and with answers.
-          for (const [other, peer] of [...members]) {
-            if (other === id) continue;
-            try {
-              void Promise.resolve(peer.receive(JSON.parse(text) as ControlMessage)).catch(() => {});
-            } catch {
-              // A member that fails on a notice fails alone.
-            }
-          }
+          await inOrder(() => {
+            for (const [other, peer] of members) if (other !== id) void hand(peer, text).catch(() => {});
+          });
         },
         async leave() {
           members.delete(id);
