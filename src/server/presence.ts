@@ -158,9 +158,7 @@ export function createPresence(options: {
         return;
       }
       drops.delete(key);
-      const split = key.indexOf('\n');
-      const topic = key.slice(0, split);
-      const user = key.slice(split + 1);
+      const [topic, user] = splitKey(key);
       show(topic, user, get(totals, topic, user));
     }
   }
@@ -219,9 +217,7 @@ export function createPresence(options: {
   };
 
   const entryOf = (key: string): Entry => {
-    const split = key.indexOf('\n');
-    const topic = key.slice(0, split);
-    const user = key.slice(split + 1);
+    const [topic, user] = splitKey(key);
     return [topic, user, get(local, topic, user)];
   };
   const localEntries = (): Entry[] => {
@@ -396,6 +392,12 @@ export function createPresence(options: {
       local.clear();
     },
   };
+}
+
+/** A `topic\nuser` key in its parts: a topic has no control character, so its first LF ends it. */
+function splitKey(key: string): [topic: string, user: string] {
+  const split = key.indexOf('\n');
+  return [key.slice(0, split), key.slice(split + 1)];
 }
 
 function isEntry(value: unknown): value is Entry {
