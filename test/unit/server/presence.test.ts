@@ -196,6 +196,17 @@ for (const [name, open] of Object.entries(stores)) {
       ]);
     });
 
+    it('takes presence=1 from the query of a POST that names its topics in the body', async () => {
+      const { a } = await twoServers();
+      const res = await openSse(`${a.url}?presence=1`, {
+        method: 'POST',
+        headers: { Authorization: 'alice', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ topics: ['room', 'hall'] }),
+      });
+      await res.until((events) => presenceOf(events).length === 2);
+      expect(presenceOf(res.events).map((p) => p.topic)).toEqual(['room', 'hall']);
+    });
+
     it('sends no presence to a connection that did not ask, nor to a plain connection', async () => {
       const { a } = await twoServers();
       const silent = await openSse(`${a.url}?topic=room`, as('carl'));
