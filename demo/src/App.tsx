@@ -20,10 +20,10 @@ export function App({ client }: { client: DemoClient }) {
         <ConnectionPanel client={client} />
         <OneConnectionPanel client={client} />
         <PresencePanel client={client} />
-        <FaultsPanel />
         <JobsPanel client={client} />
-        <TopicsPanel client={client} />
         <AnswerPanel client={client} />
+        <FaultsPanel />
+        <TopicsPanel client={client} />
         <EventLogPanel client={client} />
       </main>
     </>
