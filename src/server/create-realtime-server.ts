@@ -13,7 +13,7 @@ import { createRevocations } from './revocations.js';
 import type { ServeContext, ServerCounters } from './serve-context.js';
 import { serveEvents } from './serve-events.js';
 import { AuthenticationError, PublishError } from './server-errors.js';
-import { resolveServerOptions, type RealtimeServerOptions } from './server-options.js';
+import { PRESENCE_RECONCILE_MS, resolveServerOptions, type RealtimeServerOptions } from './server-options.js';
 import { createStoreLink, StoreUnavailable } from './store-link.js';
 import { createStreamRegistry, type OpenConnection } from './stream-registry.js';
 
@@ -114,6 +114,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
         maxMembers: config.maxPresenceMembers,
         syncTimeoutMs: config.controlTimeoutMs,
         retryMs: config.storeRetryMs,
+        reconcileMs: PRESENCE_RECONCILE_MS,
       })
     : null;
   const counters: ServerCounters = { connections: 0, eventsSent: 0, eventsPublished: 0 };

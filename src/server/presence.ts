@@ -87,6 +87,8 @@ export function createPresence(options: {
   syncTimeoutMs: number;
   /** After a notice the store could not take, when the whole state is sent again. */
   retryMs: number;
+  /** How often the others' counts are checked against the live members, while there are any. */
+  reconcileMs: number;
 }): Presence {
   const { graceMs, batchMs, maxMembers } = options;
   const local: Tally = new Map();
@@ -111,6 +113,7 @@ export function createPresence(options: {
   let dropTimer: ReturnType<typeof setTimeout> | undefined;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let sendTimer: ReturnType<typeof setTimeout> | undefined;
+  let reconcileTimer: ReturnType<typeof setInterval> | undefined;
   let closed = false;
   let markSynced!: () => void;
   const firstSync = new Promise<void>((resolve) => (markSynced = resolve));
@@ -214,6 +217,24 @@ export function createPresence(options: {
       }
     }
     if (tally.size === 0) others.delete(id);
+    if (others.size > 0 && !closed) reconcileTimer ??= setInterval(() => void reconcile(), options.reconcileMs);
+    else if (others.size === 0) {
+      clearInterval(reconcileTimer);
+      reconcileTimer = undefined;
+    }
+  };
+
+  /** Drops the counts of servers that are no longer members (dead, and their death never told here). */
+  const reconcile = async () => {
+    const joined = membership;
+    if (!joined) return;
+    let live: Set<string>;
+    try {
+      live = new Set(await joined.members());
+    } catch {
+      return; // the store is away: next time
+    }
+    for (const id of [...others.keys()]) if (!live.has(id)) apply(id, [], true);
   };
 
   const entryOf = (key: string): Entry => {
@@ -382,6 +403,7 @@ export function createPresence(options: {
       clearTimeout(dropTimer);
       clearTimeout(flushTimer);
       clearTimeout(sendTimer);
+      clearInterval(reconcileTimer);
       watchers.clear();
       dirty.clear();
       drops.clear();

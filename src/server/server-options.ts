@@ -226,6 +226,13 @@ export const FAN_OUT_ROUND_BYTES = 65_536;
  */
 export const MAX_KEPT_DISCONNECTS = 1_000;
 
+/**
+ * How often a server that holds other servers' presence checks that they are still members of
+ * the store's group, and drops those that are not: the one member told of a death may itself die
+ * before it tells the others.
+ */
+export const PRESENCE_RECONCILE_MS = 30_000;
+
 /** Events in the first page a replay reads: most replays are a reconnect that missed a few. */
 export const FIRST_REPLAY_PAGE = 16;
 

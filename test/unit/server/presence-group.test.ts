@@ -13,8 +13,11 @@ afterEach(async () => {
 });
 
 /** A presence joined to `group`, as a server is once its store link has joined. */
-function member(group: ReturnType<typeof createLocalGroup>, options: { graceMs?: number; wrap?: (membership: StoreMembership) => StoreMembership } = {}) {
-  const presence = createPresence({ graceMs: options.graceMs ?? 0, batchMs: 5, maxMembers: 100, syncTimeoutMs: 500, retryMs: 20 });
+function member(
+  group: ReturnType<typeof createLocalGroup>,
+  options: { graceMs?: number; reconcileMs?: number; wrap?: (membership: StoreMembership) => StoreMembership } = {},
+) {
+  const presence = createPresence({ graceMs: options.graceMs ?? 0, batchMs: 5, maxMembers: 100, syncTimeoutMs: 500, retryMs: 20, reconcileMs: options.reconcileMs ?? 60_000 });
   made.push(presence);
   const membership = group.join({
     receive: (message) => presence.receive(message) ?? null,
@@ -23,7 +26,7 @@ function member(group: ReturnType<typeof createLocalGroup>, options: { graceMs?:
   });
   const joined = options.wrap ? options.wrap(membership) : membership;
   presence.joined(joined);
-  return { presence, id: membership.id };
+  return { presence, id: membership.id, membership };
 }
 
 const users = (presence: Presence, topic = 'room') => presence.of(topic).members.map(({ user, browsers }) => `${user}:${browsers}`);
@@ -103,6 +106,17 @@ describe('presence over a group of servers', () => {
     expect(users(a.presence)).toEqual([]);
     b.presence.rejoined();
     await eventually(() => users(a.presence), (list) => expect(list).toEqual(['bob:1']));
+  });
+
+  it('drops, within its reconcile period, the counts of a server no longer in the group whose death nobody told', async () => {
+    const group = createLocalGroup();
+    const a = member(group, { reconcileMs: 50 });
+    const b = member(group);
+    b.presence.count('bob', ['room']);
+    await eventually(() => users(a.presence), (list) => expect(list).toEqual(['bob:1']));
+    // Out of the group without a word (as a Redis member whose lease a member that then died dropped).
+    await b.membership.leave();
+    await eventually(() => users(a.presence), (list) => expect(list).toEqual([]), 2_000);
   });
 
   it('writes one event per topic and window, naming the change only when one identity changed', async () => {
