@@ -1,7 +1,7 @@
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import type { HeadersInit, HeadersLike, HeadersProvider, StatusError } from '../protocol/types.js';
 import { credentialsKeyOf } from './credentials-key.js';
-import { toHeaders } from './headers-answer.js';
+import { toHeaders } from './to-headers.js';
 
 /** An answer kept for the next request (see `kept`) serves it if the hub asks this soon. */
 const KEPT_ANSWER_FRESH_MS = 10_000;

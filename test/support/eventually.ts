@@ -1,6 +1,4 @@
-// One polling helper for the suites that wait on a condition rather than a fixed sleep.
-
-/** Polls `read` until `check` passes on its value, or throws `check`'s last error after `ms`. */
+/** Polls `read` until `check` passes, or throws its last error after `ms`. */
 export async function eventually<T>(read: () => T | Promise<T>, check: (value: T) => void, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
