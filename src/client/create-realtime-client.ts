@@ -150,10 +150,13 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
 
   /** Calls the listeners of `events` that `pick` picks (the type's, then '*'), parsing each event once. */
   function call(events: WireEvent[], pick: (r: Registration) => boolean | undefined, latest?: true): void {
-    const all = listeners.get('*');
+    const every = listeners.get('*');
     for (const event of events) {
-      // An event whose type is '*' goes to the '*' listeners once.
+      // An event whose type is '*' goes to the '*' listeners once; presence (wire.ts's
+      // PRESENCE_EVENT, written out: importing that module would move it into this bundle) only
+      // to the listeners that name it.
       const own = event.type === '*' ? undefined : listeners.get(event.type);
+      const all = event.type === 'ssemux:presence' ? undefined : every;
       if (!own && !all) continue;
       let data: unknown;
       try {

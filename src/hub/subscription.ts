@@ -69,7 +69,8 @@ export interface Subscription {
 
 /** True when `s` listens to `event`'s type and (on a topic stream) topic. Presence goes only to listeners of it by name. */
 export function matches(s: Subscription, event: WireEvent): boolean {
-  return (s.all ? event.type !== PRESENCE_EVENT : s.types.has(event.type)) && (event.topic === undefined || s.topics!.has(event.topic));
+  // '*' covers every type but presence, which goes only to those who name it.
+  return (s.all ? event.type !== PRESENCE_EVENT || s.types.has(event.type) : s.types.has(event.type)) && (event.topic === undefined || s.topics!.has(event.topic));
 }
 
 /** Sets the types `s` listens to, from a filter (`'*'` among them meaning every type). */

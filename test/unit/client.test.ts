@@ -648,4 +648,19 @@ describe('createRealtimeClient: what tabs share (one hub for the clients of a pa
     expect(c.tabs).toEqual({ count: 1, visible: 1 });
     expect(counts).toEqual([{ count: 1, visible: 1 }]);
   });
+
+  it("presence goes to the listeners that name ssemux:presence, beside a '*' listener that does not get it", async () => {
+    serve((req) => req.stream());
+    const c = client({ url: nextUrl(), parse: 'text', topics: ['room'] });
+    const every: string[] = [];
+    const presence: RealtimeMessage[] = [];
+    c.on('*', (m) => every.push(m.type));
+    c.on('ssemux:presence', (m) => presence.push(m));
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    expect(requests[0]!.url.searchParams.get('presence')).toBe('1');
+    requests[0]!.send('event: msg\nid: 1\ndata: room\ndata: hi\n\nevent: ssemux:presence\ndata: room\ndata: {"members":[{"user":"alice","browsers":1}],"anonymous":0}\n\n');
+    await until(() => presence.length === 1, 'the presence event');
+    expect(presence[0]).toMatchObject({ type: 'ssemux:presence', topic: 'room', text: '{"members":[{"user":"alice","browsers":1}],"anonymous":0}' });
+    expect(every).toEqual(['msg']);
+  });
 });

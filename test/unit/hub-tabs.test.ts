@@ -302,4 +302,16 @@ describe('presence (ssemux:presence)', () => {
     flush();
     expect(latestOf(late)).toEqual(['ssemux:presence:1-1']);
   });
+
+  it("a subscriber with a '*' listener and a presence listener gets presence: '*' does not hide the type it names", () => {
+    const { hub, made, flush } = setup();
+    const tab = endpoint();
+    hub.attach(tab).subscribe(req({ spec: spec({ topics: true }), filter: { types: ['*', 'ssemux:presence'], topics: ['room'] } }));
+    vi.advanceTimersByTime(100);
+    expect(made[0]!.options.url).toContain('presence=1');
+    made[0]!.event('1-1', 'msg', 'room\nhello');
+    made[0]!.event('', 'ssemux:presence', PRESENCE('room', '{"user":"alice","browsers":1}'));
+    flush();
+    expect(eventsFrames(tab).flatMap((f) => f.events.map((e) => `${e.type}:${e.topic}`))).toEqual(['msg:room', 'ssemux:presence:room']);
+  });
 });

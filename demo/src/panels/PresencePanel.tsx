@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { createDemoClient, MAIN_TOPIC, type DemoClient, type DemoEvents } from '../client';
+import { MAIN_TOPIC, type DemoClient, type DemoEvents } from '../client';
 import { visitorName } from '../visitor';
 
 type Presence = DemoEvents['ssemux:presence'];
@@ -16,14 +16,8 @@ export function PresencePanel({ client }: { client: DemoClient }) {
   const [presence, setPresence] = useState<Presence | null>(null);
   const [tabs, setTabs] = useState<TabCount>(client.tabs);
 
-  // latest: a new tab shows who is here at once, from the last presence event the hub kept. On a
-  // client of its own (the same shared upstream): the hub hands presence events to no
-  // subscription that also listens to every type ('*'), as the page's client does for its log.
-  useEffect(() => {
-    const listening = createDemoClient([MAIN_TOPIC]);
-    listening.on('ssemux:presence', ({ topic, data }) => topic === MAIN_TOPIC && setPresence(data), { latest: true });
-    return () => listening.close();
-  }, []);
+  // latest: a new tab shows who is here at once, from the last presence event the hub kept.
+  useEffect(() => client.on('ssemux:presence', ({ topic, data }) => topic === MAIN_TOPIC && setPresence(data), { latest: true }), [client]);
   useEffect(() => {
     setTabs(client.tabs);
     return client.onTabs(setTabs);
