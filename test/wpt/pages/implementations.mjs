@@ -13,7 +13,7 @@ export async function load(kind) {
         const script = document.createElement('script');
         script.src = '/vendor/event-source-polyfill/eventsource.js';
         script.onload = resolve;
-        script.onerror = reject;
+        script.onerror = () => reject(new Error(`${script.src} did not load (is event-source-polyfill installed? npm install)`));
         document.head.append(script);
       });
     }
