@@ -29,13 +29,11 @@ interface Entry {
   at: number;
 }
 
-/** Generations must differ between stores of one process too, or one would accept the other's cursors. */
-let lastGeneration = 0;
-
 /**
- * The embedded log: a ring of recent events in this process. Cursors are `<boot ms>-<n>`, so a
- * cursor from another process (or another store) is recognised as unknown and answered with a
- * reset. It may be shared by several servers of the process and outlives them all: a server
+ * The embedded log: a ring of recent events in this process. Cursors are `<generation>-<n>`, the
+ * generation the store's creation time in ms and six random digits (stores made in the same
+ * millisecond differ too), so a cursor from another process (or another store) is recognised as
+ * unknown and answered with a reset. It may be shared by several servers of the process and outlives them all: a server
  * started later on the same store resumes clients as a durable log would. Those servers form
  * its group (`join`): a `disconnect()` on one reaches them all.
  */
@@ -45,8 +43,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): EventStore {
   if (!Number.isInteger(maxEvents) || maxEvents < 1) throw new TypeError('memoryStore: maxEvents must be a positive integer');
   if (!(maxAgeMs > 0)) throw new TypeError('memoryStore: maxAgeMs must be a positive number');
 
-  lastGeneration = Math.max(Date.now(), lastGeneration + 1);
-  const generation = String(lastGeneration);
+  const generation = `${Date.now()}${String(crypto.getRandomValues(new Uint32Array(1))[0]! % 1e6).padStart(6, '0')}`;
   const ring: (Entry | undefined)[] = new Array(maxEvents);
   let last = 0; // ordinal of the newest event
   let size = 0; // events kept: ordinals last - size + 1 .. last
