@@ -199,10 +199,11 @@ function server(s) {
       'events lost',
       'RSS KB / connection',
       'heap KB / connection',
+      'CPU µs / reconnect',
     ),
     ...s.rows.map((x) =>
       row(
-        x.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${x.kind}`,
+        x.kind === 'better-sse' ? 'better-sse' : `ssemux/server, ${x.kind.replace('-no-presence', ', no presence')}`,
         fixed(x.steady.p50, 2),
         fixed(x.steady.p99, 2),
         `${ms(x.burst.blocked.wall)} (${ms(x.burst.blocked.cpu)})`,
@@ -211,6 +212,7 @@ function server(s) {
         int(x.steady.lost + x.burst.lost),
         fixed(x.rssPerConnection),
         fixed(x.heapPerConnection),
+        x.reconnectCpu === undefined ? '' : fixed(x.reconnectCpu * 1000, 0),
       ),
     ),
   ];
