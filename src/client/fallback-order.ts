@@ -18,7 +18,7 @@ export function fallbackOrder(options: OrderOptions, context: TabContext): LinkC
   if (sharing === 'auto') {
     if (typeof SharedWorker !== 'function') reason = 'SharedWorker is not available';
     // Said where a migrating app meets it (status.fallbackReason, the debug log): what it costs.
-    else if (!workerUrl) reason = 'No workerUrl was given: every tab loads and runs the hub and the engine itself (a 10 KB chunk); see "Serving the worker"';
+    else if (!workerUrl) reason = 'No workerUrl was given: every tab loads and runs the hub and the engine itself (a 12 KB chunk); see "Serving the worker"';
     else if (options.stream.transport === 'polyfill') reason = "transport 'polyfill' runs in the page";
   }
   const choices: LinkChoice[] = [];

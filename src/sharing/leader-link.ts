@@ -163,7 +163,7 @@ function createLeaderLink(context: TabContext, group: string): Link {
 
   function receiveFromLeader(current: Following, data: unknown): void {
     const message = decodeHubMessage(data);
-    if (message?.kind !== 'welcome') return message && link.receive(message);
+    if (message?.kind !== 'welcome') return message && (current.watch ? current.watch.read(message, link.receive) : link.receive(message));
     current.watch ??= watchHub(message, () => {
       if (following !== current) return;
       // The leader is gone: the next tab in line takes over and announces itself.

@@ -97,7 +97,7 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
         send({ kind: 'pong' });
         watch.pinged();
       } else {
-        shared.receive(message);
+        watch.read(message, shared.receive);
       }
     };
     // A wrong URL (an HTML fallback page, another script) loads but never answers: look at it early.
