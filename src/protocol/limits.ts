@@ -54,15 +54,6 @@ export const HEADERS_STAGGER_MS = 1_500;
  */
 export const FLUSH_GAP_PER_TAB_MS = 0.2;
 export const MAX_FLUSH_GAP_MS = 8;
-/**
- * `frames` messages a hub sends a tab in another realm ahead of the tab's acks: beyond them, what
- * it flushes for the tab waits, coalesced into one message, until the tab has dispatched one. A
- * tab that keeps up gets every flush; one that is still busy with the last gets fewer, bigger
- * messages, each costing both ends the same fixed price however many events it carries.
- */
-export const ACK_WINDOW = 1;
-/** What waits for a tab's ack is sent anyway after this, acked or not (a tab in a long task). */
-export const ACK_WAIT_MS = 50;
 
 // ---- Tabs and hubs noticing each other (src/sharing) -------------------------------------------
 

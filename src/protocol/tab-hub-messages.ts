@@ -42,12 +42,7 @@ export type TabMessage =
    */
   | { kind: 'claim'; sub: number; seq: number }
   /** Subscriber `sub` ran its `tabs: 'one'` listeners through its one-event number `seq`. */
-  | { kind: 'ran'; sub: number; seq: number }
-  /**
-   * The tab has dispatched one `frames` message of its hub (it answers every one, on a link that
-   * crosses realms): the hub keeps only a few unanswered, and coalesces what comes meanwhile.
-   */
-  | { kind: 'ack' };
+  | { kind: 'ran'; sub: number; seq: number };
 
 /** A subscriber asks for a stream, from where it stands. */
 export interface SubscribeMessage {

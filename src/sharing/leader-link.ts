@@ -42,8 +42,6 @@ interface Leading {
 
 interface Following {
   leader: string;
-  /** Sends to the leader while it is the one followed. */
-  send(message: TabMessage): void;
   /** Watches the leader once it welcomed this tab. */
   watch?: HubWatch;
   close(): void;
@@ -133,7 +131,7 @@ function createLeaderLink(context: TabContext, group: string): Link {
     const serve = serveTab(
       current.hub,
       welcome,
-      () => ({ send: (message) => inbox.send(tab, toWire(message)), close: () => inbox.forget(tab), acks: true }),
+      () => ({ send: (message) => inbox.send(tab, toWire(message)), close: () => inbox.forget(tab) }),
       () => {
         current.followers.delete(tab);
         retireIfUnused();
@@ -149,7 +147,6 @@ function createLeaderLink(context: TabContext, group: string): Link {
     following?.close();
     const current: Following = {
       leader,
-      send: (message) => following === current && inbox.send(leader, message),
       close() {
         current.watch?.stop();
         inbox.forget(leader);
@@ -157,7 +154,7 @@ function createLeaderLink(context: TabContext, group: string): Link {
     };
     following = current;
     // A late answer to a leader let go since must not reopen a channel to it.
-    const send = current.send;
+    const send = (message: TabMessage) => following === current && inbox.send(leader, message);
     send({ kind: 'attach' });
     // The leader may watch this tab's lock only once this tab holds it.
     void tabLock.held.then((held) => held && send({ kind: 'watch', lock: tabLockName }));
@@ -166,14 +163,6 @@ function createLeaderLink(context: TabContext, group: string): Link {
 
   function receiveFromLeader(current: Following, data: unknown): void {
     const message = decodeHubMessage(data);
-    if (message?.kind === 'frames') {
-      try {
-        return link.receive(message);
-      } finally {
-        // Dispatched: the leader may send what it holds for this tab.
-        current.send({ kind: 'ack' });
-      }
-    }
     if (message?.kind !== 'welcome') return message && link.receive(message);
     current.watch ??= watchHub(message, () => {
       if (following !== current) return;

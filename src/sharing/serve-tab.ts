@@ -1,7 +1,7 @@
 import type { Hub, HubPeer } from '../hub/hub.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
-import { ACK_WAIT_MS, ACK_WINDOW, MISSED_PINGS } from '../protocol/limits.js';
-import type { Frame, HubMessage, TabMessage, Welcome } from '../protocol/tab-hub-messages.js';
+import { MISSED_PINGS } from '../protocol/limits.js';
+import type { HubMessage, TabMessage, Welcome } from '../protocol/tab-hub-messages.js';
 import type { HeadersInit } from '../protocol/types.js';
 import { webLocks, whenReleased } from './locks.js';
 
@@ -10,11 +10,6 @@ export interface TabLink {
   send(message: HubMessage): void;
   /** Frees the port or channel: the tab is gone, or left. */
   close(): void;
-  /**
-   * The tab answers every `frames` message with an `ack` once it dispatched it (a link that
-   * crosses realms): then at most {@link ACK_WINDOW} go unanswered, what comes meanwhile waiting.
-   */
-  acks?: boolean;
 }
 
 /**
@@ -26,12 +21,6 @@ export interface TabLink {
  * The welcome is the first message a tab hears (a tab reads nothing before it knows the hub
  * speaks its protocol): what the hub has for the tab before the welcome is ready waits for it.
  * What the hub cannot handle is said to the tab as `failed`, with its code, never swallowed.
- *
- * Flow: to a tab that acks, the hub's flushes go while fewer than {@link ACK_WINDOW} are
- * unanswered; past that, they wait, coalesced into one message, for the tab's next ack, for
- * {@link ACK_WAIT_MS} at most. A tab still dispatching the last message could not read the next
- * one sooner, and one message instead of several costs both ends less. A hidden tab is not held
- * (it may be throttled; its flushes go as they come).
  */
 export function serveTab(hub: Hub, welcome: Promise<Welcome>, open: () => TabLink, gone: () => void = () => {}): (message: TabMessage) => void {
   let peer: HubPeer | undefined;
@@ -42,47 +31,16 @@ export function serveTab(hub: Hub, welcome: Promise<Welcome>, open: () => TabLin
   const asked = new Map<number, { resolve(headers: HeadersInit): void; reject(error: Error): void }>();
   let calls = 0;
   let missedPings = 0;
-  /** The tab's page is visible, as it last said. */
-  let visible = true;
-  /** `frames` messages sent and not acked yet. */
-  let unacked = 0;
-  /** Frames waiting for an ack (owned here, sent or dropped on release), and the timer that bounds the wait. */
-  let waiting: Frame[] | undefined;
-  let waitTimer: ReturnType<typeof setTimeout> | undefined;
   /** Sends to the tab, once attached: after the welcome, in order. */
   let send: (message: HubMessage) => void = () => {};
-
-  function sendFrames(frames: Frame[]): void {
-    unacked++;
-    send({ kind: 'frames', frames });
-  }
-
-  function sendWaiting(): void {
-    clearTimeout(waitTimer);
-    const frames = waiting!;
-    waiting = undefined;
-    sendFrames(frames);
-  }
 
   function attach(): void {
     if (peer) return;
     const link = open();
-    const acks = link.acks;
     let held: HubMessage[] | undefined = [];
     send = (message) => (held ? held.push(message) : link.send(message));
     peer = hub.attach({
-      deliver(frames) {
-        if (!acks) return send({ kind: 'frames', frames });
-        if (waiting) {
-          for (const frame of frames) waiting.push(frame);
-          if (!visible) sendWaiting();
-        } else if (unacked >= ACK_WINDOW && visible) {
-          waiting = frames;
-          waitTimer = setTimeout(sendWaiting, ACK_WAIT_MS);
-        } else {
-          sendFrames(frames);
-        }
-      },
+      deliver: (frames) => send({ kind: 'frames', frames }),
       headers: (sub) =>
         new Promise<HeadersInit>((resolve, reject) => {
           const call = ++calls;
@@ -108,8 +66,6 @@ export function serveTab(hub: Hub, welcome: Promise<Welcome>, open: () => TabLin
       peer = release = undefined;
       current?.handle({ kind: 'detach' });
       for (const end of owned.splice(0)) end();
-      clearTimeout(waitTimer);
-      waiting = undefined;
       const left = new Error('The tab is gone');
       for (const waiting of asked.values()) waiting.reject(left);
       asked.clear();
@@ -131,10 +87,6 @@ export function serveTab(hub: Hub, welcome: Promise<Welcome>, open: () => TabLin
       case 'pong':
         missedPings = 0;
         return;
-      case 'ack':
-        if (unacked > 0) unacked--;
-        if (waiting && unacked < ACK_WINDOW) sendWaiting();
-        return;
       case 'headers': {
         const waiting = asked.get(message.call);
         if (!waiting) return;
@@ -147,10 +99,6 @@ export function serveTab(hub: Hub, welcome: Promise<Welcome>, open: () => TabLin
         return release?.();
       default:
         if (!peer) return;
-        if (message.kind === 'visibility') {
-          visible = message.visible;
-          if (waiting && !visible) sendWaiting();
-        }
         try {
           peer.handle(message);
         } catch (error) {

@@ -38,7 +38,7 @@ export function serveSharedWorker(scope: SharedWorkerScope, options: SharedWorke
   );
   scope.onconnect = (event) => {
     const port = event.ports[0] as MessagePort;
-    const serve = serveTab(hub, welcome, () => ({ send: (message) => port.postMessage(toWire(message)), close: () => port.close(), acks: true }));
+    const serve = serveTab(hub, welcome, () => ({ send: (message) => port.postMessage(toWire(message)), close: () => port.close() }));
     port.onmessage = ({ data }: MessageEvent<TabMessage>) => serve(data);
   };
 }

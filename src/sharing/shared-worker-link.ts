@@ -96,13 +96,6 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
       } else if (message.kind === 'ping') {
         send({ kind: 'pong' });
         watch.pinged();
-      } else if (message.kind === 'frames') {
-        try {
-          shared.receive(message);
-        } finally {
-          // Dispatched: the worker may send what it holds for this tab.
-          send({ kind: 'ack' });
-        }
       } else {
         shared.receive(message);
       }
