@@ -166,8 +166,14 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       const message: RealtimeMessage = { type: event.type, data, text: event.data, lastEventId: event.id };
       if (event.topic !== undefined) message.topic = event.topic;
       if (latest) message.latest = latest;
-      if (own) callEach(own, message, pick);
-      if (all) callEach(all, message, pick);
+      for (const set of [own, all]) {
+        for (const r of set ?? []) {
+          if (!pick(r)) continue;
+          // A listener that waits for the last event is past it once it heard a live one.
+          r.fresh = undefined;
+          guarded(r.fn, message);
+        }
+      }
     }
   }
 
@@ -345,16 +351,6 @@ interface Registration {
   one: boolean;
   /** It waits for the last event of its type (`latest: true`) and has heard none yet. */
   fresh?: true | undefined;
-}
-
-/** Calls the listeners of `set` that `pick` picks with `message`. */
-function callEach(set: Set<Registration>, message: RealtimeMessage, pick: (r: Registration) => boolean | undefined): void {
-  for (const r of set) {
-    if (!pick(r)) continue;
-    // A listener that waits for the last event is past it once it heard a live one.
-    if (r.fresh) r.fresh = undefined;
-    guarded(r.fn, message);
-  }
 }
 
 /** Calls `fn`; what it throws goes to `reportError` and does not stop the caller's loop. */
