@@ -99,9 +99,11 @@ const browserCpu = (x) => {
   if (!t) return fixed(x.cpuBrowser);
   return `${fixed(x.cpuBrowser)} (${fixed(t.worker)}; ${fixed(t.tabs)}, ${fixed(t.busiestTab, 2)}; ${fixed(t.rendererOther)}; ${fixed(t.browser)}; ${fixed(t.other)})`;
 };
+/** A leader-mode row of ssemux (its mode in parentheses: a variant's name may hold the word). */
+const leaderRow = (label) => label.includes('(leader');
 function deliveryRow(x) {
   // An ssemux row that did not run in the sharing mode it is about says so.
-  const expectedMode = x.label.includes('leader') ? 'leader' : 'shared-worker';
+  const expectedMode = leaderRow(x.label) ? 'leader' : 'shared-worker';
   const mode = x.label.startsWith('ssemux') && x.sharing !== expectedMode ? ` [sharing: ${x.sharing || '?'}]` : '';
   return row(
     `${x.label}${mode}${x.cut ? ` (${x.cut})` : ''}`,
@@ -175,9 +177,9 @@ function fanOut({ results, tabs, seconds, rounds = 1, repeat = 1 }) {
     // Each variant (BENCH_VARIANTS) against dist/ in the same mode, and against the floor.
     for (const label of labels.filter((l) => l.startsWith('ssemux['))) {
       const name = label.slice(0, label.indexOf(']') + 1);
-      const base = label.includes('leader') ? leader : shared;
-      ratio(label, base, `ratio ${name} / ssemux, ${label.includes('leader') ? 'leader' : 'shared-worker'}`);
-      ratio(label, bare, `ratio ${name} (${label.includes('leader') ? 'leader' : 'shared-worker'}) / bare sharer`);
+      const mode = leaderRow(label) ? 'leader' : 'shared-worker';
+      ratio(label, mode === 'leader' ? leader : shared, `ratio ${name} / ssemux, ${mode}`);
+      ratio(label, bare, `ratio ${name} (${mode}) / bare sharer`);
     }
   }
   return lines;

@@ -8,26 +8,29 @@ export interface FlushScheduler {
 
 /**
  * Runs `flush` once per request burst: after the current task (`schedule`), and no sooner than
- * `gap()` milliseconds after the previous flush began, so that a busy stream costs each tab a
- * message per gap rather than one per network read. A gap of 0 flushes after every task that
- * asked; a hub in a hidden tab must keep 0, its timers being throttled.
+ * `gap(lastFlushMs)` milliseconds after the previous flush began (`lastFlushMs`: how long that
+ * one took), so that a busy stream costs each tab a message per gap rather than one per network
+ * read. A gap of 0 flushes after every task that asked; a hub in a hidden tab must keep 0, its
+ * timers being throttled.
  */
-export function createFlushScheduler(flush: () => void, schedule: (run: () => void) => void, gap: () => number): FlushScheduler {
+export function createFlushScheduler(flush: () => void, schedule: (run: () => void) => void, gap: (lastFlushMs: number) => number): FlushScheduler {
   let queued = false;
   let closed = false;
   let lastFlush = -Infinity;
+  let lastFlushMs = 0;
   let gapTimer: ReturnType<typeof setTimeout> | undefined;
   const run = () => {
     if (closed) return;
     queued = false;
     lastFlush = performance.now();
     flush();
+    lastFlushMs = performance.now() - lastFlush;
   };
   return {
     request() {
       if (queued || closed) return;
       queued = true;
-      const ms = gap();
+      const ms = gap(lastFlushMs);
       // A monotonic clock: the wall clock may step back.
       const wait = ms && lastFlush + ms - performance.now();
       if (wait > 0) gapTimer = setTimeout(run, wait);

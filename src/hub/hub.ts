@@ -51,11 +51,12 @@ export interface HubOptions {
   /** Runs a flush after the current task. @default a MessageChannel tick, not throttled in hidden tabs */
   schedule?: (flush: () => void) => void;
   /**
-   * Fewest milliseconds between two flushes, given how many endpoints the hub serves (see
-   * src/hub/flush-scheduler.ts). A hub in a hidden tab must keep 0, its timers being throttled.
+   * Fewest milliseconds between two flushes, given how many endpoints the hub serves and how long
+   * the last flush took (see src/hub/flush-scheduler.ts). A hub in a hidden tab must keep 0, its
+   * timers being throttled.
    * @default () => 0
    */
-  flushGap?: (endpoints: number) => number;
+  flushGap?: (endpoints: number, lastFlushMs: number) => number;
   /** Opens an upstream. @default createConnection, in a scope of this hub's own */
   connect?: (options: UpstreamOptions) => Connection;
   /** Names a new lineage of positions. @default randomId */
@@ -87,7 +88,7 @@ export function createHub(options: HubOptions = {}): Hub {
   const peers = new Set<Peer>();
   const dirtyStreams: SharedStream[] = [];
   const dirtyPeers = new Set<Peer>();
-  const scheduler = createFlushScheduler(flush, options.schedule ?? tick!.schedule, () => flushGap(peers.size));
+  const scheduler = createFlushScheduler(flush, options.schedule ?? tick!.schedule, (ms) => flushGap(peers.size, ms));
 
   const host: StreamHost = {
     connect,

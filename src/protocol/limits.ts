@@ -48,11 +48,13 @@ export const TOPICS_DEBOUNCE_MS = 50;
 /** A headers provider that has not answered by then is not waited for alone: the next tab is asked too. */
 export const HEADERS_STAGGER_MS = 1_500;
 /**
- * The SharedWorker flushes at most once per this many milliseconds per tab it serves, up to
- * {@link MAX_FLUSH_GAP_MS}: 20 tabs, 4 ms. A message to another process costs tens of
- * microseconds however small, so a busy stream costs each tab a message per gap, not per read.
+ * A SharedWorker's next flush begins no sooner than this many times as long as its last flush
+ * took (its messages to the tabs, mostly) after that one began, up to {@link MAX_FLUSH_GAP_MS}:
+ * flushing takes at most half of its time. A message to another process costs tens of
+ * microseconds however small, so a busy stream (or a busy machine), whose flushes cost more,
+ * costs each tab fewer, bigger messages, and a quiet one is flushed after every read.
  */
-export const FLUSH_GAP_PER_TAB_MS = 0.2;
+export const FLUSH_COST_FACTOR = 1;
 export const MAX_FLUSH_GAP_MS = 8;
 
 // ---- Tabs and hubs noticing each other (src/sharing) -------------------------------------------

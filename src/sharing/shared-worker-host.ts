@@ -1,5 +1,5 @@
 import { createHub, type Hub } from '../hub/hub.js';
-import { FLUSH_GAP_PER_TAB_MS, MAX_FLUSH_GAP_MS, PING_MS } from '../protocol/limits.js';
+import { FLUSH_COST_FACTOR, MAX_FLUSH_GAP_MS, PING_MS } from '../protocol/limits.js';
 import { randomId } from '../protocol/random-id.js';
 import { NAMESPACE, PROTOCOL_VERSION } from '../protocol/release.js';
 import type { TabMessage, Welcome } from '../protocol/tab-hub-messages.js';
@@ -14,7 +14,7 @@ export interface SharedWorkerScope {
 
 /** Options of {@link serveSharedWorker}: what a test replaces. */
 export interface SharedWorkerHostOptions {
-  /** @default a hub that flushes at most every {@link FLUSH_GAP_PER_TAB_MS} per tab */
+  /** @default a hub whose flushes are spaced by {@link FLUSH_COST_FACTOR} times what the last one took */
   hub?: Hub;
   /** The protocol version the worker speaks. @default PROTOCOL_VERSION */
   protocol?: number;
@@ -27,7 +27,7 @@ export interface SharedWorkerHostOptions {
  * (./serve-tab.ts), which carries the contract both ways, the hub's data one message per flush.
  */
 export function serveSharedWorker(scope: SharedWorkerScope, options: SharedWorkerHostOptions = {}): void {
-  const hub = options.hub ?? createHub({ flushGap: (tabs) => Math.min(MAX_FLUSH_GAP_MS, tabs * FLUSH_GAP_PER_TAB_MS) });
+  const hub = options.hub ?? createHub({ flushGap: (_, lastFlushMs) => Math.min(MAX_FLUSH_GAP_MS, lastFlushMs * FLUSH_COST_FACTOR) });
   const protocol = options.protocol ?? PROTOCOL_VERSION;
   const lifeLock = `${options.namespace ?? NAMESPACE}:worker:${randomId()}`;
   const toWire = createWireEncoder();
