@@ -120,6 +120,16 @@ async function endMidStream(
   return tallyRuns(runs, sent);
 }
 
+/** {@link endMidStream}, ending the tab that runs the one-events (`end`) while its listener runs. */
+function endWhileRunning(server: DemoServer, runs: ReportedRun[], stream: string, tabs: Named[], end: (tab: Tab) => Promise<void>) {
+  return endMidStream(server, runs, stream, async (handler) => {
+    const named = tabs.find((t) => t.name === handler)!;
+    await whileRunning(runs, named);
+    await end(named.tab);
+    return tabs.filter((t) => t !== named);
+  });
+}
+
 for (const mode of MODES) {
   test(`${mode}: 3 tabs, 200 events: each runs one tab's tabs: 'one' listener, once; every plain listener gets all 200 in order, once`, async ({ context, server, annotate }) => {
     const runs = recordRuns(server);
@@ -161,12 +171,7 @@ for (const mode of MODES) {
       // so that every tab with a client has a renderer of its own to kill.
       await openHarness(context, server);
       const tabs = await openOneTabs(context, server, stream, mode, 6);
-      const tally = await endMidStream(server, runs, stream, async (handler) => {
-        const named = tabs.find((t) => t.name === handler)!;
-        await whileRunning(runs, named);
-        await named.tab.kill();
-        return tabs.filter((t) => t !== named);
-      });
+      const tally = await endWhileRunning(server, runs, stream, tabs, (tab) => tab.kill());
       await annotate(JSON.stringify(tally), 'one-crash');
       // README: the event it was running when it crashed (and one it had just run whose report
       // was still on its way) runs again in another tab.
@@ -180,12 +185,7 @@ test("shared-worker: the tab running the tabs: 'one' listener is closed while th
   const runs = recordRuns(server);
   const stream = 'one-close-running';
   const tabs = await openOneTabs(context, server, stream, 'shared-worker', 3);
-  const tally = await endMidStream(server, runs, stream, async (handler) => {
-    const named = tabs.find((t) => t.name === handler)!;
-    await whileRunning(runs, named);
-    await named.tab.close();
-    return tabs.filter((t) => t !== named);
-  });
+  const tally = await endWhileRunning(server, runs, stream, tabs, (tab) => tab.close());
   await annotate(JSON.stringify(tally), 'one-close-running');
   // A page whose script is busy does not get to run pagehide: Chromium waits about 0.5 s for a
   // closing page, then ends its process; WebKit ends it at once; Firefox lets the script finish
