@@ -45,10 +45,29 @@ if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
 const size = run(bin('size-limit'), []);
 const pack = run(process.execPath, ['scripts/check-package.mjs']);
 
-/** Vitest's JSON report: `numPassedTests`, `numFailedTests`. */
-const vitestCounts = (report) => ({ passed: report.numPassedTests, failed: report.numFailedTests });
+/** The first line of an error, to name a failure in the summary (the suite printed it whole). */
+const firstLine = (message = '') => message.replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n')[0].slice(0, 300);
+/** Vitest's JSON report: `numPassedTests`, `numFailedTests`, and each failed test's name and error. */
+const vitestCounts = (report) => ({
+  passed: report.numPassedTests,
+  failed: report.numFailedTests,
+  failures: report.testResults.flatMap((file) => [
+    ...file.assertionResults.filter((t) => t.status === 'failed').map((t) => `${t.fullName}: ${firstLine(t.failureMessages[0])}`),
+    // A file that failed to load (or an error outside any test) has no failed test to name.
+    ...(file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed') ? [`${file.name}: ${firstLine(file.message)}`] : []),
+  ]),
+});
+/** Every spec of a Playwright report, through its nested suites. */
+const playwrightSpecs = (suite) => [...(suite.specs ?? []), ...(suite.suites ?? []).flatMap(playwrightSpecs)];
 /** Playwright's JSON report: a flaky test (passed on a retry) counts as failed. */
-const playwrightCounts = (report) => ({ passed: report.stats.expected, failed: report.stats.unexpected + report.stats.flaky });
+const playwrightCounts = (report) => ({
+  passed: report.stats.expected,
+  failed: report.stats.unexpected + report.stats.flaky,
+  failures: report.suites.flatMap(playwrightSpecs).filter((spec) => !spec.ok || spec.tests.some((t) => t.status === 'flaky')).map((spec) => {
+    const error = spec.tests.flatMap((t) => t.results).flatMap((r) => r.errors)[0];
+    return `${spec.file}: ${spec.title}: ${firstLine(error?.message)}`;
+  }),
+});
 const vitest = (name, report, ...args) => ({ name, report, counts: vitestCounts, command: bin('vitest'), args: ['run', ...args, '--reporter=default', '--reporter=json', `--outputFile=${report}`] });
 
 /** Every suite, in the order they run; each writes a JSON report its counts are read from. */
@@ -65,7 +84,7 @@ const suites = [
   {
     name: 'eventsource WPT (Chromium)',
     report: 'test-results/wpt.json',
-    counts: (runs) => ({ passed: runs.find((r) => r.kind === 'ssemux').results.filter((r) => r.status === 'pass').length, failed: 0 }),
+    counts: (runs) => ({ passed: runs.find((r) => r.kind === 'ssemux').results.filter((r) => r.status === 'pass').length, failed: 0, failures: [] }),
     command: process.execPath,
     args: ['test/wpt/run.mjs', '--json', 'test-results/wpt.json'],
   },
@@ -77,7 +96,7 @@ const results = suites.map(({ name, report, counts, command, args }) => {
   const started = Date.now();
   const status = run(command, args);
   const seconds = Math.round((Date.now() - started) / 1000);
-  const counted = existsSync(report) ? counts(JSON.parse(readFileSync(report, 'utf8'))) : { passed: 0, failed: 0 };
+  const counted = existsSync(report) ? counts(JSON.parse(readFileSync(report, 'utf8'))) : { passed: 0, failed: 0, failures: [] };
   return { name, status, seconds, ...counted };
 });
 
@@ -86,6 +105,8 @@ for (const r of results) console.log(`${r.name.padEnd(28)} ${String(r.passed).pa
 const passed = results.reduce((sum, r) => sum + r.passed, 0);
 const failed = results.reduce((sum, r) => sum + r.failed, 0);
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
+// Named again at the very end, where a log cut to its last lines still shows them.
+for (const r of results) for (const failure of r.failures) console.log(`  failed in ${r.name}: ${failure}`);
 if (size !== 0) console.log('size budgets: exceeded (see above)');
 if (pack !== 0) console.log('package check: failed (see above)');
 process.exit(size !== 0 || pack !== 0 || results.some((r) => r.status !== 0 || r.passed === 0) || failed > 0 ? 1 : 0);
