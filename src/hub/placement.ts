@@ -78,9 +78,13 @@ export function passAhead(stream: PlacementStream, s: Subscription, event: WireE
   if (place.kind === 'ahead') {
     const position = stream.position();
     if (comparePositions(position, place.until, stream.topicStream) <= 0) {
-      // It has this one, unless it is of a topic it joined while the upstream went back for it.
+      // It has this one, unless it is of a topic it joined while the upstream went back for it;
+      // then the join moves past it, so that going back again does not owe it twice.
       const join = event.topic === undefined ? undefined : s.joins?.get(event.topic);
-      if (join && comparePositions(position, join, true) > 0 && matches(s, event)) s.owed.push(event);
+      if (join && comparePositions(position, join, true) > 0) {
+        if (matches(s, event)) s.owed.push(event);
+        s.joins!.set(event.topic!, { ...position });
+      }
       return;
     }
     s.joins = undefined;

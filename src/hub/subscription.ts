@@ -43,10 +43,20 @@ export interface Subscription {
   /** On a topic stream: the topics it receives. */
   topics?: ReadonlySet<string>;
   /**
-   * Topics it added that the upstream did not carry, and where it stood then: when the upstream
-   * goes back to take them in, their events after that point are new to it.
+   * Topics it added that the upstream does not carry yet, and where it stood when it asked: the
+   * upstream goes back there when it takes them in.
+   */
+  waiting?: Map<string, Position>;
+  /**
+   * Topics the upstream went back for while it stands ahead: their events after the position
+   * (moved on as they pass) are new to it; the others it has.
    */
   joins?: Map<string, Position>;
+  /**
+   * Topics it dropped, and where the stream stood then: it has their events up to there, whatever
+   * position its tab asks from when it takes one again (a frame may still be on its way).
+   */
+  dropped?: Map<string, Position>;
   /** Its tab owns a headers provider the hub may ask. */
   readonly provider: boolean;
   place: Placement;

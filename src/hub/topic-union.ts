@@ -1,6 +1,6 @@
 import type { Connection } from '../engine/connection.js';
-import { TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
-import type { Filter, Position } from '../protocol/stream.js';
+import { MAX_DROPPED_TOPICS, TOPICS_DEBOUNCE_MS } from '../protocol/limits.js';
+import { isStart, type Filter, type Position } from '../protocol/stream.js';
 import type { WireEvent } from '../protocol/types.js';
 import { compareCursors, MAX_TOPIC_URL, PRESENCE_EVENT, PRESENCE_PARAM, TOPIC_PARAM } from '../protocol/wire.js';
 import type { CatchUpRing } from './catch-up-ring.js';
@@ -37,8 +37,9 @@ export interface TopicUnion {
   take(): boolean;
   /**
    * `s`'s topics are now `filter`'s. A topic the upstream does not carry yet is read from `joinAt`
-   * (where `s` stood when it asked) once the union is applied; with `catchUp`, one the upstream
-   * carries already is caught up from `joinAt` out of the hub's memory.
+   * (where `s` stood when it asked; the start: where the stream stands) once the union is applied;
+   * with `catchUp`, one the upstream carries already is caught up from `joinAt`. A topic taken
+   * again is read from where `s` had it when it dropped it, if that is later.
    */
   follow(s: Subscription, filter: Filter, joinAt: Position | null, catchUp?: boolean): void;
   /** A subscription with topics left: the union is applied anew within the debounce window. */
@@ -73,9 +74,10 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
   };
 
   function apply(): void {
+    clearTimeout(timer);
     timer = undefined;
     const next = named();
-    const joining = [...subs].some((s) => s.joins?.size);
+    const joining = [...subs].some((s) => s.waiting?.size);
     if (next.length === 0 || (!joining && same(next, union))) return;
     const connection = stream.connection();
     if (!connection) return stream.open();
@@ -83,21 +85,60 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
     presence = asked();
     const position = stream.position();
     let from = position;
-    for (const s of subs) for (const at of s.joins?.values() ?? []) if (comparePositions(at, from, true) < 0) from = at;
-    if (from !== position) return stream.rewind(from);
-    for (const s of subs) s.joins = undefined;
+    for (const s of subs) for (const at of s.waiting?.values() ?? []) if (comparePositions(at, from, true) < 0) from = at;
+    const back = from !== position;
+    // What the upstream reads again for them is theirs from where they asked: the subscriptions
+    // that will stand ahead of it (all, when it goes back) owe their joins to the replay.
+    for (const s of subs) {
+      if (s.waiting && (back || s.place.kind !== 'live')) for (const [topic, at] of s.waiting) (s.joins ??= new Map()).set(topic, at);
+      s.waiting = undefined;
+    }
+    if (back) return stream.rewind(from);
     connection.restart({ ...topics.request(), lastEventId: position.id });
   }
 
-  /** Topics `s` added that the upstream carries: from the hub's memory, or as new topics when it does not reach back so far. */
-  function catchUp(s: Subscription, added: string[], from: Position): void {
-    const missed = stream.ring.after(from, true);
+  /**
+   * Topics `s` added that the upstream carries, each from where it has them: from the hub's
+   * memory; when it does not reach back so far, the upstream goes back for them at once, before
+   * another event of theirs reaches `s` live (it would come again in the replay, and ahead of the
+   * older ones).
+   */
+  function catchUp(s: Subscription, added: Map<string, Position>): void {
+    // From the earliest of them.
+    const missed = stream.ring.after([...added.values()].reduce((a, b) => (later(a, b) === a ? b : a)), true);
     if (!missed) {
-      for (const topic of added) (s.joins ??= new Map()).set(topic, { ...from });
-      return schedule();
+      for (const [topic, at] of added) (s.waiting ??= new Map()).set(topic, { ...at });
+      return apply();
     }
-    const owed = missed.filter((event) => added.includes(event.topic!) && (s.all || s.types.has(event.type)));
+    const owed = missed.filter((event) => {
+      const at = added.get(event.topic!);
+      return at !== undefined && compareCursors(event.id, at.id) > 0 && (s.all || s.types.has(event.type));
+    });
     if (owed.length > 0) stream.owe(s, owed);
+    // Standing ahead of a replay, it gets the rest of theirs as the upstream passes them.
+    if (s.place.kind === 'live') return;
+    const position = stream.position();
+    for (const [topic, at] of added) (s.joins ??= new Map()).set(topic, { ...later(at, position) });
+  }
+
+  /**
+   * Where `s` has `topic`'s events up to: where it asked from, or where the stream stood when it
+   * dropped the topic, if later (what the stream sent it then may still be on its way to the tab).
+   */
+  function hasUpTo(s: Subscription, topic: string, asked: Position): Position {
+    const dropped = s.dropped?.get(topic);
+    s.dropped?.delete(topic);
+    return dropped ? later(dropped, asked) : asked;
+  }
+
+  /** Remembers where `s` stood against the stream as it drops `topic`. */
+  function drop(s: Subscription, topic: string): void {
+    s.waiting?.delete(topic);
+    s.joins?.delete(topic);
+    const position = stream.position();
+    // Ahead of the stream, it has what it had up to where it stands.
+    (s.dropped ??= new Map()).set(topic, { ...(s.place.kind === 'ahead' ? later(s.place.until, position) : position) });
+    if (s.dropped.size > MAX_DROPPED_TOPICS) s.dropped.delete(s.dropped.keys().next().value!);
   }
 
   const topics: TopicUnion = {
@@ -112,23 +153,36 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
     take() {
       union = named();
       presence = asked();
-      for (const s of subs) s.joins = undefined;
+      for (const s of subs) s.waiting = s.joins = undefined;
       return union.length > 0;
     },
-    follow(s, filter, joinAt, withCatchUp) {
+    follow(s, filter, asked, withCatchUp) {
       const before = s.topics;
       s.topics = new Set(filter.topics ?? []);
-      const added = [...s.topics].filter((topic) => !before?.has(topic));
-      if (joinAt) for (const topic of added) if (!union.includes(topic)) (s.joins ??= new Map()).set(topic, { ...joinAt });
+      for (const topic of before ?? []) if (!s.topics.has(topic)) drop(s, topic);
+      // A tab that has heard no position yet (its first frame is on its way) stands where the
+      // stream does; one that has, has read past the drops before its position.
+      const started = asked !== null && isStart(asked);
+      const joinAt = started ? { ...stream.position() } : asked;
+      if (joinAt && !started) for (const [topic, at] of s.dropped ?? []) if (comparePositions(at, joinAt, true) <= 0) s.dropped!.delete(topic);
+      const carried = new Map<string, Position>();
+      for (const topic of s.topics) {
+        if (before?.has(topic) || !joinAt) continue;
+        const from = hasUpTo(s, topic, joinAt);
+        if (!union.includes(topic)) (s.waiting ??= new Map()).set(topic, { ...from });
+        else carried.set(topic, from);
+      }
       if (!same(named(), union)) schedule();
-      const carried = added.filter((topic) => union.includes(topic));
-      if (withCatchUp && joinAt && carried.length > 0) catchUp(s, carried, joinAt);
+      if (withCatchUp && carried.size > 0) catchUp(s, carried);
     },
     changed: schedule,
     close: () => clearTimeout(timer),
   };
   return topics;
 }
+
+/** The later of two positions of a topic stream (`b` when they are at the same place). */
+const later = (a: Position, b: Position): Position => (comparePositions(a, b, true) > 0 ? a : b);
 
 /** Merges `events` into what `s` is owed, in log order (the cursors order them). */
 export function oweInOrder(s: Subscription, events: WireEvent[]): void {

@@ -45,6 +45,11 @@ export const ORPHAN_ONE_EVENTS = 1_000;
 export const MAX_ONE_RAN = 64;
 /** Changes of a topic stream's topics within this window are applied with one reconnect. */
 export const TOPICS_DEBOUNCE_MS = 50;
+/**
+ * Topics a subscription dropped whose last position the hub keeps, at most, until its tab has
+ * read past it (the most recent ones: a topic taken again at once is the case it is for).
+ */
+export const MAX_DROPPED_TOPICS = 32;
 /** A headers provider that has not answered by then is not waited for alone: the next tab is asked too. */
 export const HEADERS_STAGGER_MS = 1_500;
 /**
