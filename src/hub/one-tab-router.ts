@@ -1,4 +1,4 @@
-import { ORPHAN_ONE_EVENTS } from '../protocol/limits.js';
+import { ONE_TAKEOVER_HOLD_MS, ORPHAN_ONE_EVENTS } from '../protocol/limits.js';
 import type { Position } from '../protocol/stream.js';
 import type { WireEvent } from '../protocol/types.js';
 import { comparePositions } from './compare-positions.js';
@@ -52,6 +52,8 @@ export interface OneTabRouter {
   rewound(to: Position): void;
   /** Through where every one-event is done, the stream standing at `at`. */
   doneAt(at: Position): Position;
+  /** Stops its timer. */
+  close(): void;
 }
 
 /**
@@ -61,9 +63,11 @@ export interface OneTabRouter {
  * says it ran it; a subscriber that leaves first hands what it did not run to another, or, with
  * none left, to the next that comes (at most {@link ORPHAN_ONE_EVENTS}). The point through which
  * every one-event is done travels to the tabs with their positions, so that a new hub (after a
- * worker restart or a leader takeover) hands out only what is not done.
+ * worker restart or a leader takeover) hands out only what is not done; it hands out nothing for
+ * {@link ONE_TAKEOVER_HOLD_MS}, while the tabs of the dead hub come back and say what they ran.
+ * `handed` is called when events held so are handed out.
  */
-export function createOneTabRouter(topicStream: boolean): OneTabRouter {
+export function createOneTabRouter(topicStream: boolean, handed: () => void): OneTabRouter {
   const listening = new Set<Subscription>();
   /** Through where one-events were handed out: a replay of them is not handed out twice. */
   let assigned: Position | undefined;
@@ -73,6 +77,10 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
   const orphans: { event: WireEvent; before: Position }[] = [];
   /** Ids of one-events a subscriber ran under a hub before this one, that this one has not passed yet. */
   const ranBefore = new Set<string>();
+  /** Routed while this hub, taking over from a dead one, waits for the tabs to say what they ran (see {@link hold}). */
+  let held: { event: WireEvent; before: Position }[] | undefined;
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  let heldOnce = false;
 
   const wants = (s: Subscription, event: WireEvent) =>
     (s.one!.types.has(event.type) || s.one!.types.has('*')) && (event.topic === undefined || s.topics!.has(event.topic));
@@ -101,6 +109,23 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
     }
   }
 
+  /** Once per hub, from the first tab that comes from a dead one: one-events wait while the others come back. */
+  function hold(): void {
+    if (heldOnce) return;
+    heldOnce = true;
+    held = [];
+    holdTimer = setTimeout(release, ONE_TAKEOVER_HOLD_MS);
+  }
+
+  /** Hands out what was held, but what a tab ran under the dead hub. */
+  function release(): void {
+    clearTimeout(holdTimer);
+    const waiting = held ?? [];
+    held = undefined;
+    adopt(waiting.filter(({ event }) => !ranBefore.delete(event.id)));
+    if (waiting.length) handed();
+  }
+
   return {
     get active() {
       return listening.size > 0;
@@ -109,7 +134,11 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
       const s = owner(event);
       if (!s || (assigned && comparePositions(at, assigned, topicStream) <= 0)) return;
       assigned = { ...at };
-      if (!ranBefore.delete(event.id)) hand(s, event, before);
+      if (held) {
+        if (held.push({ event, before }) >= ORPHAN_ONE_EVENTS) release();
+      } else if (!ranBefore.delete(event.id)) {
+        hand(s, event, before);
+      }
     },
     listen(s, types, at) {
       if (!types?.length) {
@@ -139,6 +168,7 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
       adopt(one.pending, s);
     },
     learn(done, ran) {
+      if (done) hold();
       if (done && (!assigned || comparePositions(done, assigned, topicStream) > 0)) assigned = { ...done };
       for (const id of ran ?? []) if (ranBefore.add(id).size > ORPHAN_ONE_EVENTS) ranBefore.delete(ranBefore.values().next().value!);
     },
@@ -154,9 +184,10 @@ export function createOneTabRouter(topicStream: boolean): OneTabRouter {
         const first = s.one!.pending[0];
         if (first && (!done || comparePositions(first.before, done, topicStream) < 0)) done = first.before;
       }
-      for (const { before } of orphans) if (!done || comparePositions(before, done, topicStream) < 0) done = before;
+      for (const { before } of [...orphans, ...(held ?? [])]) if (!done || comparePositions(before, done, topicStream) < 0) done = before;
       return done ?? at;
     },
+    close: () => clearTimeout(holdTimer),
   };
 }
 

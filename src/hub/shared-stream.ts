@@ -74,7 +74,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
   let position: Position = { ...start };
   const ring = createCatchUpRing(host.catchUpChars, position);
   const latest = createLatestEvents(host.latestChars);
-  const one = createOneTabRouter(topicStream);
+  const one = createOneTabRouter(topicStream, () => markDirty());
   const placing: PlacementStream = {
     topicStream,
     ring,
@@ -331,6 +331,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
   function close(): void {
     clearTimeout(closeTimer);
     topics.close();
+    one.close();
     host.gone(stream);
     connection?.close();
   }

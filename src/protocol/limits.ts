@@ -43,6 +43,13 @@ export const LATEST_TYPES = 1_000;
 export const ORPHAN_ONE_EVENTS = 1_000;
 /** Ids of the one-events a tab ran that it tells a new hub, at most (the last ones). */
 export const MAX_ONE_RAN = 64;
+/**
+ * A hub that takes over from one that died (a worker restart, a leader takeover) hands out no
+ * one-event for this long after the first tab brings where they were done: the other tabs of the
+ * dead hub come back meanwhile and say which they ran since (the one running them may be ahead of
+ * what the others heard). A loaded machine took a few hundred milliseconds.
+ */
+export const ONE_TAKEOVER_HOLD_MS = 1_000;
 /** Changes of a topic stream's topics within this window are applied with one reconnect. */
 export const TOPICS_DEBOUNCE_MS = 50;
 /**

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ONE_TAKEOVER_HOLD_MS } from '../../src/protocol/limits.js';
 import type { Position } from '../../src/protocol/stream.js';
 import type { EventsFrame, TabsFrame } from '../../src/protocol/tab-hub-messages.js';
 import { endpoint, req, setup, spec, type Ep } from './hub-helpers.js';
@@ -94,8 +95,31 @@ describe("tabs: 'one'", () => {
     hub.attach(a).subscribe(req({ filter: ONE, position: { id: '3', count: 3, lineage: 'L' }, oneDone: { id: '1', count: 1, lineage: 'L' }, oneRan: ['2', '3'] }));
     expect(made[0]!.options.lastEventId).toBe('1');
     for (let i = 2; i <= 4; i++) made[0]!.event(String(i), 'notify');
+    vi.advanceTimersByTime(ONE_TAKEOVER_HOLD_MS);
     flush();
     expect(oneOf(a).map((e) => e.id)).toEqual(['4']);
+  });
+
+  it('a new hub hands out no one-event until the tabs of the dead one had time to come back and say which they ran', () => {
+    const { hub, made, flush } = setup();
+    const [behind, runner] = [endpoint(), endpoint()];
+    const L = (id: string) => ({ id, count: Number(id), lineage: 'L' });
+    // The first tab back heard the one-events were done through 1; the tab that ran them is ahead of it.
+    hub.attach(behind).subscribe(req({ filter: ONE, position: L('4'), oneDone: L('1') }));
+    expect(made[0]!.options.lastEventId).toBe('1');
+    made[0]!.event('2', 'notify');
+    flush();
+    expect(oneOf(behind)).toEqual([]);
+    // The tab that ran them comes back: the upstream goes back for it, and reads them again.
+    hub.attach(runner).subscribe(req({ filter: ONE, position: L('4'), oneDone: L('1'), oneRan: ['2', '3', '4'] }));
+    expect(made[0]!.restarts.at(-1)).toMatchObject({ lastEventId: '1' });
+    for (let i = 2; i <= 5; i++) made[0]!.event(String(i), 'notify');
+    vi.advanceTimersByTime(ONE_TAKEOVER_HOLD_MS - 1);
+    flush();
+    expect([...oneOf(behind), ...oneOf(runner)]).toEqual([]);
+    vi.advanceTimersByTime(1);
+    flush();
+    expect([...oneOf(behind), ...oneOf(runner)].map((e) => e.id)).toEqual(['5']);
   });
 
   it('with no tab left to take them, they wait for the next tab that listens', () => {
@@ -146,6 +170,7 @@ describe("tabs: 'one'", () => {
     // The new upstream resumes from where the one-events were done.
     expect(second.made[0]!.options.lastEventId).toBe('2');
     for (let i = 3; i <= 6; i++) second.made[0]!.event(String(i), 'notify');
+    vi.advanceTimersByTime(ONE_TAKEOVER_HOLD_MS);
     second.flush();
     expect(oneOf(b2).map((e) => e.id)).toEqual(['3', '4', '5', '6']);
     expect(oneOf(a2)).toEqual([]);
@@ -173,6 +198,7 @@ describe("tabs: 'one'", () => {
     second.hub.attach(a2).subscribe(req({ filter: ONE, position: a.positions.get(1)!, oneDone: oneDoneOf(a)! }));
     expect(second.made[0]!.restarts.at(-1)).toMatchObject({ lastEventId: '1' });
     for (let i = 2; i <= 5; i++) second.made[0]!.event(String(i), 'notify');
+    vi.advanceTimersByTime(ONE_TAKEOVER_HOLD_MS);
     second.flush();
     expect(oneOf(a2).map((e) => e.id)).toEqual(['2', '3', '4', '5']);
     for (const ep of [a2, plain2]) expect(eventsFrames(ep).flatMap((f) => f.events.map((e) => e.id))).toEqual(['5']);
