@@ -1,6 +1,6 @@
 import { createConnection, type Connection, type ConnectionOptions } from '../engine/connection.js';
 import { createConnectionScope, type ConnectionScope } from '../engine/connection-scope.js';
-import { CATCH_UP_CHARS, GRACE_MS, HEADERS_STAGGER_MS, LATEST_CHARS } from '../protocol/limits.js';
+import { CATCH_UP_CHARS, GRACE_MS, HEADERS_STAGGER_MS, LATEST_CHARS, PLACE_BY_ID_EVENTS } from '../protocol/limits.js';
 import { randomId } from '../protocol/random-id.js';
 import { isStart } from '../protocol/stream.js';
 import type { Frame, TabMessage } from '../protocol/tab-hub-messages.js';
@@ -44,6 +44,8 @@ export interface HubOptions {
   graceMs?: number;
   /** Characters of recent events kept per stream for subscribers that come back behind it; 0 keeps none. @default CATCH_UP_CHARS */
   catchUpChars?: number;
+  /** Events a subscriber placed by an id the stream cannot order waits for it before it is told of a gap. @default PLACE_BY_ID_EVENTS */
+  placeByIdEvents?: number;
   /** Characters of last events kept per stream for `latest: true` listeners. @default LATEST_CHARS */
   latestChars?: number;
   /** A headers provider that has not answered by then is not waited for alone: the next one is asked too. @default HEADERS_STAGGER_MS */
@@ -102,6 +104,7 @@ export function createHub(options: HubOptions = {}): Hub {
     },
     graceMs: options.graceMs ?? GRACE_MS,
     catchUpChars: options.catchUpChars ?? CATCH_UP_CHARS,
+    placeByIdEvents: options.placeByIdEvents ?? PLACE_BY_ID_EVENTS,
     latestChars: options.latestChars ?? LATEST_CHARS,
     staggerMs: options.staggerMs ?? HEADERS_STAGGER_MS,
   };

@@ -1,4 +1,3 @@
-import { PLACE_BY_ID_EVENTS } from '../protocol/limits.js';
 import { isStart, type Position } from '../protocol/stream.js';
 import type { StatusError, WireEvent } from '../protocol/types.js';
 import type { CatchUpRing } from './catch-up-ring.js';
@@ -8,6 +7,8 @@ import { matches, type Subscription } from './subscription.js';
 /** What placing subscriptions needs of their stream. */
 export interface PlacementStream {
   readonly topicStream: boolean;
+  /** Events a subscriber placed by an id waits for it before it is told of a gap. */
+  readonly placeByIdEvents: number;
   readonly ring: CatchUpRing;
   /** Subscriptions not `live`: the only ones routed event by event. */
   readonly ahead: Set<Subscription>;
@@ -56,16 +57,19 @@ export function aheadUntil(stream: PlacementStream, s: Subscription, until: Posi
 }
 
 /**
- * The upstream goes back from `from` to `to`: every live subscription but `behind` skips what it
- * already has, up to `from`, or (when the two cannot be ordered) through `from`'s id.
+ * The upstream goes back from `from` to `to`: every subscription but `behind` skips what it
+ * already has, up to `from` (a live one) or its own place (one ahead already), or, when that
+ * cannot be ordered against `to` (another lineage), through that place's id.
  */
 export function skipBack(stream: PlacementStream, subs: Iterable<Subscription>, from: Position, to: Position, behind?: Subscription): void {
-  const comparable = !Number.isNaN(comparePositions(to, from, stream.topicStream));
   for (const s of subs) {
-    if (s === behind || s.place.kind !== 'live') continue;
-    if (comparable) aheadUntil(stream, s, { ...from });
-    else if (from.id !== '') {
-      s.place = { kind: 'ahead-of-id', id: from.id, skipped: 0 };
+    const place = s.place;
+    if (s === behind || place.kind === 'ahead-of-id') continue;
+    const has = place.kind === 'live' ? from : place.until;
+    if (!Number.isNaN(comparePositions(to, has, stream.topicStream))) {
+      if (place.kind === 'live') aheadUntil(stream, s, { ...from });
+    } else if (has.id !== '') {
+      s.place = { kind: 'ahead-of-id', id: has.id, skipped: 0 };
       stream.ahead.add(s);
     }
   }
@@ -92,9 +96,9 @@ export function passAhead(stream: PlacementStream, s: Subscription, event: WireE
   }
   if (place.kind !== 'ahead-of-id') return;
   if (event.id === place.id) return goLive(stream, s, routed);
-  if (++place.skipped > PLACE_BY_ID_EVENTS) {
+  if (++place.skipped > stream.placeByIdEvents) {
     // Its id never came: the replay did not hold it. Say so rather than drop on.
-    stream.report(s, { code: 'gap', message: `The stream did not pass position ${event.id} again; events may be missing` });
+    stream.report(s, { code: 'gap', message: `The stream did not pass position ${place.id} again; events may be missing or repeated` });
     goLive(stream, s, routed - 1);
   }
 }

@@ -24,6 +24,7 @@ export interface StreamHost {
   gone(stream: SharedStream): void;
   graceMs: number;
   catchUpChars: number;
+  placeByIdEvents: number;
   latestChars: number;
   staggerMs: number;
 }
@@ -77,6 +78,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
   const one = createOneTabRouter(topicStream, () => markDirty());
   const placing: PlacementStream = {
     topicStream,
+    placeByIdEvents: host.placeByIdEvents,
     ring,
     ahead,
     position: () => position,

@@ -24,7 +24,8 @@ export function status(state: ConnectionStatus['state'], extra: Partial<Connecti
   return { state, reason: 'updated', transport: 'fetch', attempt: 0, lastEventId: '', ...extra };
 }
 
-export function setup(options: Omit<HubOptions, 'connect' | 'schedule' | 'lineage'> = {}) {
+/** A hub with fake upstreams; its lineages are `<lineagePrefix>1`, `<lineagePrefix>2`… (another prefix per hub of one test). */
+export function setup(options: Omit<HubOptions, 'connect' | 'schedule' | 'lineage'> = {}, lineagePrefix = 'L') {
   const made: FakeConnection[] = [];
   const queue: (() => void)[] = [];
   const connect = vi.fn((opts: ConnectionOptions): Connection => {
@@ -63,7 +64,7 @@ export function setup(options: Omit<HubOptions, 'connect' | 'schedule' | 'lineag
     };
   });
   let lineages = 0;
-  const hub = callsOf(createHub({ ...options, connect, schedule: (f) => void queue.push(f), lineage: () => `L${++lineages}` }));
+  const hub = callsOf(createHub({ ...options, connect, schedule: (f) => void queue.push(f), lineage: () => `${lineagePrefix}${++lineages}` }));
   const flush = () => {
     for (const f of queue.splice(0)) f();
   };

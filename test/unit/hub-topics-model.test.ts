@@ -10,21 +10,10 @@ import type { Frame } from '../../src/protocol/tab-hub-messages.js';
 import { START, type Position } from '../../src/protocol/stream.js';
 import { compareCursors } from '../../src/protocol/wire.js';
 import { req, setup, spec } from './hub-helpers.js';
+import { random } from './random.js';
 
 beforeEach(() => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
 afterEach(() => void vi.useRealTimers());
-
-/** A small deterministic generator (mulberry32), so that a failing seed can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOPICS = ['main', 'a', 'b'];
 
