@@ -95,6 +95,8 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   let tabs: TabCount = { count: 0, visible: 0 };
   /** Through where the stream's `tabs: 'one'` listeners have run, as the hub last said; the ids of those run here since. */
   let oneDone: Position | undefined;
+  /** Topics it was still catching up on, as the hub last said. */
+  let joining: Record<string, Position> | undefined;
   let ran: string[] = [];
   /** One-events handed to this tab, waiting for the hub's go. */
   let held: { seq: number; event: WireEvent }[] = [];
@@ -188,6 +190,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     call(frame.events, (r) => !r.one);
     position = frame.at;
     oneDone = frame.oneDone ?? oneDone;
+    joining = frame.joining;
     // One-events wait for the hub's go: the hub that handed them may be gone by the time this tab
     // gets to them (its task was long), and then the next hub hands them out instead.
     if (frame.one) {
@@ -267,6 +270,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
           }),
       }),
       oneDone: () => ({ ...(oneDone && { done: oneDone }), ran }),
+      joining: () => joining,
       onFrame: deliver,
       onStatus: fromLink,
       onTabs(next) {

@@ -45,7 +45,8 @@ export function place(stream: PlacementStream, s: Subscription, from: Position):
   if (order > 0) return aheadUntil(stream, s, from);
   const missed = order < 0 ? stream.ring.after(from, stream.topicStream) : stream.ring.afterId(from.id)?.events;
   if (!missed) return stream.rewind(from, s);
-  for (const event of missed) if (matches(s, event)) s.owed.push(event);
+  // Not those of topics the upstream will go back for: they come with that replay.
+  for (const event of missed) if (matches(s, event) && !(event.topic !== undefined && s.waiting?.has(event.topic))) s.owed.push(event);
   s.told = undefined;
   stream.dirty();
 }

@@ -197,6 +197,13 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
         s.latestWanted = undefined;
         news ||= frame.latest.length > 0;
       }
+      if (topicStream && (s.waiting || s.joins || s.toldJoining)) {
+        const joining = topics.joining(s);
+        const key = joining && JSON.stringify(joining);
+        if (joining) frame.joining = joining;
+        if (key !== s.toldJoining) news = true;
+        s.toldJoining = key;
+      }
       if (s.one) {
         const out = s.one.out;
         if (out.length > 0) {
@@ -340,7 +347,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
 
   const stream: SharedStream = {
     key,
-    add(tab, { sub, filter, position: from, provider, oneDone, oneRan }) {
+    add(tab, { sub, filter, position: from, provider, oneDone, oneRan, joining }) {
       clearTimeout(closeTimer);
       const first = subs.size === 0 && !connection;
       const s: Subscription = { tab, sub, all: false, types: new Set(), provider, place: { kind: 'live', from: batch.length }, owed: [] };
@@ -348,6 +355,9 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
       // Where the stream's one-events are done, as the subscriber heard: none before it is handed out again.
       const oneBehind = oneDone && comparePositions(oneDone, from, topicStream) < 0;
       one.learn(oneDone, oneRan);
+      // Topics it was catching up on at another hub: the upstream goes back for them once it is placed.
+      const rejoin = () => topicStream && joining !== undefined && topics.rejoin(s, joining, from);
+      let rejoined = false;
       if (first) {
         applyFilter(s, filter, null);
         if (oneBehind) {
@@ -358,8 +368,11 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
         }
         open();
         markDirty();
+        rejoined = rejoin();
       } else {
         applyFilter(s, filter, isStart(from) ? position : from);
+        // Before it is placed: what it catches up on from the hub's memory leaves them out.
+        rejoined = rejoin();
         if (status) sendStatus(s, status);
         if (s.one && oneDone && !one.examined(oneDone) && comparePositions(oneDone, position, topicStream) < 0) {
           // Events after where it heard the one-events were done were routed here before any
@@ -370,6 +383,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
           place(placing, s, from);
         }
       }
+      if (rejoined) topics.apply();
       tellTabs();
       return s;
     },

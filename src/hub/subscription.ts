@@ -75,6 +75,8 @@ export interface Subscription {
   latestWanted?: string[];
   /** The tab count last sent to it. */
   toldTabs?: string;
+  /** The topics it was catching up on, as last sent to it (JSON; none: never, or none since). */
+  toldJoining?: string;
 }
 
 /** True when `s` listens to `event`'s type and (on a topic stream) topic. Presence goes only to listeners of it by name. */

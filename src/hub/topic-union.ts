@@ -44,6 +44,16 @@ export interface TopicUnion {
   follow(s: Subscription, filter: Filter, joinAt: Position | null, catchUp?: boolean): void;
   /** A subscription with topics left: the union is applied anew within the debounce window. */
   changed(): void;
+  /** Topics `s` has not all the events of yet, each with where it has them through ({@link EventsFrame.joining}). */
+  joining(s: Subscription): Record<string, Position> | undefined;
+  /**
+   * A subscriber that comes from another hub at `from` was catching up on `joining` there: those
+   * of its topics wait for the upstream to go back for them (true when there are any; then
+   * {@link apply} once it is placed, before any of their events reach it live).
+   */
+  rejoin(s: Subscription, joining: Record<string, Position>, from: Position): boolean;
+  /** Applies the union now. */
+  apply(): void;
   close(): void;
 }
 
@@ -104,8 +114,7 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
    * older ones).
    */
   function catchUp(s: Subscription, added: Map<string, Position>): void {
-    // From the earliest of them.
-    const missed = stream.ring.after([...added.values()].reduce((a, b) => (later(a, b) === a ? b : a)), true);
+    const missed = stream.ring.after([...added.values()].reduce(earlier), true);
     if (!missed) {
       for (const [topic, at] of added) (s.waiting ??= new Map()).set(topic, { ...at });
       return apply();
@@ -176,6 +185,22 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
       if (withCatchUp && carried.size > 0) catchUp(s, carried);
     },
     changed: schedule,
+    joining(s) {
+      if (!s.waiting?.size && !s.joins?.size) return undefined;
+      const topics: Record<string, Position> = {};
+      for (const map of [s.waiting, s.joins]) for (const [topic, at] of map ?? []) topics[topic] = topics[topic] ? earlier(topics[topic], at) : at;
+      return topics;
+    },
+    rejoin(s, joining, from) {
+      let behind = false;
+      for (const [topic, at] of Object.entries(joining)) {
+        if (!s.topics?.has(topic) || !(comparePositions(at, from, true) < 0)) continue;
+        (s.waiting ??= new Map()).set(topic, { ...at });
+        behind = true;
+      }
+      return behind;
+    },
+    apply,
     close: () => clearTimeout(timer),
   };
   return topics;
@@ -183,6 +208,8 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
 
 /** The later of two positions of a topic stream (`b` when they are at the same place). */
 const later = (a: Position, b: Position): Position => (comparePositions(a, b, true) > 0 ? a : b);
+/** The earlier of two positions of a topic stream. */
+const earlier = (a: Position, b: Position): Position => (later(a, b) === a ? b : a);
 
 /** Merges `events` into what `s` is owed, in log order (the cursors order them). */
 export function oweInOrder(s: Subscription, events: WireEvent[]): void {

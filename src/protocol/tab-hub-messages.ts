@@ -60,6 +60,8 @@ export interface SubscribeMessage {
   oneDone?: Position;
   /** Ids of the one-events it ran since (the last few): a hub that never saw them hands none of them out again. */
   oneRan?: string[];
+  /** Topics it was still catching up on, as it last heard ({@link EventsFrame.joining}): the hub goes back for them. */
+  joining?: Record<string, Position>;
   /** The subscriber owns a headers provider the hub may ask before an attempt (`ask-headers`). */
   provider: boolean;
 }
@@ -111,6 +113,12 @@ export interface EventsFrame {
   oneDone?: Position;
   /** The last event of each `latest` type it asked for since the last frame, for its `latest: true` listeners, before `events`. */
   latest?: WireEvent[];
+  /**
+   * On a topic stream: topics it added whose events before `at` it has not all got yet, each with
+   * the position it has them through; none when absent. It keeps them with its position, so that
+   * a hub it resubscribes to (after a worker restart) goes back for them.
+   */
+  joining?: Record<string, Position>;
 }
 
 /** The tabs attached to the subscription's stream changed. */

@@ -13,6 +13,8 @@ export interface LinkSubscriber {
    * those it ran since: links resubscribe with them too.
    */
   oneDone(): { done?: Position; ran: string[] };
+  /** Topics it was still catching up on, as it last heard: links resubscribe with them too. */
+  joining(): Record<string, Position> | undefined;
   /** The client's headers provider, when it has one. Rejects when its credentials changed. */
   headers?: () => Promise<HeadersInit>;
   /** Events of its filter, then where the stream stands after them (and what else the hub has for it). */

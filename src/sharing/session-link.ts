@@ -43,7 +43,18 @@ export function createSessionLink(sharing: ResolvedSharing, page: Pick<TabContex
   let broken: StatusError | undefined;
   const subscribe = (sub: number, s: LinkSubscriber): SubscribeMessage => {
     const { done, ran } = s.oneDone();
-    return { kind: 'subscribe', sub, spec: s.spec, filter: s.filter(), position: s.position(), provider: !!s.headers, ...(done && { oneDone: done }), ...(ran.length && { oneRan: ran }) };
+    const joining = s.joining();
+    return {
+      kind: 'subscribe',
+      sub,
+      spec: s.spec,
+      filter: s.filter(),
+      position: s.position(),
+      provider: !!s.headers,
+      ...(done && { oneDone: done }),
+      ...(ran.length && { oneRan: ran }),
+      ...(joining && { joining }),
+    };
   };
   const setStatus = (entry: { s: LinkSubscriber; status?: ConnectionStatus }, status: ConnectionStatus) => entry.s.onStatus((entry.status = status));
 

@@ -4,7 +4,6 @@
 // gets each event of its topics at most once, in log order on each topic, and none published after it asked for
 // its topic is missed.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HubEndpoint } from '../../src/hub/hub.js';
 import { TOPICS_DEBOUNCE_MS } from '../../src/protocol/limits.js';
 import type { Frame } from '../../src/protocol/tab-hub-messages.js';
 import { START, type Position } from '../../src/protocol/stream.js';
@@ -19,24 +18,28 @@ const TOPICS = ['main', 'a', 'b'];
 
 /** A tab of the model: frames wait in its inbox until it reads them, as over a real port. */
 function modelTab() {
-  const inbox: Frame[][] = [];
   const tab = {
-    inbox,
+    inbox: [] as Frame[][],
     position: START as Position,
+    /** Topics it was still catching up on, as the hub last said: it brings them to the next hub, as a client does. */
+    joining: undefined as Record<string, Position> | undefined,
     topics: ['main'],
     /** What it received: id and topic, in order. */
     got: [] as { id: string; topic: string }[],
     /** Per topic, the log length when the tab last asked for it (what it may not miss comes after). */
     askedAt: new Map<string, number>(),
-    endpoint: {
-      deliver: (frames: Frame[]) => void inbox.push(frames),
-      headers: () => Promise.resolve({}),
-    } satisfies HubEndpoint,
+    /** The log's length where it first heard the stream stood: before, it had no position to come back from. */
+    since: -1,
+    /** Its subscription's number, and its side of the hub while it has one. */
+    sub: 0,
+    peer: undefined as ReturnType<ReturnType<typeof setup>['hub']['attach']> | undefined,
     read() {
-      for (const f of inbox.shift() ?? []) {
-        if (!('events' in f)) continue;
+      for (const f of tab.inbox.shift() ?? []) {
+        if (!('events' in f) || f.sub !== tab.sub) continue;
         for (const e of f.events) tab.got.push({ id: e.id, topic: e.topic! });
         tab.position = f.at;
+        tab.joining = f.joining;
+        if (tab.since < 0 && f.at.id) tab.since = Number(f.at.id.split('-')[1]);
       }
     },
   };
@@ -48,51 +51,58 @@ interface Variant {
   drops: boolean;
   /** The hub's catch-up memory, in characters: small, it rarely reaches back and the upstream goes back instead. */
   catchUpChars?: number;
+  /** The hub dies now and then (a worker restart); its tabs come back to a new one from where each stands. */
+  deaths?: boolean;
 }
 
-/** `steps` random steps of a server, a hub and three tabs, then everything settles. */
-function run(seed: number, steps: number, { drops, catchUpChars }: Variant) {
+/** `steps` random steps of a server, a hub (or hubs one after another) and three tabs, then everything settles. */
+function run(seed: number, steps: number, { drops, catchUpChars, deaths }: Variant) {
   const rnd = random(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)]!;
-  const { hub, made, flush } = setup(catchUpChars === undefined ? {} : { catchUpChars });
   /** The server's log. */
   const log: { id: string; topic: string }[] = [];
-  /** Where the upstream reads the log, and which topics it asked for. */
-  let cursor = 0;
-  let carried = new Set<string>();
-  let restarts = -1;
+  const startHub = () => ({ ...setup(catchUpChars === undefined ? {} : { catchUpChars }), cursor: 0, carried: new Set<string>(), restarts: -1, connection: undefined as unknown });
+  /** A hub, and where its upstream reads the log and which topics it asked for. */
+  let hub = startHub();
   const tabs = [modelTab(), modelTab(), modelTab()];
-  const peers = tabs.map((t) => hub.attach(t.endpoint));
   const filter = (t: ReturnType<typeof modelTab>) => ({ types: ['*'], topics: t.topics });
-  for (const [i, t] of tabs.entries()) {
-    t.askedAt.set('main', 0);
-    peers[i]!.subscribe(req({ spec: spec({ topics: true }), filter: filter(t) }));
-  }
-  const upstream = made[0]!;
   /** The upstream (re)connects: it reads the log after its Last-Event-ID, or from now after the prelude's id (the server protocol). */
   const reconnected = () => {
-    if (upstream.restarts.length === restarts) return;
-    restarts = upstream.restarts.length;
+    const upstream = hub.made.at(-1);
+    if (!upstream || (upstream === hub.connection && upstream.restarts.length === hub.restarts)) return;
+    hub.connection = upstream;
+    hub.restarts = upstream.restarts.length;
     const last = upstream.restarts.at(-1);
-    carried = new Set(new URL(last?.url ?? upstream.options.url).searchParams.getAll('topic'));
+    hub.carried = new Set(new URL(last?.url ?? upstream.options.url).searchParams.getAll('topic'));
     const from = last ? last.lastEventId : upstream.options.lastEventId;
     if (from) {
-      cursor = log.findIndex((e) => e.id === from) + 1;
+      hub.cursor = log.findIndex((e) => e.id === from) + 1;
     } else {
-      cursor = log.length;
+      hub.cursor = log.length;
       upstream.idOnly(`1-${log.length}`);
     }
   };
+  const subscribe = (t: ReturnType<typeof modelTab>) => {
+    const inbox: Frame[][] = (t.inbox = []);
+    t.peer = hub.hub.attach({ deliver: (frames) => void inbox.push(frames), headers: () => Promise.resolve({}) });
+    t.peer.subscribe(req({ sub: ++t.sub, spec: spec({ topics: true }), filter: filter(t), position: t.position, ...(t.joining && { joining: t.joining }) }));
+    reconnected();
+  };
   /** The upstream reads the next event of the log it carries, if any. */
   const read = () => {
-    while (cursor < log.length && !carried.has(log[cursor]!.topic)) cursor++;
-    if (cursor === log.length) return false;
-    const e = log[cursor++]!;
+    const upstream = hub.made.at(-1);
+    if (!upstream) return false;
+    while (hub.cursor < log.length && !hub.carried.has(log[hub.cursor]!.topic)) hub.cursor++;
+    if (hub.cursor === log.length) return false;
+    const e = log[hub.cursor++]!;
     upstream.event(e.id, 'message', `${e.topic}\n{}`);
     reconnected();
     return true;
   };
-  reconnected();
+  for (const t of tabs) {
+    t.askedAt.set('main', 0);
+    subscribe(t);
+  }
 
   for (let step = 0; step < steps; step++) {
     const r = rnd();
@@ -101,13 +111,13 @@ function run(seed: number, steps: number, { drops, catchUpChars }: Variant) {
     } else if (r < 0.6) {
       read();
     } else if (r < 0.7) {
-      flush();
+      hub.flush();
     } else if (r < 0.85) {
       pick(tabs).read();
     } else if (r < 0.95) {
-      // A tab follows or drops a topic, from where it stands (its frames may be late).
-      const i = Math.floor(rnd() * tabs.length);
-      const t = tabs[i]!;
+      // A tab follows or drops a topic, from where it stands (its frames may be late); one whose
+      // hub died comes back to the new one.
+      const t = pick(tabs);
       const topic = pick(['a', 'b']);
       if (t.topics.includes(topic)) {
         if (!drops) continue;
@@ -117,19 +127,29 @@ function run(seed: number, steps: number, { drops, catchUpChars }: Variant) {
         t.topics = [...t.topics, topic];
         t.askedAt.set(topic, log.length);
       }
-      peers[i]!.update(1, filter(t), t.position);
+      if (t.peer) t.peer.update(t.sub, filter(t), t.position);
+      else subscribe(t);
       reconnected();
+    } else if (deaths && r < 0.96) {
+      // The hub dies: what it sent that the tabs did not read is lost with it.
+      hub.hub.close();
+      for (const t of tabs) {
+        t.peer = undefined;
+        t.inbox = [];
+      }
+      hub = startHub();
     } else {
       vi.advanceTimersByTime(TOPICS_DEBOUNCE_MS);
       reconnected();
     }
   }
-  // Everything settles: the union is applied, the upstream reads the whole log, the tabs read every frame.
+  // Everything settles: every tab is back, the union is applied, the upstream reads the whole log, the tabs read every frame.
+  for (const t of tabs) if (!t.peer) subscribe(t);
   for (let round = 0; round < 5; round++) {
     vi.advanceTimersByTime(TOPICS_DEBOUNCE_MS);
     reconnected();
     while (read());
-    flush();
+    hub.flush();
     for (const t of tabs) while (t.inbox.length) t.read();
   }
   return { tabs, log };
@@ -139,6 +159,7 @@ const variants: [string, Variant][] = [
   ['topics added', { drops: false }],
   ['topics added and dropped', { drops: true }],
   ['topics added and dropped, a hub that remembers little', { drops: true, catchUpChars: 60 }],
+  ['topics added and dropped, hubs that die', { drops: true, deaths: true }],
 ];
 
 describe.each(variants)('createHub on a topic stream, at random: %s', (_, variant) => {
@@ -148,7 +169,7 @@ describe.each(variants)('createHub on a topic stream, at random: %s', (_, varian
       const ids = t.got.map((e) => e.id);
       // Nothing it asked for is missed: every event of its topics published since it asked.
       for (const [topic, at] of t.askedAt) {
-        const missed = log.slice(at).filter((e) => e.topic === topic && !ids.includes(e.id)).map((e) => e.id);
+        const missed = log.slice(Math.max(at, t.since)).filter((e) => e.topic === topic && !ids.includes(e.id)).map((e) => e.id);
         expect(missed, `${topic} missed`).toEqual([]);
       }
       expect(ids.filter((id, i) => ids.indexOf(id) !== i), 'duplicates').toEqual([]);

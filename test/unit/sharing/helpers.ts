@@ -175,6 +175,8 @@ export interface Recorder extends LinkSubscriber {
   statuses: ConnectionStatus[];
   lost: StatusError[];
   at: Position;
+  /** Topics it was still catching up on, as the hub last said. */
+  joiningNow?: Record<string, Position>;
   /** The positions it got, in order. */
   positions: Position[];
   /** The tab counts it got, in order. */
@@ -207,9 +209,11 @@ export function recorder(
     filter: (): Filter => ({ types: r.types }),
     position: () => r.at,
     oneDone: () => ({ ran: [] }),
-    onFrame({ events, at }) {
+    joining: () => r.joiningNow,
+    onFrame({ events, at, joining }) {
       r.events.push(...events);
       r.at = at;
+      r.joiningNow = joining;
       r.positions.push(at);
     },
     onTabs(tabs) {
