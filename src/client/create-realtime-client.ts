@@ -174,6 +174,13 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       for (const set of [own, all]) {
         for (const r of set ?? []) {
           if (!pick(r)) continue;
+          // What a listener heard as the last event may come again live (a tab that came back
+          // behind it catches up through it): it hears it once. Ids name a stream's events.
+          if (latest) {
+            if (event.id) (r.heard ??= new Set()).add(event.id);
+          } else if (r.heard?.delete(event.id)) {
+            continue;
+          }
           // A listener that waits for the last event is past it once it heard a live one.
           r.fresh = undefined;
           guarded(r.fn, message);
@@ -358,6 +365,8 @@ interface Registration {
   one: boolean;
   /** It waits for the last event of its type (`latest: true`) and has heard none yet. */
   fresh?: true | undefined;
+  /** Ids of the last events it heard as such, until they come live, if they do. */
+  heard?: Set<string>;
 }
 
 /** Calls `fn`; what it throws goes to `reportError` and does not stop the caller's loop. */

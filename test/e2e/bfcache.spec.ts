@@ -74,3 +74,34 @@ test('the leader enters the back/forward cache: followers keep getting events, a
   // busier one; a leader that kept its lock into the cache would hold the followers far longer.
   expect(followersLiveAfterMs).toBeLessThan(2000);
 });
+
+test("a page whose latest: true listener has heard nothing comes back from the back/forward cache behind the last event: the listener hears it once", async ({ context, server }) => {
+  const stream = 'bfcache-latest';
+  const options = { url: `/events?stream=${stream}`, sharing: 'shared-worker', ...FAST };
+  // Another tab keeps the stream (and the hub's last events) while the page is away.
+  const other = await openHarness(context, server);
+  await startClient(other, options);
+  const page = await openHarness(context, server);
+  await startClient(page, options, []);
+  const listener = await page.evaluate(() => (window as any).harness.listen(0, 'price', { latest: true }).index as number);
+  const heard = () => page.evaluate((l) => (window as any).harness.heard(0, l) as { id: string; latest?: boolean }[], listener);
+  await expect.poll(async () => (await status(page)).state).toBe('open');
+  // An event of another type: the page has a position, and its price listener still waits.
+  const news = await publishOne(server, { stream, type: 'news', data: { n: 1 } });
+  await expect.poll(async () => (await status(page)).lastEventId).toBe(news);
+
+  await page.goto(`${server.url}/elsewhere.html`);
+  const price = await publishOne(server, { stream, type: 'price', data: { n: 2 } });
+  await expect.poll(() => ids(other)).toContain(price);
+  await page.goBack({ waitUntil: 'commit' });
+  await expect.poll(() => lifecycle(page)).toContainEqual({ type: 'pageshow', persisted: true });
+  // Back behind the last price: the hub catches the page up through it, and it is also the last
+  // price its listener asked for. Once, as the last event.
+  await expect.poll(async () => (await status(page)).lastEventId).toBe(price);
+  const after = await publishOne(server, { stream, type: 'price', data: { n: 3 } });
+  await expect.poll(async () => (await heard()).map((h) => h.id)).toContain(after);
+  expect((await heard()).map((h) => ({ id: h.id, latest: h.latest === true }))).toEqual([
+    { id: price, latest: true },
+    { id: after, latest: false },
+  ]);
+});
