@@ -134,10 +134,13 @@ export function createOneTabRouter(topicStream: boolean, handed: () => void): On
       const s = owner(event);
       if (!s || (assigned && comparePositions(at, assigned, topicStream) <= 0)) return;
       assigned = { ...at };
+      // A stream read from now has no id before its first event: nothing can go back there, so the
+      // one-events are done no earlier than that event (a hub that dies with it not run loses it).
+      const from = before.id ? before : assigned;
       if (held) {
-        if (held.push({ event, before }) >= ORPHAN_ONE_EVENTS) release();
+        if (held.push({ event, before: from }) >= ORPHAN_ONE_EVENTS) release();
       } else if (!ranBefore.delete(event.id)) {
-        hand(s, event, before);
+        hand(s, event, from);
       }
     },
     listen(s, types, at) {
@@ -185,7 +188,8 @@ export function createOneTabRouter(topicStream: boolean, handed: () => void): On
         if (first && (!done || comparePositions(first.before, done, topicStream) < 0)) done = first.before;
       }
       for (const { before } of [...orphans, ...(held ?? [])]) if (!done || comparePositions(before, done, topicStream) < 0) done = before;
-      return done ?? at;
+      // A copy: the stream moves its own position in place, and a tab in this realm keeps what it is told.
+      return done ?? { ...at };
     },
     close: () => clearTimeout(holdTimer),
   };

@@ -352,8 +352,9 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
       const first = subs.size === 0 && !connection;
       const s: Subscription = { tab, sub, all: false, types: new Set(), provider, place: { kind: 'live', from: batch.length }, owed: [] };
       subs.add(s);
-      // Where the stream's one-events are done, as the subscriber heard: none before it is handed out again.
-      const oneBehind = oneDone && comparePositions(oneDone, from, topicStream) < 0;
+      // Where the stream's one-events are done, as the subscriber heard: none before it is handed
+      // out again. Without an id (the stream's start) there is nowhere to go back to.
+      const oneBehind = oneDone?.id && comparePositions(oneDone, from, topicStream) < 0;
       one.learn(oneDone, oneRan);
       // Topics it was catching up on at another hub: the upstream goes back for them once it is placed.
       const rejoin = () => topicStream && joining !== undefined && topics.rejoin(s, joining, from);
@@ -374,7 +375,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
         // Before it is placed: what it catches up on from the hub's memory leaves them out.
         rejoined = rejoin();
         if (status) sendStatus(s, status);
-        if (s.one && oneDone && !one.examined(oneDone) && comparePositions(oneDone, position, topicStream) < 0) {
+        if (s.one && oneDone?.id && !one.examined(oneDone) && comparePositions(oneDone, position, topicStream) < 0) {
           // Events after where it heard the one-events were done were routed here before any
           // one-listener looked at them: the upstream goes back for them.
           rewind(oneDone, s);
