@@ -11,7 +11,8 @@ import type { HubEndpoint } from '../../src/hub/hub.js';
 import type { Frame } from '../../src/protocol/tab-hub-messages.js';
 import { START, type Position } from '../../src/protocol/stream.js';
 import { random } from './random.js';
-import { req, setup } from './hub-helpers.js';
+import { req } from './hub-helpers.js';
+import { modelHub } from './model-hub.js';
 
 beforeEach(() => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
 afterEach(() => void vi.useRealTimers());
@@ -31,31 +32,11 @@ function run(seed: number, steps: number, { catchUpChars }: Variant) {
   const log: string[] = [];
   let hubs = 0;
 
-  /** A hub and its one upstream, reading the log from where it was asked to. */
-  function startHub() {
-    // Each hub names its lineages apart, as hubs of random ids do.
-    const made = setup({ ...(catchUpChars !== undefined && { catchUpChars }), graceMs: 0, placeByIdEvents: PLACE_BY_ID }, `hub${++hubs}-`);
-    return { ...made, cursor: 0, restarts: -1, connection: undefined as unknown };
-  }
+  // Each hub names its lineages apart, as hubs of random ids do.
+  const startHub = () => modelHub(log, { ...(catchUpChars !== undefined && { catchUpChars }), graceMs: 0, placeByIdEvents: PLACE_BY_ID }, `hub${++hubs}-`);
   let hub = startHub();
-  const upstream = () => hub.made.at(-1);
-  /** The upstream (re)connected: it reads the log after its Last-Event-ID, or from now. */
-  const reconnected = () => {
-    const u = upstream();
-    if (!u || (u === hub.connection && u.restarts.length === hub.restarts)) return;
-    hub.connection = u;
-    hub.restarts = u.restarts.length;
-    const from = u.restarts.length ? u.restarts.at(-1)!.lastEventId : u.options.lastEventId;
-    hub.cursor = from ? log.indexOf(from) + 1 : log.length;
-  };
-  const read = () => {
-    reconnected();
-    const u = upstream();
-    if (!u || u.closed || hub.cursor >= log.length) return false;
-    u.event(log[hub.cursor++]!);
-    reconnected();
-    return true;
-  };
+  const reconnected = () => hub.reconnected();
+  const read = () => hub.read();
 
   const tabs = [0, 1, 2].map(() => {
     const tab = {

@@ -12,7 +12,8 @@ import { ONE_TAKEOVER_HOLD_MS } from '../../src/protocol/limits.js';
 import type { Frame } from '../../src/protocol/tab-hub-messages.js';
 import { START, type Position } from '../../src/protocol/stream.js';
 import type { WireEvent } from '../../src/protocol/types.js';
-import { req, setup } from './hub-helpers.js';
+import { req } from './hub-helpers.js';
+import { modelHub } from './model-hub.js';
 import { random } from './random.js';
 
 beforeEach(() => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
@@ -34,24 +35,10 @@ function run(seed: number, steps: number) {
   let since = -1;
   let hubs = 0;
 
-  const startHub = () => ({ ...setup({ graceMs: 0 }, `hub${++hubs}-`), cursor: 0, restarts: -1, connection: undefined as unknown });
+  const startHub = () => modelHub(log, { graceMs: 0 }, `hub${++hubs}-`, 'notify');
   let hub = startHub();
-  const reconnected = () => {
-    const u = hub.made.at(-1);
-    if (!u || (u === hub.connection && u.restarts.length === hub.restarts)) return;
-    hub.connection = u;
-    hub.restarts = u.restarts.length;
-    const from = u.restarts.length ? u.restarts.at(-1)!.lastEventId : u.options.lastEventId;
-    hub.cursor = from ? log.indexOf(from) + 1 : log.length;
-  };
-  const read = () => {
-    reconnected();
-    const u = hub.made.at(-1);
-    if (!u || u.closed || hub.cursor >= log.length) return false;
-    u.event(log[hub.cursor++]!, 'notify');
-    reconnected();
-    return true;
-  };
+  const reconnected = () => hub.reconnected();
+  const read = () => hub.read();
 
   const tabs = [0, 1, 2].map((name) => {
     const tab = {
@@ -149,7 +136,6 @@ function run(seed: number, steps: number) {
 describe("tabs: 'one' at random: tabs that read late, leave and come back; hubs that die", () => {
   it.each(Array.from({ length: 200 }, (_, i) => i + 1))('seed %i: every event runs exactly once', (seed) => {
     const { runs, log, since } = run(seed, 400);
-    if (process.env.DBG) console.log("RUNS", runs.length, "LOG", log.length, "SINCE", since);
     const ids = runs.map((r) => r.id);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i), 'ran twice').toEqual([]);
     expect(since, 'a tab heard of an event').toBeGreaterThan(0);

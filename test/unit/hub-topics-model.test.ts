@@ -8,7 +8,8 @@ import { TOPICS_DEBOUNCE_MS } from '../../src/protocol/limits.js';
 import type { Frame } from '../../src/protocol/tab-hub-messages.js';
 import { START, type Position } from '../../src/protocol/stream.js';
 import { compareCursors } from '../../src/protocol/wire.js';
-import { req, setup, spec } from './hub-helpers.js';
+import { req, spec } from './hub-helpers.js';
+import { modelHub } from './model-hub.js';
 import { random } from './random.js';
 
 beforeEach(() => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
@@ -32,7 +33,7 @@ function modelTab() {
     since: -1,
     /** Its subscription's number, and its side of the hub while it has one. */
     sub: 0,
-    peer: undefined as ReturnType<ReturnType<typeof setup>['hub']['attach']> | undefined,
+    peer: undefined as ReturnType<ReturnType<typeof modelHub>['hub']['attach']> | undefined,
     read() {
       for (const f of tab.inbox.shift() ?? []) {
         if (!('events' in f) || f.sub !== tab.sub) continue;
@@ -61,44 +62,19 @@ function run(seed: number, steps: number, { drops, catchUpChars, deaths }: Varia
   const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)]!;
   /** The server's log. */
   const log: { id: string; topic: string }[] = [];
-  const startHub = () => ({ ...setup(catchUpChars === undefined ? {} : { catchUpChars }), cursor: 0, carried: new Set<string>(), restarts: -1, connection: undefined as unknown });
-  /** A hub, and where its upstream reads the log and which topics it asked for. */
+  /** A hub, whose upstream reads the log. */
+  const startHub = () => modelHub(log, catchUpChars === undefined ? {} : { catchUpChars });
   let hub = startHub();
   const tabs = [modelTab(), modelTab(), modelTab()];
   const filter = (t: ReturnType<typeof modelTab>) => ({ types: ['*'], topics: t.topics });
-  /** The upstream (re)connects: it reads the log after its Last-Event-ID, or from now after the prelude's id (the server protocol). */
-  const reconnected = () => {
-    const upstream = hub.made.at(-1);
-    if (!upstream || (upstream === hub.connection && upstream.restarts.length === hub.restarts)) return;
-    hub.connection = upstream;
-    hub.restarts = upstream.restarts.length;
-    const last = upstream.restarts.at(-1);
-    hub.carried = new Set(new URL(last?.url ?? upstream.options.url).searchParams.getAll('topic'));
-    const from = last ? last.lastEventId : upstream.options.lastEventId;
-    if (from) {
-      hub.cursor = log.findIndex((e) => e.id === from) + 1;
-    } else {
-      hub.cursor = log.length;
-      upstream.idOnly(`1-${log.length}`);
-    }
-  };
+  const reconnected = () => hub.reconnected();
   const subscribe = (t: ReturnType<typeof modelTab>) => {
     const inbox: Frame[][] = (t.inbox = []);
     t.peer = hub.hub.attach({ deliver: (frames) => void inbox.push(frames), headers: () => Promise.resolve({}) });
     t.peer.subscribe(req({ sub: ++t.sub, spec: spec({ topics: true }), filter: filter(t), position: t.position, ...(t.joining && { joining: t.joining }) }));
     reconnected();
   };
-  /** The upstream reads the next event of the log it carries, if any. */
-  const read = () => {
-    const upstream = hub.made.at(-1);
-    if (!upstream) return false;
-    while (hub.cursor < log.length && !hub.carried.has(log[hub.cursor]!.topic)) hub.cursor++;
-    if (hub.cursor === log.length) return false;
-    const e = log[hub.cursor++]!;
-    upstream.event(e.id, 'message', `${e.topic}\n{}`);
-    reconnected();
-    return true;
-  };
+  const read = () => hub.read();
   for (const t of tabs) {
     t.askedAt.set('main', 0);
     subscribe(t);
