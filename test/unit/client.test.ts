@@ -33,6 +33,9 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  // The backoff's draw, pinned: half the ceiling. A draw near 0 made a retry due at once, and a test
+  // that waits to see 'reconnecting' missed it (1 run in about 200).
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
   requests.length = 0;
 });
 afterEach(async () => {
@@ -42,6 +45,7 @@ afterEach(async () => {
   await settle(2);
   const open = requests.filter((r) => !r.signal.aborted).length;
   vi.useRealTimers();
+  vi.restoreAllMocks();
   vi.unstubAllGlobals();
   server.resetHandlers();
   expect(open, 'requests still open after close + grace').toBe(0);
