@@ -1,11 +1,13 @@
 import { backoffDelay, clampDelay } from '../protocol/delays.js';
 import { MAX_ONE_RAN } from '../protocol/limits.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
-import { START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../protocol/stream.js';
+import { randomId } from '../protocol/random-id.js';
+import { isStart, START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../protocol/stream.js';
 import type { EventsFrame } from '../protocol/tab-hub-messages.js';
 import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
 import type { Link, LinkSubscription } from '../sharing/link.js';
 import { createTabContext, type TabContext } from '../sharing/tab-context.js';
+import { openEarlyStream, type EarlyStream } from './early-stream.js';
 import { checkTopics, resolveOptions } from './resolve-options.js';
 import { workerChoice, type LinkChoice } from './sharing-order.js';
 
@@ -103,10 +105,20 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   let topics = o.topics;
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
+  let linkInUse: Link | undefined;
   let spec: StreamSpec;
   /** Where this client stands in its stream: it resubscribes from here, wherever the hub is. */
   let position: Position = START;
   let closed = false;
+  /**
+   * The first tab's own stream, while its worker starts (./early-stream.ts): the worker's frames
+   * are not read meanwhile; its first events, or trouble with its upstream, end it (`handOver`).
+   */
+  let early: EarlyStream | undefined;
+  /** The worker's last status while the tab's own stream answers for it. */
+  let heldStatus: ConnectionStatus | undefined;
+  /** The tab's own stream opened: the worker's `connecting` is not news until its upstream opens. */
+  let handedOver = false;
   /** Bumped by every (re)subscription and by close(): a link that loads late is not used then. */
   let attempt = 0;
   /** Why sharing and transport are not those asked for: set by this client, and by the engine. */
@@ -137,6 +149,12 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
 
   function fromLink(s: ConnectionStatus): void {
     if (closed) return;
+    if (early) {
+      if (!s.error && (s.state === 'connecting' || s.state === 'open')) return void (heldStatus = s);
+      handOver();
+    }
+    if (handedOver && s.state === 'connecting' && !s.error) return;
+    handedOver = false;
     // What the hub that is gone handed out and did not say go for, the next one hands out.
     if (s.reason === 'hub-lost') held = [];
     transportReason = s.fallbackReason;
@@ -192,7 +210,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   // The per-event path on the tab side: the last events asked for, the events, then those this
   // tab runs its `tabs: 'one'` listeners for.
   function deliver(frame: EventsFrame): void {
-    if (closed) return;
+    if (closed || (early && (frame.events.length === 0 || !handOver()))) return;
     if (frame.latest) call(frame.latest, (r) => r.fresh, true);
     call(frame.events, (r) => !r.one);
     position = frame.at;
@@ -244,6 +262,9 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
 
   function lost(error: StatusError): void {
     subscription = undefined;
+    // The next mode subscribes from where this tab got to.
+    early?.close();
+    early = undefined;
     if (closed) return;
     const mine = ++attempt;
     void choice(linkIndex + 1).then(
@@ -262,6 +283,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
 
   function use(link: Link, mine: number): void {
     if (mine !== attempt || closed) return;
+    linkInUse = link;
     subscription = link.subscribe({
       spec,
       filter,
@@ -288,6 +310,56 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     });
   }
 
+  /**
+   * The first tab of an origin reads its stream itself while its worker starts (see
+   * {@link RealtimeClientOptions.earlyStream}), its subscription there already on its way.
+   */
+  async function readEarly(link: Link): Promise<void> {
+    if (!link.alone || !(await link.alone()) || closed || !subscription || !earlyReadable()) return;
+    const lineage = randomId();
+    early = openEarlyStream(url, stream.withCredentials, listeners.keys(), {
+      event(event) {
+        // A stream without ids has no place to take over from: the worker's subscription, from
+        // where its upstream started, is all there is. One too large: the worker drops and reports it.
+        if (event.id === '' || event.data.length > stream.maxEventSize) return void handOver();
+        call([event], (r) => !r.one);
+        position = { id: event.id, count: position.count + 1, lineage };
+      },
+      open() {
+        handedOver = true;
+        setStatus({ ...status, state: 'open', transport: 'eventsource', reason: 'opened' });
+      },
+      failed() {
+        handedOver = false;
+        handOver();
+      },
+    });
+  }
+
+  /**
+   * Ends the tab's own stream: the subscription at the worker goes on, or, when the tab read events
+   * by itself, a new one takes over from the last of them, which the hub places against its
+   * upstream: from the events it keeps (the worker's first events came after the tab's last, as a
+   * rule), else going back for them. Returns whether the first one goes on.
+   */
+  function handOver(): boolean {
+    early?.close();
+    early = undefined;
+    const held = heldStatus;
+    heldStatus = undefined;
+    if (isStart(position) || !subscription) {
+      if (held) fromLink(held);
+      return true;
+    }
+    const old = subscription;
+    use(linkInUse!, ++attempt);
+    old.close();
+    return false;
+  }
+
+  /** Every listener can be served by the platform's EventSource, which names no type it was not asked for. */
+  const earlyReadable = () => listeners.size > 0 && !listeners.has('*') && ![...listeners.values()].some((set) => [...set].some((r) => r.one));
+
   async function start(): Promise<void> {
     const c = await credentials;
     // The first answer names the credentials and serves the first request; until it comes, the
@@ -296,12 +368,16 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     if (closed) return;
     spec = { ...stream, credentialsKey, topics: !!topics, ...(c?.fixed && { headers: c.fixed }) };
     subscribe();
+    if (first && o.earlyStream && !o.headers && !topics && stream.transport === 'auto' && stream.method === 'GET' && typeof EventSource === 'function') {
+      await readEarly(first.create(spec));
+    }
   }
 
   function close(): void {
     if (closed) return;
     closed = true;
     attempt++;
+    early?.close();
     signal?.removeEventListener('abort', close);
     void credentials?.then((c) => c.stop());
     subscription?.close();
@@ -329,6 +405,8 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       let set = listeners.get(type)!;
       if (!set) listeners.set(type, (set = new Set()));
       set.add(r);
+      early?.listen(type);
+      if (early && !earlyReadable()) handOver();
       // The hub hears of a new type, and of a listener that needs it.
       if (set.size === 1 || r.one || r.fresh) subscription?.update(filter());
       stop?.addEventListener('abort', off);

@@ -21,6 +21,7 @@ export interface ResolvedOptions {
   /** Where `debug` writes, when on. */
   log: ((message: string, detail?: unknown) => void) | undefined;
   inert: boolean;
+  earlyStream: boolean;
 }
 
 /** Every option there is (those with a default, and these): any other name is a mistake, named with the closest. */
@@ -78,6 +79,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   if (credentialsKey !== undefined && typeof credentialsKey !== 'string') fail('credentialsKey must be a string');
   if (topics && body !== undefined) fail('topics and body cannot be used together');
   if (signal !== undefined && typeof signal?.addEventListener !== 'function') fail('signal must be an AbortSignal');
+  if (o.earlyStream !== undefined && typeof o.earlyStream !== 'boolean') fail('earlyStream must be a boolean');
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') fail('debug must be a boolean or a function');
   const backoff: StreamSpec['backoff'] = { ...d.backoff };
   for (const name of ['initialMs', 'maxMs', 'factor'] as const) backoff[name] = number(`backoff.${name}`, o.backoff?.[name], d.backoff[name]);
@@ -104,6 +106,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     sharing,
     parse,
     inert,
+    earlyStream: o.earlyStream ?? d.earlyStream,
     log: debug === true ? (message, detail) => console.log(`[ssemux] ${message}`, detail ?? '') : debug || undefined,
     workerUrl: o.workerUrl && absolute('workerUrl', o.workerUrl, base, inert),
     headers,

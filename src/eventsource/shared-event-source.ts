@@ -124,7 +124,9 @@ export class SharedEventSource extends EventTarget implements EventSource {
     // mailto:, javascript:); http(s), data: and blob: it streams. The client is then inert: it opens nothing.
     const fetchable = /^(https?|data|blob):/.test(href);
     // (Otherwise the client's own default: inert on a server.)
-    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials, inert: !fetchable || undefined };
+    // No early stream of the platform's in a first tab: open, error and readyState follow one
+    // engine's answers, as the web-platform-tests check them.
+    const options: RealtimeClientOptions = { url: href, parse: 'text', withCredentials, inert: !fetchable || undefined, earlyStream: false };
     for (const name of ['headers', 'workerUrl', 'sharing', 'transport', 'topics'] as const) {
       if (init[name] !== undefined) Object.assign(options, { [name]: init[name] });
     }

@@ -22,6 +22,8 @@ export const DEFAULTS = {
   maxEventSize: 1024 * 1024,
   /** @default 'GET' */
   method: 'GET' as 'GET' | 'POST',
+  /** @default true */
+  earlyStream: true as boolean,
   /** @default false */
   debug: false as boolean | ((message: string, detail?: unknown) => void),
 } as const;

@@ -91,6 +91,14 @@ export const WORKER_REATTACH_MS = 1_000;
 /** More worker deaths than this within {@link WORKER_DEATH_WINDOW_MS} and the tab gives up on the worker. */
 export const MAX_WORKER_DEATHS = 3;
 export const WORKER_DEATH_WINDOW_MS = 30_000;
+/**
+ * A first tab reads its stream itself (earlyStream) when Web Locks show no worker running, or when
+ * neither they nor a worker have answered by then: a running worker welcomes a tab in 5–10 ms,
+ * while the first query of a page takes 4–20 ms (20–40 ms where the origin holds no lock yet), and
+ * waiting for it would cost the first tab most of what reading early saves. A wrong guess costs
+ * one request, closed as soon as the worker answers.
+ */
+export const FIRST_TAB_GUESS_MS = 15;
 
 // ---- A client (src/client) ---------------------------------------------------------------------
 

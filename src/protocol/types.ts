@@ -167,6 +167,16 @@ export interface RealtimeClientOptions {
   /** Aborting it closes the client, as `close()` does. */
   signal?: AbortSignal;
   /**
+   * The first tab of an origin (no SharedWorker of ssemux runs yet) also reads its stream with the
+   * platform's EventSource while the worker starts, then lets the worker take over after the last
+   * event it got: its first events come as soon as a plain EventSource's. Only where that changes
+   * nothing else: shared-worker mode, transport `auto`, GET, no headers, no topics, no `'*'` or
+   * `tabs: 'one'` listener (adding one hands over at once), events with ids. Its status says `open`
+   * over `eventsource` until the worker's events come. See the README's "The first tab".
+   * @default true
+   */
+  earlyStream?: boolean;
+  /**
    * Logs what the client does: state changes, the sharing and transport chosen and why, and the
    * upstream's requests and responses (method, URL, status, retry delay), which in a SharedWorker
    * or a leader tab are otherwise invisible from this tab. `true` writes to `console.log`.

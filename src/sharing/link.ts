@@ -44,4 +44,9 @@ export interface LinkSubscription {
 export interface Link {
   readonly sharing: ResolvedSharing;
   subscribe(subscriber: LinkSubscriber): LinkSubscription;
+  /**
+   * Whether this tab is the first of the browser to use a hub of this kind (none ran before it),
+   * where a hub takes long to start (a SharedWorker): `false` as soon as one welcomes the tab.
+   */
+  alone?(): Promise<boolean>;
 }

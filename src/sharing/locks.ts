@@ -8,6 +8,9 @@ export function webLocks(): LockManager | undefined {
   return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 }
 
+/** What the life lock of every SharedWorker of the release `namespace` is named with, then an id. */
+export const workerLockPrefix = (namespace: string) => `${namespace}:worker:`;
+
 /** A lock held (or asked for) until `release()`. */
 export interface HeldLock {
   /** True once held; false when the platform refuses (no Web Locks, an opaque origin) or it was released first. */

@@ -3,7 +3,7 @@ import { FLUSH_COST_FACTOR, MAX_FLUSH_GAP_MS, PING_MS } from '../protocol/limits
 import { randomId } from '../protocol/random-id.js';
 import { NAMESPACE, PROTOCOL_VERSION } from '../protocol/release.js';
 import type { TabMessage, Welcome } from '../protocol/tab-hub-messages.js';
-import { holdLock, webLocks } from './locks.js';
+import { holdLock, webLocks, workerLockPrefix } from './locks.js';
 import { serveTab } from './serve-tab.js';
 import { createWireEncoder } from './wire-encoder.js';
 
@@ -29,7 +29,7 @@ export interface SharedWorkerHostOptions {
 export function serveSharedWorker(scope: SharedWorkerScope, options: SharedWorkerHostOptions = {}): void {
   const hub = options.hub ?? createHub({ flushGap: (_, lastFlushMs) => Math.min(MAX_FLUSH_GAP_MS, lastFlushMs * FLUSH_COST_FACTOR) });
   const protocol = options.protocol ?? PROTOCOL_VERSION;
-  const lifeLock = `${options.namespace ?? NAMESPACE}:worker:${randomId()}`;
+  const lifeLock = workerLockPrefix(options.namespace ?? NAMESPACE) + randomId();
   const toWire = createWireEncoder();
   // Tabs wait on this lock: when it is granted to one of them, this worker is gone. It is named
   // to tabs only once held, or a tab could take it first and think the worker dead.

@@ -1,10 +1,10 @@
-import { MAX_WORKER_DEATHS, WORKER_ATTACH_TIMEOUT_MS, WORKER_CHECK_MS, WORKER_DEATH_WINDOW_MS, WORKER_REATTACH_MS } from '../protocol/limits.js';
+import { FIRST_TAB_GUESS_MS, MAX_WORKER_DEATHS, WORKER_ATTACH_TIMEOUT_MS, WORKER_CHECK_MS, WORKER_DEATH_WINDOW_MS, WORKER_REATTACH_MS } from '../protocol/limits.js';
 import { randomId } from '../protocol/random-id.js';
 import { PROTOCOL_VERSION } from '../protocol/release.js';
 import type { TabMessage } from '../protocol/tab-hub-messages.js';
 import type { StatusError } from '../protocol/types.js';
 import type { Link } from './link.js';
-import { holdLock, webLocks } from './locks.js';
+import { holdLock, webLocks, workerLockPrefix } from './locks.js';
 import { createSessionLink } from './session-link.js';
 import type { TabContext } from './tab-context.js';
 import { watchHub, type HubWatch } from './watch-hub.js';
@@ -30,6 +30,13 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
   const shared = createSessionLink('shared-worker', context, () => current ?? connect());
   const deaths: number[] = [];
   let current: WorkerConnection | undefined;
+  /** A worker has welcomed the current connection. */
+  let welcomed = false;
+  /** Callers of `alone()` waiting for a welcome, or for the failure that means none comes. */
+  const waiting: (() => void)[] = [];
+  const settle = () => waiting.splice(0).forEach((answer) => answer());
+  /** Given up on for good (see `fail`). */
+  let failed = false;
 
   /**
    * Gives up on the worker for good; the subscribers move to the next sharing mode, told why
@@ -37,6 +44,8 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
    */
   function fail(why: WorkerFailure, detail?: unknown): void {
     end();
+    failed = true;
+    settle();
     void explain(why, detail).then((error) => shared.fail(error!.code, error!.message));
   }
 
@@ -49,6 +58,7 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
   function end(): void {
     current?.end();
     current = undefined;
+    welcomed = false;
   }
 
   /** `diedAt`: a restart, when the last worker died (0: a first start). */
@@ -91,6 +101,8 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
         clearTimeout(attachTimer);
         if (message.protocol !== PROTOCOL_VERSION) return failed('protocol', message.protocol);
         watch = watchHub(message, () => died(mine));
+        welcomed = true;
+        settle();
       } else if (!watch) {
         // Nothing of a worker that has not welcomed this tab is read: it may speak another protocol.
       } else if (message.kind === 'ping') {
@@ -146,5 +158,23 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
   context.onPage('pageshow', (event) => event.persisted && back());
   context.onPage('resume', back);
 
-  return shared.link;
+  return {
+    ...shared.link,
+    alone() {
+      return new Promise<boolean>((resolve) => {
+        if (welcomed || failed) return resolve(false);
+        const guess = setTimeout(() => decide(true), FIRST_TAB_GUESS_MS);
+        const decide = (first: boolean) => {
+          clearTimeout(guess);
+          resolve(first);
+        };
+        // A running worker welcomes a tab within milliseconds, often before the locks answer.
+        waiting.push(() => decide(false));
+        Promise.resolve(locks?.query?.()).then(
+          (state) => decide(!!state && !state.held?.some((lock) => lock.name?.startsWith(workerLockPrefix(context.namespace)))),
+          () => decide(false),
+        );
+      });
+    },
+  };
 }

@@ -18,6 +18,7 @@ export interface HarnessOptions {
   headersTimeoutMs?: number;
   maxConnections?: number;
   topics?: string[];
+  earlyStream?: boolean;
 }
 
 /** Fast backoff so tests see reconnections in well under a second. */
@@ -37,7 +38,7 @@ export function startClient(page: Page, options: HarnessOptions, types: string[]
 }
 
 export const ids = (page: Page, i = 0): Promise<string[]> => page.evaluate((n) => (window as any).harness.ids(n), i);
-export const received = (page: Page, i = 0): Promise<{ type: string; id: string; data: unknown; text: string; at: number }[]> =>
+export const received = (page: Page, i = 0): Promise<{ type: string; id: string; data: unknown; text: string; at: number; via: string }[]> =>
   page.evaluate((n) => (window as any).harness.received(n), i);
 export const status = (page: Page, i = 0): Promise<any> => page.evaluate((n) => (window as any).harness.status(n), i);
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHub } from '../../../src/hub/hub.js';
+import { FIRST_TAB_GUESS_MS } from '../../../src/protocol/limits.js';
 import { NAMESPACE, PROTOCOL_VERSION } from '../../../src/protocol/release.js';
 import { serveSharedWorker } from '../../../src/sharing/shared-worker-host.js';
 import { installFakePlatform, type FakePlatform, type FakeWorker, type PlatformOptions, type WorkerScript } from '../../support/fake-platform.js';
@@ -610,3 +611,71 @@ describe('SharedWorker sharing', () => {
   });
 });
 
+
+describe('A first tab: whether a worker ran before it (earlyStream)', () => {
+  /** What `promise` resolves to, the fake clock running until it does. */
+  async function settled<T>(promise: Promise<T>): Promise<T> {
+    let done: { value: T } | undefined;
+    void promise.then((value) => (done = { value }));
+    await until(() => done !== undefined, 'the answer');
+    return done!.value;
+  }
+  const alone = (tab: Tab) => tab.run(() => sw(tab).alone!());
+
+  it('the first tab is alone (asked as it subscribes); a tab that joins the running worker is not, by its lock or by its welcome', async () => {
+    install();
+    const [a, b] = await tabs('A', 'B');
+    a.subscribe(recorder(), sw);
+    expect(await settled(alone(a))).toBe(true);
+    await until(() => server.upstreams[0]?.opened === true, 'the upstream');
+    await watching(1, [a]);
+    // Asked again once welcomed: no.
+    expect(await settled(alone(a))).toBe(false);
+    b.subscribe(recorder(), sw);
+    expect(await settled(alone(b))).toBe(false);
+    // Without Web Locks' answer, the welcome tells.
+    const c = await openTab(platform, 'C');
+    vi.spyOn(c.run(() => navigator.locks), 'query').mockReturnValue(new Promise(() => {}));
+    c.subscribe(recorder(), sw);
+    expect(await settled(alone(c))).toBe(false);
+    // A tab of another release has no worker of its own yet.
+    const old = await openTab(platform, 'D', { release: '0.0.1' });
+    expect(await settled(alone(old))).toBe(true);
+  });
+
+  it('alone is guessed true when neither Web Locks nor a worker answer within FIRST_TAB_GUESS_MS (a page\'s first query can be slow)', async () => {
+    install({ sharedWorker: () => new Promise(() => {}) });
+    const a = await openTab(platform, 'A');
+    vi.spyOn(a.run(() => navigator.locks), 'query').mockReturnValue(new Promise(() => {}));
+    a.subscribe(recorder(), sw);
+    let first: boolean | undefined;
+    void alone(a).then((value) => (first = value));
+    await vi.advanceTimersByTimeAsync(FIRST_TAB_GUESS_MS - 1);
+    expect(first).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(first).toBe(true);
+  });
+
+  it('a tab whose worker cannot start is not alone: it falls back instead', async () => {
+    install();
+    platform.failSharedWorker(() => new DOMException('Access to the script is denied', 'SecurityError'));
+    const a = await openTab(platform, 'A');
+    vi.spyOn(a.run(() => navigator.locks), 'query').mockReturnValue(new Promise(() => {}));
+    const s = a.subscribe(recorder(), sw);
+    expect(await settled(alone(a))).toBe(false);
+    await until(() => s.lost.length === 1, 'onLost');
+  });
+
+  it('a subscriber that read events by itself resumes from the last of them: the upstream goes back for what the hub does not keep', async () => {
+    install();
+    const [a] = await tabs('A');
+    for (let i = 0; i < 9; i++) server.publish('x');
+    const r = recorder();
+    r.at = { id: '7', count: 7, lineage: 'early' };
+    a.subscribe(r, sw);
+    await until(() => r.ids.length === 2, 'the events after 7');
+    expect(server.upstreams[0]!.lastEventId).toBe('7');
+    expect(r.ids).toEqual(['8', '9']);
+    expect(r.at).toEqual({ id: '9', count: 9, lineage: 'early' });
+  });
+});

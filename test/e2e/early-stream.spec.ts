@@ -1,0 +1,80 @@
+import { expect, ids, openHarness, publishOne, received, startClient, stats, test, type DemoServer } from './fixtures.js';
+
+// The first tab of an origin reads its stream with the platform's EventSource while its
+// SharedWorker starts, and hands the stream over to the worker from the last event it got.
+
+/** Publishes on `stream` one event after another until `stop()`; returns the ids published. */
+function ticker(server: DemoServer, stream: string): { stop(): Promise<string[]> } {
+  const sent: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let n = 1; running; n++) sent.push(await publishOne(server, { stream, type: 'tick', data: { n } }));
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return sent;
+    },
+  };
+}
+
+/** The `Last-Event-ID` of every request for `/events` from now on, in order ('' for none). */
+function resumeHeaders(server: DemoServer): string[] {
+  const seen: string[] = [];
+  server.server.prependListener('request', (req) => {
+    if (req.url?.startsWith('/events')) seen.push(String(req.headers['last-event-id'] ?? ''));
+  });
+  return seen;
+}
+
+test('the first tab reads its stream itself until its worker runs, which takes over after the last event it got: none lost or repeated', async ({ context, server }) => {
+  const resumes = resumeHeaders(server);
+  const tick = ticker(server, 'early');
+  await expect.poll(async () => (await stats(server)).latestId).not.toBe('');
+  const page = await openHarness(context, server);
+  await startClient(page, { url: '/events?stream=early', sharing: 'shared-worker' }, ['tick']);
+  const statuses = () => page.evaluate(() => (window as any).harness.statuses(0).map((s: any) => `${s.state}/${s.transport}`));
+  await expect.poll(async () => (await statuses()).at(-1)).toBe('open/fetch');
+  // A second tab joins the running worker.
+  const second = await openHarness(context, server);
+  await startClient(second, { url: '/events?stream=early', sharing: 'shared-worker' }, ['tick']);
+  await expect.poll(async () => (await ids(second)).length).toBeGreaterThan(3);
+  const sent = await tick.stop();
+  await expect.poll(async () => (await ids(page)).at(-1)).toBe(sent.at(-1));
+  await expect.poll(async () => (await ids(second)).at(-1)).toBe(sent.at(-1));
+
+  const got = await received(page);
+  const early = got.filter((m) => m.via === 'eventsource');
+  expect(early.length, 'events read by the tab itself').toBeGreaterThan(0);
+  // Every event from the first one the tab got, once, in order, across the hand-over.
+  expect(got.map((m) => m.id)).toEqual(sent.slice(sent.indexOf(got[0]!.id)));
+  // Its status: open over the tab's EventSource, then open over the worker's fetch, never connecting between.
+  expect(await statuses()).toEqual(['connecting/fetch', 'open/eventsource', 'open/fetch']);
+  // Two requests, the tab's and the worker's: the worker kept the events after the tab's last.
+  expect(resumes).toEqual(['', '']);
+  const later = await ids(second);
+  expect(later).toEqual(sent.slice(sent.indexOf(later[0]!)));
+  await expect.poll(async () => (await stats(server)).openStreams).toBe(1);
+});
+
+test("no early stream with a '*' listener (the platform names no type it is not asked for), nor with earlyStream: false", async ({ context, server }) => {
+  const resumes = resumeHeaders(server);
+  const page = await openHarness(context, server);
+  await startClient(page, { url: '/events?stream=early-all', sharing: 'shared-worker' }, ['*']);
+  const states = () => page.evaluate(() => (window as any).harness.statuses(0).map((s: any) => `${s.state}/${s.transport}`));
+  await expect.poll(async () => (await states()).at(-1)).toBe('open/fetch');
+  expect([...new Set(await states())]).toEqual(['connecting/fetch', 'open/fetch']);
+  expect(resumes).toEqual(['']);
+  const other = await context.browser()!.newContext();
+  try {
+    const alone = await openHarness(other, server);
+    await startClient(alone, { url: '/events?stream=early-off', sharing: 'shared-worker', earlyStream: false }, ['tick']);
+    const shown = () => alone.evaluate(() => (window as any).harness.statuses(0).map((s: any) => `${s.state}/${s.transport}`));
+    await expect.poll(async () => (await shown()).at(-1)).toBe('open/fetch');
+    expect([...new Set(await shown())]).toEqual(['connecting/fetch', 'open/fetch']);
+    expect(resumes).toEqual(['', '']);
+  } finally {
+    await other.close();
+  }
+});
