@@ -105,7 +105,6 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   let topics = o.topics;
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
-  let linkInUse: Link | undefined;
   let spec: StreamSpec;
   /** Where this client stands in its stream: it resubscribes from here, wherever the hub is. */
   let position: Position = START;
@@ -114,11 +113,11 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
    * The first tab's own stream, while its worker starts (./early-stream.ts): the worker's frames
    * are not read meanwhile; its first events, or trouble with its upstream, end it (`handOver`).
    */
-  let early: EarlyStream | undefined;
+  let early: { stream: EarlyStream; link: Link } | undefined;
   /** The worker's last status while the tab's own stream answers for it. */
   let heldStatus: ConnectionStatus | undefined;
   /** The tab's own stream opened: the worker's `connecting` is not news until its upstream opens. */
-  let handedOver = false;
+  let openedEarly = false;
   /** Bumped by every (re)subscription and by close(): a link that loads late is not used then. */
   let attempt = 0;
   /** Why sharing and transport are not those asked for: set by this client, and by the engine. */
@@ -153,8 +152,8 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       if (!s.error && (s.state === 'connecting' || s.state === 'open')) return void (heldStatus = s);
       handOver();
     }
-    if (handedOver && s.state === 'connecting' && !s.error) return;
-    handedOver = false;
+    if (openedEarly && s.state === 'connecting' && !s.error) return;
+    openedEarly = false;
     // What the hub that is gone handed out and did not say go for, the next one hands out.
     if (s.reason === 'hub-lost') held = [];
     transportReason = s.fallbackReason;
@@ -263,7 +262,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   function lost(error: StatusError): void {
     subscription = undefined;
     // The next mode subscribes from where this tab got to.
-    early?.close();
+    early?.stream.close();
     early = undefined;
     if (closed) return;
     const mine = ++attempt;
@@ -283,7 +282,6 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
 
   function use(link: Link, mine: number): void {
     if (mine !== attempt || closed) return;
-    linkInUse = link;
     subscription = link.subscribe({
       spec,
       filter,
@@ -317,7 +315,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   async function readEarly(link: Link): Promise<void> {
     if (!link.alone || !(await link.alone()) || closed || !subscription || !earlyReadable()) return;
     const lineage = randomId();
-    early = openEarlyStream(url, stream.withCredentials, listeners.keys(), {
+    const own = openEarlyStream(url, stream.withCredentials, listeners.keys(), {
       event(event) {
         // A stream without ids has no place to take over from: the worker's subscription, from
         // where its upstream started, is all there is. One too large: the worker drops and reports it.
@@ -326,14 +324,15 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
         position = { id: event.id, count: position.count + 1, lineage };
       },
       open() {
-        handedOver = true;
+        openedEarly = true;
         setStatus({ ...status, state: 'open', transport: 'eventsource', reason: 'opened' });
       },
       failed() {
-        handedOver = false;
+        openedEarly = false;
         handOver();
       },
     });
+    early = { stream: own, link };
   }
 
   /**
@@ -343,16 +342,17 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
    * rule), else going back for them. Returns whether the first one goes on.
    */
   function handOver(): boolean {
-    early?.close();
+    const link = early?.link;
+    early?.stream.close();
     early = undefined;
     const held = heldStatus;
     heldStatus = undefined;
-    if (isStart(position) || !subscription) {
+    if (isStart(position) || !subscription || !link) {
       if (held) fromLink(held);
       return true;
     }
     const old = subscription;
-    use(linkInUse!, ++attempt);
+    use(link, ++attempt);
     old.close();
     return false;
   }
@@ -377,7 +377,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     if (closed) return;
     closed = true;
     attempt++;
-    early?.close();
+    early?.stream.close();
     signal?.removeEventListener('abort', close);
     void credentials?.then((c) => c.stop());
     subscription?.close();
@@ -405,7 +405,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       let set = listeners.get(type)!;
       if (!set) listeners.set(type, (set = new Set()));
       set.add(r);
-      early?.listen(type);
+      early?.stream.listen(type);
       if (early && !earlyReadable()) handOver();
       // The hub hears of a new type, and of a listener that needs it.
       if (set.size === 1 || r.one || r.fresh) subscription?.update(filter());
