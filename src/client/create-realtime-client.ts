@@ -113,7 +113,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
    * The first tab's own stream, while its worker starts (./early-stream.ts): the worker's frames
    * are not read meanwhile; its first events, or trouble with its upstream, end it (`handOver`).
    */
-  let early: { stream: EarlyStream; link: Link } | undefined;
+  let early: { stream: EarlyStream; link: Link; offPage: (() => void)[] } | undefined;
   /** The worker's last status while the tab's own stream answers for it. */
   let heldStatus: ConnectionStatus | undefined;
   /** The tab's own stream opened: the worker's `connecting` is not news until its upstream opens. */
@@ -150,7 +150,9 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     if (closed) return;
     if (early) {
       if (!s.error && (s.state === 'connecting' || s.state === 'open')) return void (heldStatus = s);
-      handOver();
+      // A hub gone: the link brings the subscription to the next one, from where the tab got to.
+      if (s.reason === 'hub-lost') endEarly();
+      else handOver();
     }
     if (openedEarly && s.state === 'connecting' && !s.error) return;
     openedEarly = false;
@@ -262,8 +264,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   function lost(error: StatusError): void {
     subscription = undefined;
     // The next mode subscribes from where this tab got to.
-    early?.stream.close();
-    early = undefined;
+    endEarly();
     if (closed) return;
     const mine = ++attempt;
     void choice(linkIndex + 1).then(
@@ -332,7 +333,17 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
         handOver();
       },
     });
-    early = { stream: own, link };
+    // A page that leaves (or freezes) reads nothing: its link comes back from where the tab got to.
+    early = { stream: own, link, offPage: [context.onPage('pagehide', endEarly), context.onPage('freeze', endEarly)] };
+  }
+
+  /** Closes the tab's own stream, if it is open; returns the link it was reading early for. */
+  function endEarly(): Link | undefined {
+    const link = early?.link;
+    early?.stream.close();
+    early?.offPage.forEach((off) => off());
+    early = heldStatus = undefined;
+    return link;
   }
 
   /**
@@ -342,11 +353,8 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
    * rule), else going back for them. Returns whether the first one goes on.
    */
   function handOver(): boolean {
-    const link = early?.link;
-    early?.stream.close();
-    early = undefined;
     const held = heldStatus;
-    heldStatus = undefined;
+    const link = endEarly();
     if (isStart(position) || !subscription || !link) {
       if (held) fromLink(held);
       return true;
@@ -377,7 +385,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     if (closed) return;
     closed = true;
     attempt++;
-    early?.stream.close();
+    endEarly();
     signal?.removeEventListener('abort', close);
     void credentials?.then((c) => c.stop());
     subscription?.close();

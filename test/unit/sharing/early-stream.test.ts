@@ -14,6 +14,8 @@ import { createFakeServer, FAKE_TIMERS, openTab, URL_A, WORKER_URL, type FakeSer
 
 let platform: FakePlatform;
 let server: FakeServer;
+/** Every client a test made, closed after it: none reads on into the next test. */
+const clients: RealtimeClient<EventMap>[] = [];
 
 /** The platform's EventSource, as the test drives it: it receives what the test says. */
 class FakeEventSource extends EventTarget {
@@ -51,6 +53,7 @@ function client(tab: Tab, types: string[], options: Partial<RealtimeClientOption
   const c: RealtimeClient<EventMap> = tab.run(() =>
     createClient({ url: URL_A, workerUrl: WORKER_URL, sharing: 'shared-worker', parse: 'text', inert: false, ...options }, tab.context),
   );
+  clients.push(c);
   c.onStatus((s: RealtimeStatus) => statuses.push(`${s.state}/${s.transport}`));
   for (const type of types) c.on(type, (m) => got.push(m));
   return { c, got, ids: () => got.map((m) => m.lastEventId), statuses };
@@ -77,6 +80,7 @@ beforeEach(() => {
   vi.stubGlobal('EventSource', FakeEventSource);
 });
 afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
   platform.uninstall();
   vi.useRealTimers();
   vi.unstubAllGlobals();
@@ -199,5 +203,58 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
     server.publish('x');
     await until(() => c.ids().length === 1, 'event 1');
     expect(server.upstreams).toHaveLength(1);
+  });
+
+  it('the page leaves while reading early (back/forward cache): its own stream closes, nothing reconnects while hidden, and it comes back from the last event it got', async () => {
+    install();
+    const a = await openTab(platform, 'A');
+    const c = client(a, ['x']);
+    const es = await ownStream();
+    es.open();
+    await until(() => platform.workers[0]?.connections === 1, 'the worker');
+    server.publish('x');
+    server.publish('x');
+    echo(es, ['1', '2']);
+    platform.pagehide('A', { persisted: true });
+    expect(es.readyState).toBe(2);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(platform.workers[0]!.connections).toBe(1);
+    server.publish('x');
+    platform.pageshow('A', { persisted: true });
+    await until(() => c.ids().length === 3, 'event 3');
+    server.publish('x');
+    await until(() => c.ids().length === 4, 'event 4');
+    expect(c.ids()).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('the worker dies while the tab reads early: one new worker, which the tab hands over to after the last event it got', async () => {
+    install();
+    const a = await openTab(platform, 'A');
+    const c = client(a, ['x']);
+    const es = await ownStream();
+    es.open();
+    // Once the tab watches the worker's life lock, it hears of its death.
+    await until(() => {
+      const lock = platform.locks.snapshot().held.find((l) => l.clientId === platform.workers[0]?.agent && l.name.includes(':worker:'));
+      return !!lock && platform.locks.waiting(lock.name).includes('A');
+    }, 'the tab to watch the worker');
+    await until(() => server.upstreams[0]?.opened === true, "the worker's upstream");
+    // Its status reached the tab (held while the tab reads by itself).
+    await vi.advanceTimersByTimeAsync(50);
+    // Two events the tab reads by itself before the worker's frames of them come (they never do).
+    server.log.push({ type: 'x', data: 'd1', id: '1' }, { type: 'x', data: 'd2', id: '2' });
+    echo(es, ['1', '2']);
+    platform.workers[0]!.terminate();
+    await until(() => platform.workers[1]?.connections === 1, 'a new worker');
+    // The tab's own stream reads on while it is open; the new worker's upstream started after 2.
+    server.publish('x');
+    echo(es, ['3']);
+    server.publish('x');
+    await until(() => c.ids().length === 4, 'event 4');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(c.ids()).toEqual(['1', '2', '3', '4']);
+    expect(es.readyState).toBe(2);
+    expect(platform.workers).toHaveLength(2);
+    expect(platform.workers[1]!.connections).toBe(1);
   });
 });
