@@ -1,5 +1,5 @@
 import { backoffDelay, clampDelay } from '../protocol/delays.js';
-import { MAX_ONE_RAN } from '../protocol/limits.js';
+import { EARLY_HANDOVER_MS, MAX_ONE_RAN } from '../protocol/limits.js';
 import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import { randomId } from '../protocol/random-id.js';
 import { isStart, START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../protocol/stream.js';
@@ -113,7 +113,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
    * The first tab's own stream, while its worker starts (./early-stream.ts): the worker's frames
    * are not read meanwhile; its first events, or trouble with its upstream, end it (`handOver`).
    */
-  let early: { stream: EarlyStream; link: Link; offPage: (() => void)[] } | undefined;
+  let early: { stream: EarlyStream; link: Link; offPage: (() => void)[]; timer?: ReturnType<typeof setTimeout> } | undefined;
   /** The worker's last status while the tab's own stream answers for it. */
   let heldStatus: ConnectionStatus | undefined;
   /** The tab's own stream opened: the worker's `connecting` is not news until its upstream opens. */
@@ -149,7 +149,14 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   function fromLink(s: ConnectionStatus): void {
     if (closed) return;
     if (early) {
-      if (!s.error && (s.state === 'connecting' || s.state === 'open')) return void (heldStatus = s);
+      if (!s.error && s.state === 'connecting') return void (heldStatus = s);
+      // The worker's upstream is open: a tab that read events by itself waits for the worker's
+      // first ones (its hub then keeps the tab's last, as a rule), on a quiet stream not for long.
+      if (!s.error && s.state === 'open' && !isStart(position)) {
+        heldStatus = s;
+        early.timer ??= setTimeout(handOver, EARLY_HANDOVER_MS);
+        return;
+      }
       // A hub gone: the link brings the subscription to the next one, from where the tab got to.
       if (s.reason === 'hub-lost') endEarly();
       else handOver();
@@ -211,7 +218,12 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   // The per-event path on the tab side: the last events asked for, the events, then those this
   // tab runs its `tabs: 'one'` listeners for.
   function deliver(frame: EventsFrame): void {
-    if (closed || (early && (frame.events.length === 0 || !handOver()))) return;
+    if (closed) return;
+    if (early && (frame.events.length === 0 || !handOver())) {
+      // Its events come again from the subscription that takes over; the last events asked for do not.
+      if (frame.latest) call(frame.latest, (r) => r.fresh, true);
+      return;
+    }
     if (frame.latest) call(frame.latest, (r) => r.fresh, true);
     call(frame.events, (r) => !r.one);
     position = frame.at;
@@ -315,6 +327,8 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
    */
   async function readEarly(link: Link): Promise<void> {
     if (!link.alone || !(await link.alone()) || closed || !subscription || !earlyReadable()) return;
+    // The worker answered first (its upstream is open, or its events came): nothing to read early.
+    if (status.state === 'open' || !isStart(position)) return;
     const lineage = randomId();
     const own = openEarlyStream(url, stream.withCredentials, listeners.keys(), {
       event(event) {
@@ -342,6 +356,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     const link = early?.link;
     early?.stream.close();
     early?.offPage.forEach((off) => off());
+    clearTimeout(early?.timer);
     early = heldStatus = undefined;
     return link;
   }

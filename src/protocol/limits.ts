@@ -99,6 +99,13 @@ export const WORKER_DEATH_WINDOW_MS = 30_000;
  * one request, closed as soon as the worker answers.
  */
 export const FIRST_TAB_GUESS_MS = 15;
+/**
+ * A first tab that read events by itself hands over to its worker at the worker's first events,
+ * or this long after the worker's upstream opened (a quiet stream), whichever comes first: later,
+ * the tab would hold a second connection; sooner, the worker's hub keeps none of the tab's events
+ * yet, and its upstream goes back for them (one more request).
+ */
+export const EARLY_HANDOVER_MS = 1_000;
 
 // ---- A client (src/client) ---------------------------------------------------------------------
 

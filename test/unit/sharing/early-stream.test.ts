@@ -5,6 +5,7 @@ import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus }
 import { serveSharedWorker } from '../../../src/sharing/shared-worker-host.js';
 import { installFakePlatform, type FakePlatform } from '../../support/fake-platform.js';
 import { until } from '../../support/fake-time.js';
+import { EARLY_HANDOVER_MS } from '../../../src/protocol/limits.js';
 import { createFakeServer, FAKE_TIMERS, openTab, URL_A, WORKER_URL, type FakeServer, type Tab } from './helpers.js';
 
 // The first tab of an origin reads its stream with the platform's EventSource while its worker
@@ -31,6 +32,7 @@ class FakeEventSource extends EventTarget {
     FakeEventSource.made.push(this);
   }
   open(): void {
+    if (this.readyState !== 0) return;
     this.readyState = 1;
     this.onopen?.();
   }
@@ -137,17 +139,63 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
     expect(server.upstreams.flatMap((u) => u.restarts.map((r) => r.lastEventId))).toEqual(['2']);
   });
 
-  it('a tab that read nothing by itself keeps its subscription at the worker: the first frame is read, not dropped', async () => {
+  it("a tab that read nothing by itself closes its stream when the worker's upstream opens, and keeps its subscription there", async () => {
     install();
     const a = await openTab(platform, 'A');
     const c = client(a, ['x']);
     const es = await ownStream();
     es.open();
-    await until(() => server.upstreams[0]?.opened === true, "the worker's upstream");
+    await until(() => es.readyState === 2, "the tab's own stream to close");
+    expect(c.statuses).toEqual(['open/eventsource', 'open/fetch']);
+    expect(server.upstreams).toHaveLength(1);
     server.publish('x');
     await until(() => c.ids().length === 1, 'event 1 from the worker');
-    expect(es.readyState).toBe(2);
-    expect(c.statuses).toEqual(['open/eventsource', 'open/fetch']);
+    expect(server.upstreams).toHaveLength(1);
+  });
+
+  it('on a quiet stream a tab that read events by itself hands over EARLY_HANDOVER_MS after the worker opened: its upstream goes back for them', async () => {
+    install();
+    const a = await openTab(platform, 'A');
+    const c = client(a, ['x']);
+    const es = await ownStream();
+    es.open();
+    await until(() => platform.workers[0]?.connections === 1, 'the worker');
+    // Two events the tab reads by itself before the worker's upstream opens (it does not get them).
+    server.log.push({ type: 'x', data: 'd1', id: '1' }, { type: 'x', data: 'd2', id: '2' });
+    echo(es, ['1', '2']);
+    await until(() => server.upstreams[0]?.opened === true, "the worker's upstream");
+    await vi.advanceTimersByTimeAsync(EARLY_HANDOVER_MS - 100);
+    expect(es.readyState).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    await until(() => es.readyState === 2, "the tab's own stream to close");
+    await until(() => server.upstreams.some((u) => u.restarts.length > 0), 'the upstream to go back');
+    expect(server.upstreams.flatMap((u) => u.restarts.map((r) => r.lastEventId))).toEqual(['2']);
+    server.publish('x');
+    await until(() => c.ids().length === 3, 'event 3');
+    expect(c.ids()).toEqual(['1', '2', '3']);
+  });
+
+  it("a tab that takes itself for the first beside a running worker: its own stream closes at the worker's open, its latest listener hears the kept event", async () => {
+    install();
+    const a = await openTab(platform, 'A');
+    const first = client(a, [], { earlyStream: false });
+    first.c.on('x', () => {}, { latest: true });
+    await until(() => server.upstreams[0]?.opened === true, 'the upstream');
+    server.publish('x', 'kept');
+    await vi.advanceTimersByTimeAsync(100);
+    const b = await openTab(platform, 'B');
+    // Web Locks answer at once, and wrongly: no worker.
+    vi.spyOn(b.run(() => navigator.locks), 'query').mockResolvedValue({ held: [], pending: [] });
+    const heardLatest: string[] = [];
+    const c = b.run(() => createClient({ url: URL_A, workerUrl: WORKER_URL, sharing: 'shared-worker', parse: 'text', inert: false }, b.context));
+    clients.push(c);
+    c.on('x', (m) => heardLatest.push(`${m.text}${m.latest ? ' (latest)' : ''}`), { latest: true });
+    const es = await ownStream();
+    es.open();
+    await until(() => es.readyState === 2, "the tab's own stream to close");
+    await until(() => heardLatest.length === 1, 'the kept event');
+    expect(heardLatest).toEqual(['kept (latest)']);
+    expect(c.status.transport).toBe('fetch');
   });
 
   it('a stream without ids: the tab hands over at its first event without reading it', async () => {
