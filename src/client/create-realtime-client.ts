@@ -111,7 +111,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   let closed = false;
   /**
    * The first tab's own stream, while its worker starts (./early-stream.ts): the worker's frames
-   * are not read meanwhile; its first events, or trouble with its upstream, end it (`handOver`).
+   * are not read meanwhile; its first events, its upstream's opening, or trouble, end it (`handOver`).
    */
   let early: { stream: EarlyStream; link: Link; offPage: (() => void)[]; timer?: ReturnType<typeof setTimeout> } | undefined;
   /** The worker's last status while the tab's own stream answers for it. */

@@ -94,14 +94,20 @@ async function ownStream(): Promise<FakeEventSource> {
   return FakeEventSource.made[0]!;
 }
 
+/** Tab A, the first of its origin, with a client listening to `x` whose own stream has opened. */
+async function firstTab(catchUpChars?: number) {
+  install(catchUpChars);
+  const a = await openTab(platform, 'A');
+  const c = client(a, ['x']);
+  const es = await ownStream();
+  es.open();
+  return { a, c, es };
+}
+
 describe('earlyStream: the first tab reads its stream itself until its worker has events', () => {
   it('the worker takes over after the last event the tab got, from the events its hub keeps: each event once, one upstream request', async () => {
-    install();
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
+    const { c, es } = await firstTab();
     expect(es.url).toBe(URL_A);
-    es.open();
     expect(c.statuses.at(-1)).toBe('open/eventsource');
     await until(() => server.upstreams[0]?.opened === true, "the worker's upstream");
     // The tab's stream is ahead of the worker's, as a rule: it gets 1 and 2 first.
@@ -123,11 +129,7 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
   });
 
   it('when the hub does not keep the last event the tab got, its upstream goes back for what follows it', async () => {
-    install(0);
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
-    es.open();
+    const { c, es } = await firstTab(0);
     await until(() => server.upstreams[0]?.opened === true, "the worker's upstream");
     server.publish('x');
     server.publish('x');
@@ -140,11 +142,7 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
   });
 
   it("a tab that read nothing by itself closes its stream when the worker's upstream opens, and keeps its subscription there", async () => {
-    install();
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
-    es.open();
+    const { c, es } = await firstTab();
     await until(() => es.readyState === 2, "the tab's own stream to close");
     expect(c.statuses).toEqual(['open/eventsource', 'open/fetch']);
     expect(server.upstreams).toHaveLength(1);
@@ -154,11 +152,7 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
   });
 
   it('on a quiet stream a tab that read events by itself hands over EARLY_HANDOVER_MS after the worker opened: its upstream goes back for them', async () => {
-    install();
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
-    es.open();
+    const { c, es } = await firstTab();
     await until(() => platform.workers[0]?.connections === 1, 'the worker');
     // Two events the tab reads by itself before the worker's upstream opens (it does not get them).
     server.log.push({ type: 'x', data: 'd1', id: '1' }, { type: 'x', data: 'd2', id: '2' });
@@ -199,22 +193,14 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
   });
 
   it('a stream without ids: the tab hands over at its first event without reading it', async () => {
-    install();
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
-    es.open();
+    const { c, es } = await firstTab();
     es.emit('x', 'no id', '');
     expect(es.readyState).toBe(2);
     expect(c.got).toEqual([]);
   });
 
   it("a '*' listener added meanwhile hands over at once, from the last event the tab got", async () => {
-    install();
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
-    es.open();
+    const { c, es } = await firstTab();
     await until(() => server.upstreams[0]?.opened === true, "the worker's upstream");
     server.publish('x');
     echo(es, ['1']);
@@ -254,11 +240,7 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
   });
 
   it('the page leaves while reading early (back/forward cache): its own stream closes, nothing reconnects while hidden, and it comes back from the last event it got', async () => {
-    install();
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
-    es.open();
+    const { c, es } = await firstTab();
     await until(() => platform.workers[0]?.connections === 1, 'the worker');
     server.publish('x');
     server.publish('x');
@@ -276,11 +258,7 @@ describe('earlyStream: the first tab reads its stream itself until its worker ha
   });
 
   it('the worker dies while the tab reads early: one new worker, which the tab hands over to after the last event it got', async () => {
-    install();
-    const a = await openTab(platform, 'A');
-    const c = client(a, ['x']);
-    const es = await ownStream();
-    es.open();
+    const { c, es } = await firstTab();
     // Once the tab watches the worker's life lock, it hears of its death.
     await until(() => {
       const lock = platform.locks.snapshot().held.find((l) => l.clientId === platform.workers[0]?.agent && l.name.includes(':worker:'));
