@@ -36,7 +36,7 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
   const waiting: (() => void)[] = [];
   const settle = () => waiting.splice(0).forEach((answer) => answer());
   /** Given up on for good (see `fail`). */
-  let failed = false;
+  let gaveUp = false;
 
   /**
    * Gives up on the worker for good; the subscribers move to the next sharing mode, told why
@@ -44,7 +44,7 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
    */
   function fail(why: WorkerFailure, detail?: unknown): void {
     end();
-    failed = true;
+    gaveUp = true;
     settle();
     void explain(why, detail).then((error) => shared.fail(error!.code, error!.message));
   }
@@ -162,7 +162,7 @@ function createSharedWorkerLink(context: TabContext, workerUrl: string): Link {
     ...shared.link,
     alone() {
       return new Promise<boolean>((resolve) => {
-        if (welcomed || failed) return resolve(false);
+        if (welcomed || gaveUp) return resolve(false);
         const guess = setTimeout(() => decide(true), FIRST_TAB_GUESS_MS);
         const decide = (first: boolean) => {
           clearTimeout(guess);
