@@ -15,3 +15,20 @@ export async function startBurst(demo, burst) {
     await sleep(100);
   }
 }
+
+/**
+ * `published()` for measure(): true once the demo server's burst is over. A burst that ended
+ * short (the server refused a publish) is said once, with how far it got: the tabs then wait
+ * for events that were never published, and the run counts as stalled.
+ */
+export function burstOver(demo, log) {
+  let told = false;
+  return async () => {
+    const burst = (await demo.stats()).burst;
+    if (burst?.error && !told) {
+      told = true;
+      log(`    the burst ended short, ${burst.sent} of ${burst.count} events published: ${burst.error}`);
+    }
+    return burst?.done === true;
+  };
+}

@@ -26,7 +26,7 @@
 // At rates that keep the machine's cores busy, runs differ far more than rows do: take several.
 import { openTabs } from '../lib/browser.mjs';
 import { measure, settle, streamCounts, waitForNoStreams } from '../lib/measure.mjs';
-import { startBurst } from '../lib/burst.mjs';
+import { burstOver, startBurst } from '../lib/burst.mjs';
 import { sleep } from '../lib/stats.mjs';
 
 /** The labels the report and BENCH_FANOUT_CLIENTS go by. */
@@ -86,7 +86,7 @@ export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, se
           type: 'warm-up',
           expectedFor: () => warmUp,
           publish: () => startBurst(demo, { count: warmUp, rate: warmUp, type: 'warm-up', stream }),
-          published: async () => (await demo.stats()).burst?.done === true,
+          published: burstOver(demo, log),
           serverStats: client.serverStats,
           deadlineMs: 30_000,
           log,
@@ -101,7 +101,7 @@ export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, se
             type: `burst-${rate}`,
             expectedFor: () => count,
             publish: () => startBurst(demo, { count, rate, type: `burst-${rate}`, stream }),
-            published: async () => (await demo.stats()).burst?.done === true,
+            published: burstOver(demo, log),
             serverStats: client.serverStats,
             deadlineMs: seconds * 1000 + 30_000,
             quiet,

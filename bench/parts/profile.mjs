@@ -24,7 +24,7 @@ import { openTabs } from '../lib/browser.mjs';
 import { profilePage, profileSharedWorker, summarize } from '../lib/cpu-profile.mjs';
 import { measure, settle, streamCounts, waitForNoStreams } from '../lib/measure.mjs';
 import { waitForQuiet } from '../lib/quiet.mjs';
-import { startBurst } from '../lib/burst.mjs';
+import { burstOver, startBurst } from '../lib/burst.mjs';
 import { sleep } from '../lib/stats.mjs';
 
 export async function profile({ browser, browserPid, demo, root, tabs, rate, seconds, variants = [], quiet, log }) {
@@ -74,7 +74,7 @@ export async function profile({ browser, browserPid, demo, root, tabs, rate, sec
           type,
           expectedFor: () => count,
           publish: () => startBurst(demo, { count, rate: r, type, stream }),
-          published: async () => (await demo.stats()).burst?.done === true,
+          published: burstOver(demo, log),
           serverStats: demoStats,
           deadlineMs: seconds * 1000 + 30_000,
           quiet: wait ? quiet : undefined,
