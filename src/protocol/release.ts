@@ -5,7 +5,7 @@ declare const __SSEMUX_VERSION__: string;
  * with the package version it names the worker, the locks and the channels ({@link NAMESPACE}),
  * so a tab never talks to a hub of another release: two releases side by side run two hubs.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** The package version, set by the build. */
 export const VERSION: string = typeof __SSEMUX_VERSION__ === 'string' ? __SSEMUX_VERSION__ : '0.0.0-dev';

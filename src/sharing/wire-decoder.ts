@@ -26,10 +26,14 @@ function decodeFrame(frame: WireHubFrame): Frame {
 function decodeEvents(encoded: string): WireEvent[] {
   const fields = encoded.split('\r');
   const events: WireEvent[] = [];
-  const stride = fields[0] === '4' ? 4 : 3;
+  const stride = fields[0] === '4' ? 5 : 4;
+  let type = '';
+  let id = '';
   for (let i = 1; i < fields.length; i += stride) {
-    const event: WireEvent = { type: fields[i]!, data: fields[i + 2]!, id: fields[i + 1]! };
-    if (stride === 4) event.topic = fields[i + 3]!;
+    type = fields[i] || type;
+    id = id.slice(0, +fields[i + 1]!) + fields[i + 2]!;
+    const event: WireEvent = { type, data: fields[i + 3]!, id };
+    if (stride === 5) event.topic = fields[i + 4]!;
     events.push(event);
   }
   return events;

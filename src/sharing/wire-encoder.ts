@@ -25,8 +25,13 @@ export type WireEventsFrame = Omit<EventsFrame, 'events' | 'one' | 'latest'> & {
  * Turns hub messages into their wire form. Its memory of encoded arrays spans every tab it
  * serves: subscriptions with the same filter get the same array in one flush, serialized once.
  *
- * The events format: fields joined by CR, first `3` then type, id and data per event; or `4`,
- * then type, id, data and topic (a topic stream). No field of an event can hold a CR (the SSE
+ * The events format: fields joined by CR, first `3` then four per event: its type (empty when
+ * it is the type of the event before: no event's type is empty), how many UTF-16 code units its
+ * id shares with the id before (the first event's "before" is the empty id), the rest of its id,
+ * and its data; or `4`, and a fifth field, the topic (a topic stream). A stream's ids mostly
+ * differ from the one before only at their end (a cursor's stream part is 20 characters, the
+ * same for every event): an event costs every tab's message its id's end, not all of it, which
+ * is about 40% of the bytes of a small event. No field of an event can hold a CR (the SSE
  * parser ends a line at one), so nothing needs escaping, and splitting costs a fraction of
  * parsing JSON.
  */
@@ -37,7 +42,17 @@ export function createWireEncoder(): (message: HubMessage) => WireHubMessage {
     if (text === undefined) {
       const topics = events[0]?.topic !== undefined;
       const fields: string[] = [topics ? '4' : '3'];
-      for (const { type, id, data, topic } of events) topics ? fields.push(type, id, data, topic!) : fields.push(type, id, data);
+      let type = '';
+      let id = '';
+      for (const event of events) {
+        let same = 0;
+        const max = Math.min(id.length, event.id.length);
+        while (same < max && id.charCodeAt(same) === event.id.charCodeAt(same)) same++;
+        fields.push(event.type === type ? '' : event.type, String(same), event.id.slice(same), event.data);
+        if (topics) fields.push(event.topic!);
+        type = event.type;
+        id = event.id;
+      }
       encoded.set(events, (text = fields.join('\r')));
     }
     return text;
