@@ -29,9 +29,9 @@ export type WireEventsFrame = Omit<EventsFrame, 'events' | 'one' | 'latest'> & {
  * it is the type of the event before: no event's type is empty), how many UTF-16 code units its
  * id shares with the id before (the first event's "before" is the empty id), the rest of its id,
  * and its data; or `4`, and a fifth field, the topic (a topic stream). A stream's ids mostly
- * differ from the one before only at their end (a cursor's stream part is 20 characters, the
- * same for every event): an event costs every tab's message its id's end, not all of it, which
- * is about 40% of the bytes of a small event. No field of an event can hold a CR (the SSE
+ * differ from the one before only at their end (the ssemux server's cursors share their first
+ * part, 20 characters with its dash on the demo server): an event costs every tab's message its
+ * id's end, not all of it; with the type said once, about 40% of a small event's bytes. No field of an event can hold a CR (the SSE
  * parser ends a line at one), so nothing needs escaping, and splitting costs a fraction of
  * parsing JSON.
  */
