@@ -71,6 +71,8 @@ export interface RecordedRequest {
   contentType: string | undefined;
   /** The page or worker script that sent it: a worker's requests name its script. */
   referer: string | undefined;
+  /** Its `Last-Event-ID` header, if it sent one. */
+  lastEventId: string | undefined;
   /** A POST /events's body, complete once the request has ended. */
   body: string;
 }
@@ -89,6 +91,7 @@ export function recordRequests(server: DemoServer): RecordedRequest[] {
       path: new URL(req.url ?? '/', server.url).pathname,
       contentType: req.headers['content-type'],
       referer: req.headers.referer,
+      lastEventId: req.headers['last-event-id'] as string | undefined,
       body: '',
     };
     requests.push(entry);
@@ -126,6 +129,28 @@ export function recordRuns(server: DemoServer): ReportedRun[] {
     res.writeHead(204).end();
   });
   return runs;
+}
+
+/**
+ * Holds every request for `path` on `server` (a script the browser loads, say) unanswered until
+ * `release()`: the browser meets a slow network or a slow server at that one place.
+ */
+export function holdRequests(server: DemoServer, path: string): { release(): void } {
+  const app = server.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.server.removeAllListeners('request');
+  let released = false;
+  const held: (() => void)[] = [];
+  server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const answer = () => app.forEach((listener) => listener.call(server.server, req, res));
+    if (released || new URL(req.url ?? '/', server.url).pathname !== path) answer();
+    else held.push(answer);
+  });
+  return {
+    release() {
+      released = true;
+      held.splice(0).forEach((answer) => answer());
+    },
+  };
 }
 
 /** How the runs of `sent` went: events run more than once (and how many runs too many), events never run, runs per tab. */
