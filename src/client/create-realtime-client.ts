@@ -116,7 +116,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   let early: { stream: EarlyStream; link: Link; offPage: (() => void)[]; timer?: ReturnType<typeof setTimeout> } | undefined;
   /** The worker's last status while the tab's own stream answers for it. */
   let heldStatus: ConnectionStatus | undefined;
-  /** The tab's own stream opened: the worker's `connecting` is not news until its upstream opens. */
+  /** The client said open over the tab's own stream (at its first event): the worker's `connecting` is not news until its upstream opens. */
   let openedEarly = false;
   /** Bumped by every (re)subscription and by close(): a link that loads late is not used then. */
   let attempt = 0;
@@ -335,12 +335,16 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
         // A stream without ids has no place to take over from: the worker's subscription, from
         // where its upstream started, is all there is. One too large: the worker drops and reports it.
         if (event.id === '' || event.data.length > stream.maxEventSize) return void handOver();
+        // Open at its first event, not at the EventSource's open: a tab that has read nothing has
+        // no place to hand over from and leaves the stream to the worker's upstream, which misses
+        // what was published before it opened, even what this EventSource holds undispatched. A
+        // client that said open sooner would lose events published after it said so.
+        if (!openedEarly) {
+          openedEarly = true;
+          setStatus({ ...status, state: 'open', transport: 'eventsource', reason: 'opened' });
+        }
         call([event], (r) => !r.one);
         position = { id: event.id, count: position.count + 1, lineage };
-      },
-      open() {
-        openedEarly = true;
-        setStatus({ ...status, state: 'open', transport: 'eventsource', reason: 'opened' });
       },
       failed() {
         openedEarly = false;

@@ -12,7 +12,6 @@ export interface EarlyStream {
 export interface EarlyStreamHandlers {
   /** Each event of a type listened to, in the stream's order. */
   event(event: WireEvent): void;
-  open(): void;
   /** Once, when the stream fails: its tab hands over to the worker at once, which retries as it should. */
   failed(): void;
 }
@@ -36,7 +35,6 @@ export function openEarlyStream(url: string, withCredentials: boolean, types: It
     source.close();
   };
   for (const type of types) listen(type);
-  source.onopen = () => closed || on.open();
   source.onerror = () => {
     if (closed) return;
     close();

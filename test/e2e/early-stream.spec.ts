@@ -72,6 +72,41 @@ test('the first tab reads its stream itself until its worker runs, which takes o
   await expect.poll(async () => (await stats(server)).openStreams).toBe(1);
 });
 
+test('the client says open only once every event published from then on reaches it: an event its own stream holds undispatched when the worker opens is not owed', async ({ context, server }) => {
+  const workerScript = holdRequests(server, '/dist/ssemux-worker.js');
+  // The page's own stream opens, but what it would dispatch stays on the server (a slow network):
+  // the tab has read nothing when its worker's upstream opens.
+  server.server.prependListener('request', (req, res) => {
+    if (!req.url?.startsWith('/events') || req.headers.referer?.endsWith('/ssemux-worker.js')) return;
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => (String(chunk).includes('data:') ? true : write(chunk, ...rest))) as typeof res.write;
+  });
+  const page = await openHarness(context, server);
+  await page.evaluate(() => {
+    const w = window as any;
+    const Platform = w.EventSource;
+    w.EventSource = class extends Platform {
+      constructor(...args: unknown[]) {
+        super(...args);
+        this.addEventListener('open', () => (w.ownStreamOpen = true));
+      }
+    };
+  });
+  await startClient(page, { url: '/events?stream=owed', sharing: 'shared-worker' }, ['tick']);
+  const statuses = () => page.evaluate(() => (window as any).harness.statuses(0).map((s: any) => `${s.state}/${s.transport}`));
+  await expect.poll(() => page.evaluate(() => (window as any).ownStreamOpen === true)).toBe(true);
+  const before = await publishOne(server, { stream: 'owed', type: 'tick', data: { n: 1 } });
+  const saidThen = (await statuses()).at(-1);
+  workerScript.release();
+  await expect.poll(async () => (await statuses()).at(-1)).toBe('open/fetch');
+  const after = await publishOne(server, { stream: 'owed', type: 'tick', data: { n: 2 } });
+  await expect.poll(async () => (await ids(page)).at(-1)).toBe(after);
+  // Every event published while the client said open reached it.
+  expect(await ids(page)).toEqual(saidThen?.startsWith('open') ? [before, after] : [after]);
+  expect(saidThen).toBe('connecting/fetch');
+  expect([...new Set(await statuses())]).toEqual(['connecting/fetch', 'open/fetch']);
+});
+
 test("no early stream with a '*' listener (the platform names no type it is not asked for), nor with earlyStream: false", async ({ context, server }) => {
   const resumes = resumeHeaders(server);
   const page = await openHarness(context, server);
