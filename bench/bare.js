@@ -3,7 +3,8 @@
 // worker for the types the driver listens to. A module of its own, as plain.js.
 const { options, event, status, onListen } = window.benchRecorder;
 performance.mark('client-create');
-const worker = new SharedWorker(`/bare-worker.js?stream=${encodeURIComponent(options.stream)}&type=${encodeURIComponent(options.type)}`);
+const script = new URLSearchParams(location.search).get('worker') === 'fetch' ? 'bare-fetch-worker.js' : 'bare-worker.js';
+const worker = new SharedWorker(`/${script}?stream=${encodeURIComponent(options.stream)}&type=${encodeURIComponent(options.type)}`);
 performance.mark('client-created');
 worker.port.onmessage = ({ data }) => {
   if (data === 'open') return status('open', { sharing: 'shared-worker', transport: 'eventsource' });

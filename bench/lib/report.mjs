@@ -156,7 +156,8 @@ function overRuns(runs) {
 function fanOut({ results, tabs, seconds, rounds = 1, repeat = 1 }) {
   const lines = [];
   const labels = [...new Set(results.map((x) => x.label))];
-  const bare = labels.find((l) => l.startsWith('bare'));
+  const bare = labels.find((l) => l.startsWith('bare SharedWorker sharer ('));
+  const bareFetch = labels.find((l) => l.startsWith('bare SharedWorker sharer over fetch'));
   const shared = labels.find((l) => l.startsWith('ssemux (shared-worker'));
   const leader = labels.find((l) => l.startsWith('ssemux (leader'));
   for (const rate of new Set(results.map((x) => x.rate))) {
@@ -174,6 +175,8 @@ function fanOut({ results, tabs, seconds, rounds = 1, repeat = 1 }) {
     ratio(shared, bare, 'ratio ssemux (shared-worker) / bare sharer');
     ratio(leader, bare, 'ratio ssemux (leader) / bare sharer');
     ratio(leader, shared, 'ratio ssemux leader / shared-worker');
+    ratio(shared, bareFetch, 'ratio ssemux (shared-worker) / bare sharer over fetch');
+    ratio(bareFetch, bare, 'ratio bare sharer over fetch / bare sharer');
     // Each variant (BENCH_VARIANTS) against dist/ in the same mode, and against the floor.
     for (const label of labels.filter((l) => l.startsWith('ssemux['))) {
       const name = label.slice(0, label.indexOf(']') + 1);

@@ -6,7 +6,9 @@
 // Rows: ssemux in shared-worker mode; ssemux in leader mode (an init script deletes
 // SharedWorker, `sharing: 'auto'` falls back to leader election); the bare SharedWorker sharer
 // (bench/bare-worker.js: one EventSource, a batch per task posted to every tab, each tab
-// JSON.parse-ing; the floor of sharing through a worker, against which ssemux is compared);
+// JSON.parse-ing; the floor of sharing through a worker, against which ssemux is compared); the
+// same sharer reading its stream with fetch and a parser in script (bench/bare-fetch-worker.js:
+// what a sharer pays for the headers, statuses and resume only fetch gives);
 // plain EventSource over HTTP/1.1 (6 connections per host: the rest of the tabs cannot even load
 // their page); plain EventSource over HTTP/2 (all tabs' streams on one connection;
 // bench/lib/http2-server.mjs).
@@ -34,6 +36,7 @@ export const FANOUT_LABELS = {
   shared: 'ssemux (shared-worker)',
   leader: 'ssemux (leader, SharedWorker deleted)',
   bare: 'bare SharedWorker sharer (bench/bare-worker.js)',
+  bareFetch: 'bare SharedWorker sharer over fetch (bench/bare-fetch-worker.js)',
   http1: 'plain EventSource, HTTP/1.1',
   http2: 'plain EventSource, HTTP/2',
 };
@@ -58,6 +61,7 @@ export async function fanOut({ browser, browserPid, demo, http2, rates, tabs, se
     ...ssemuxRows(undefined, 'ssemux.html'),
     ...variants.flatMap((v) => ssemuxRows(v.name, v.page)),
     { label: FANOUT_LABELS.bare, origin: demo.url, page: 'bare.html', query: '', serverStats: demoStats },
+    { label: FANOUT_LABELS.bareFetch, origin: demo.url, page: 'bare.html', query: 'worker=fetch', serverStats: demoStats },
     { label: FANOUT_LABELS.http1, origin: demo.url, page: 'plain.html', query: '', serverStats: demoStats },
     { label: FANOUT_LABELS.http2, origin: http2.url, page: 'plain.html', query: '', serverStats: http2Stats },
   ];
