@@ -117,14 +117,9 @@ export interface ReportedRun {
  */
 export function recordRuns(server: DemoServer): ReportedRun[] {
   const runs: ReportedRun[] = [];
-  const app = server.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.server.removeAllListeners('request');
-  server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  interceptRequests(server, (req, res, app) => {
     const url = new URL(req.url ?? '/', server.url);
-    if (req.method !== 'POST' || url.pathname !== '/record') {
-      for (const listener of app) listener.call(server.server, req, res);
-      return;
-    }
+    if (req.method !== 'POST' || url.pathname !== '/record') return app();
     runs.push({ tab: url.searchParams.get('tab') ?? '', id: url.searchParams.get('id') ?? '' });
     res.writeHead(204).end();
   });
@@ -132,23 +127,35 @@ export function recordRuns(server: DemoServer): ReportedRun[] {
 }
 
 /**
+ * Puts `intercept` ahead of the server's own handling of every request: it answers a request
+ * itself, or hands it on (`app()`, now or later). Listeners prepended later (`recordRequests`) see
+ * each request as it arrives, held or not.
+ */
+function interceptRequests(server: DemoServer, intercept: (req: IncomingMessage, res: ServerResponse, app: () => void) => void): void {
+  const app = server.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.server.removeAllListeners('request');
+  server.server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+    intercept(req, res, () => {
+      for (const listener of app) listener.call(server.server, req, res);
+    }),
+  );
+}
+
+/**
  * Holds every request for `path` on `server` (a script the browser loads, say) unanswered until
  * `release()`: the browser meets a slow network or a slow server at that one place.
  */
 export function holdRequests(server: DemoServer, path: string): { release(): void } {
-  const app = server.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.server.removeAllListeners('request');
   let released = false;
   const held: (() => void)[] = [];
-  server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const answer = () => app.forEach((listener) => listener.call(server.server, req, res));
-    if (released || new URL(req.url ?? '/', server.url).pathname !== path) answer();
-    else held.push(answer);
+  interceptRequests(server, (req, _res, app) => {
+    if (released || new URL(req.url ?? '/', server.url).pathname !== path) app();
+    else held.push(app);
   });
   return {
     release() {
       released = true;
-      held.splice(0).forEach((answer) => answer());
+      held.splice(0).forEach((app) => app());
     },
   };
 }
