@@ -31,9 +31,9 @@ export type WireEventsFrame = Omit<EventsFrame, 'events' | 'one' | 'latest'> & {
  * and its data; or `4`, and a fifth field, the topic (a topic stream). A stream's ids mostly
  * differ from the one before only at their end (the ssemux server's cursors share their first
  * part, 20 characters with its dash on the demo server): an event costs every tab's message its
- * id's end, not all of it; with the type said once, about 40% of a small event's bytes. No field of an event can hold a CR (the SSE
- * parser ends a line at one), so nothing needs escaping, and splitting costs a fraction of
- * parsing JSON.
+ * id's end, not all of it; with the type said once, about 40% of a small event's bytes. No field
+ * of an event can hold a CR (the SSE parser ends a line at one), so nothing needs escaping, and
+ * splitting costs a fraction of parsing JSON.
  */
 export function createWireEncoder(): (message: HubMessage) => WireHubMessage {
   const encoded = new WeakMap<WireEvent[], string>();
