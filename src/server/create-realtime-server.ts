@@ -119,7 +119,8 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
     : null;
   const counters: ServerCounters = { connections: 0, eventsSent: 0, eventsPublished: 0 };
   let pendingPublishes = 0;
-  let closed = false;
+  /** Set by the first `close()`: what it does, and what every later call waits for. */
+  let closing: Promise<void> | undefined;
 
   const endAll = (connections: Iterable<OpenConnection<I>>) => {
     for (const connection of connections) connection.end();
@@ -160,7 +161,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       receive(message) {
         const answer = presence?.receive(message);
         if (answer) return answer;
-        if (closed || message.type !== 'disconnect') return 0;
+        if (closing || message.type !== 'disconnect') return 0;
         const { filter } = message as DisconnectMessage;
         try {
           return endLocal(checkFilter<I>(filter as DisconnectFilter<I>).matches);
@@ -182,7 +183,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, gone: () => boolean): Promise<void> {
-    if (closed) return answer(res, 503, 'the server is closing', { 'Retry-After': '1' });
+    if (closing) return answer(res, 503, 'the server is closing', { 'Retry-After': '1' });
     if (req.method !== 'GET' && req.method !== 'POST') return answer(res, 405, 'GET or POST', { Allow: 'GET, POST' });
     // Joined first: from here on, a disconnect on any instance reaches this server, so the
     // admission below cannot miss one.
@@ -264,9 +265,11 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
     },
 
     async publish(event) {
-      if (closed) throw new Error('createRealtimeServer: closed');
-      const topic = event.topic ?? config.defaultTopic;
-      const type = event.type ?? 'message';
+      if (closing) throw new Error('createRealtimeServer: closed');
+      // Only a topic (or type) left out takes the default: a null one is a mistake (a lookup that
+      // found nothing), and publishing it to the default topic would show it to everyone there.
+      const topic = event.topic === undefined ? config.defaultTopic : event.topic;
+      const type = event.type === undefined ? 'message' : event.type;
       if (!isTopicName(topic)) throw new TypeError(`publish: invalid topic ${JSON.stringify(topic)}`);
       if (typeof type !== 'string' || !type || /[\r\n]/.test(type) || type.startsWith(CONTROL_PREFIX)) {
         throw new TypeError(`publish: invalid type ${JSON.stringify(type)}`);
@@ -301,7 +304,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
     async disconnect(filter) {
       const { shared, matches } = checkFilter(filter);
       let ended = endLocal(matches);
-      if (!shared || closed) return ended;
+      if (!shared || closing) return ended;
       try {
         const membership = await link.membership();
         const message: DisconnectMessage = { type: 'disconnect', filter: shared };
@@ -331,15 +334,16 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       };
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      fanOut.close();
-      endAll(registry.list());
-      registry.close();
-      await presence?.close();
-      await link.close();
-      if (ownsStore) await store.close();
+    close() {
+      // A second call resolves when the first does: once the server has left the store's group.
+      return (closing ??= (async () => {
+        fanOut.close();
+        endAll(registry.list());
+        registry.close();
+        await presence?.close();
+        await link.close();
+        if (ownsStore) await store.close();
+      })());
     },
   };
 }

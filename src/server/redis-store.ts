@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { clampDelay, MAX_TIMER_MS } from '../protocol/delays.js';
 import { deliver } from './deliver.js';
 import type { EventStore, NewEvent, ReadReset, StoreListener } from './event-store.js';
 import { connectionRules, createReadyGate, openConnection, type ReadyGate, type RedisClient } from './redis-client.js';
@@ -106,6 +107,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
   const config = { ...REDIS_STORE_DEFAULTS, ...definedOnly(options) };
   for (const name of ['maxLen', 'blockMs', 'tailBatch', 'commandTimeoutMs', 'memberLeaseMs'] as const) {
     if (!Number.isInteger(config[name]) || config[name] < 1) throw new TypeError(`redisStore: ${name} must be a positive integer`);
+    if (name.endsWith('Ms') && config[name] > MAX_TIMER_MS) throw new TypeError(`redisStore: ${name} must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest a timer waits)`);
   }
   const { key, commandTimeoutMs } = config;
   const controlKey = `${key}:control`;
@@ -180,7 +182,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     /** A read that outlives its block by the command bound is a dead connection: make a new one. */
     const read = () => {
       const reply = connection.call('XREAD', 'COUNT', config.tailBatch, 'BLOCK', config.blockMs, 'STREAMS', key, controlKey, last, controlLast!);
-      watchdog = setTimeout(() => connection.disconnect(true), config.blockMs + commandTimeoutMs);
+      watchdog = setTimeout(() => connection.disconnect(true), clampDelay(config.blockMs + commandTimeoutMs));
       return reply.finally(() => clearTimeout(watchdog));
     };
 

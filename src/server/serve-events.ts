@@ -66,7 +66,8 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
   const send = (event: StoredEvent, text: string) => {
     counters.eventsSent++;
     sentEvents++;
-    sentBytes += text.length;
+    // Bytes, as maxLongPollBytes says (a CJK character is 3): only a long-poll answer counts them.
+    if (longPoll) sentBytes += Buffer.byteLength(text);
     write(text);
     position = announced = event.cursor;
   };
@@ -108,7 +109,7 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
       batchTimer = setTimeout(answerBatch, config.longPollBatchMs);
     } else if (!isVisible(event, user)) return;
     batch.push(event);
-    batchBytes += event.data.length + EVENT_OVERHEAD;
+    batchBytes += Buffer.byteLength(event.data) + EVENT_OVERHEAD;
     if (batch.length >= config.maxReplay || batchBytes >= config.maxLongPollBytes) answerBatch();
   };
 
@@ -143,6 +144,9 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
     heartbeat: longPoll
       ? undefined
       : () => {
+          // Registered before its admission waits for the store (./serve-context.ts): a stream
+          // whose headers are not written yet has nothing to keep alive, and must not start its body.
+          if (!res.headersSent) return;
           if (quiet) write(HEARTBEAT);
           quiet = true;
         },
@@ -184,7 +188,7 @@ export async function serveEvents<I>(ctx: ServeContext<I>, res: ServerResponse, 
     }
     let bytes = 0;
     for (const event of page.events) {
-      bytes += event.data.length + EVENT_OVERHEAD;
+      bytes += Buffer.byteLength(event.data) + EVENT_OVERHEAD;
       if (matches(event)) {
         if (answerFull()) break;
         send(event, formatEvent(event, withTopic));

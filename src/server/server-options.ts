@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { MAX_TIMER_MS } from '../protocol/delays.js';
 import { isTopicName } from './names.js';
 import type { EventStore } from './event-store.js';
 import type { Identity } from './identity.js';
@@ -274,6 +275,11 @@ export function resolveServerOptions<I extends Identity>(options: RealtimeServer
   }
   for (const name of NON_NEGATIVE) {
     if (!Number.isInteger(config[name]) || (config[name] as number) < 0) throw new TypeError(`createRealtimeServer: ${name} must be a non-negative integer`);
+  }
+  // A timer given more than it holds fires at once: a publish would time out, a stream heartbeat
+  // without pause. (`fanOutSliceMs` is no timer's, but a duration past it means nothing either.)
+  for (const name of [...POSITIVE, ...NON_NEGATIVE]) {
+    if (name.endsWith('Ms') && (config[name] as number) > MAX_TIMER_MS) throw new TypeError(`createRealtimeServer: ${name} must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest a timer waits)`);
   }
   if (!isTopicName(config.defaultTopic)) throw new TypeError('createRealtimeServer: defaultTopic must be a topic name');
   for (const name of ['longPoll', 'presence']) {

@@ -84,9 +84,8 @@ export function createStreamRegistry<I>(heartbeatMs: number): StreamRegistry<I> 
     },
 
     perTopic() {
-      const counts: Record<string, number> = {};
-      for (const [topic, set] of byTopic) counts[topic] = set.size;
-      return counts;
+      // Own properties, whatever the name: assigning counts['__proto__'] would set the prototype.
+      return Object.fromEntries([...byTopic].map(([topic, set]) => [topic, set.size]));
     },
 
     close() {

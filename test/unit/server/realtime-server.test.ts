@@ -3,7 +3,8 @@
 import express from 'express';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { AuthenticationError, createRealtimeServer, memoryStore, SERVER_DEFAULTS } from 'ssemux/server';
+import type { EventStore } from 'ssemux/server';
+import { AuthenticationError, createRealtimeServer, memoryStore, redisStore, SERVER_DEFAULTS } from 'ssemux/server';
 import { dataEvents, openSse, sleep, splitTopic } from '../../conformance/sse-client.js';
 import { eventually, listen, onCleanup, startRealtime } from './helpers.js';
 
@@ -17,6 +18,23 @@ describe('options', () => {
     expect(() => createRealtimeServer({ longPoll: 'yes' as never })).toThrow(/longPoll/);
     expect(() => createRealtimeServer({ authorize: 5 as never })).toThrow(/authorize/);
     expect(() => createRealtimeServer({ heartbeatMs: 0 })).toThrow(TypeError);
+  });
+
+  it('refuses a wait longer than a timer holds (2^31 - 1 ms), which would fire at once', async () => {
+    for (const name of ['heartbeatMs', 'longPollMs', 'writeTimeoutMs', 'publishTimeoutMs', 'controlTimeoutMs', 'storeRetryMs', 'retryMs', 'longPollBatchMs', 'presenceGraceMs', 'presenceBatchMs']) {
+      expect(() => createRealtimeServer({ [name]: 2 ** 31 }), name).toThrow(new RegExp(`${name} must be at most 2147483647`));
+      await createRealtimeServer({ [name]: 2 ** 31 - 1 }).close();
+    }
+    expect(() => redisStore({ blockMs: 2 ** 31 })).toThrow(/blockMs must be at most 2147483647/);
+    expect(() => redisStore({ commandTimeoutMs: 2 ** 32 })).toThrow(/commandTimeoutMs must be at most/);
+  });
+
+  it('with publishTimeoutMs at the longest a timer holds, waits for a store that confirms after 50 ms', async () => {
+    const inner = memoryStore();
+    const slow: EventStore = { ...inner, append: async (event) => (await sleep(50), inner.append(event)) };
+    const realtime = createRealtimeServer({ store: slow, publishTimeoutMs: 2 ** 31 - 1 });
+    onCleanup(() => realtime.close());
+    await expect(realtime.publish({ data: 'x' })).resolves.toMatch(/^\d+-1$/);
   });
 
   it('applies the documented defaults: 2048 spaces of prelude padding, retry 1000', async () => {
@@ -67,6 +85,25 @@ describe('publish()', () => {
     await expect(realtime.publish({ type: '', data: 'x' })).rejects.toThrow(/type/);
     await expect(realtime.publish({ user: '', data: 'x' })).rejects.toThrow(/user/);
     expect(realtime.stats().eventsPublished).toBe(0);
+  });
+
+  it('rejects a null topic or type (a lookup that found nothing) rather than publishing to everyone on the default topic', async () => {
+    const { url, realtime } = await startRealtime();
+    const res = await openSse(url);
+    await eventually(() => res.text, (text) => expect(text).toContain('id: '));
+    await expect(realtime.publish({ topic: null as never, data: 'private' })).rejects.toThrow(TypeError);
+    await expect(realtime.publish({ type: null as never, data: 'private' })).rejects.toThrow(TypeError);
+    // The next event is the first the stream gets: nothing was published before it.
+    const next = await realtime.publish({ data: 'public' });
+    const events = dataEvents(await res.until((e) => dataEvents(e).length >= 1));
+    expect(events.map((e) => [e.id, e.data])).toEqual([[next, 'public']]);
+    expect(realtime.stats().eventsPublished).toBe(1);
+  });
+
+  it('rejects a topic with a lone surrogate, which no client could ask for (its URL carries U+FFFD)', async () => {
+    const { realtime } = await startRealtime();
+    await expect(realtime.publish({ topic: '😀room'.slice(1), data: 'x' })).rejects.toThrow(/topic/);
+    await expect(realtime.publish({ topic: 'room😀', data: 'x' })).resolves.toMatch(/-1$/);
   });
 });
 
@@ -232,6 +269,16 @@ describe('stats(), disconnect() and close()', () => {
     await eventually(() => realtime.stats(), (stats) => expect(stats).toMatchObject({ openStreams: 0, perTopic: {} }));
   });
 
+  it('counts topics named like Object.prototype members as any other (perTopic)', async () => {
+    const { url, realtime } = await startRealtime();
+    await openSse(`${url}?topic=__proto__&topic=constructor`);
+    await eventually(() => realtime.stats().openStreams, (n) => expect(n).toBe(1));
+    const { perTopic } = realtime.stats();
+    expect(Object.keys(perTopic).sort()).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(perTopic, '__proto__')?.value).toBe(1);
+    expect(JSON.parse(JSON.stringify(realtime.stats())).perTopic).toEqual(JSON.parse('{"__proto__":1,"constructor":1}'));
+  });
+
   it('disconnect() ends the matching streams cleanly: by user, by topic, by predicate over the identity', async () => {
     type Who = { user: string; token: string };
     const { url, realtime } = await startRealtime<Who>({
@@ -274,6 +321,19 @@ describe('stats(), disconnect() and close()', () => {
     const appended = await store.append({ topic: 'a', type: 'message', data: 'still here' });
     expect((await store.read('0-0', 10)).events).toEqual([appended]);
   });
+
+  it('close() called twice: the second resolves when the first does, once the server left the store group', async () => {
+    const store = memoryStore();
+    const watcher = await store.join({ receive: () => undefined });
+    onCleanup(() => watcher.leave());
+    const realtime = createRealtimeServer({ store });
+    await realtime.presence('main'); // the server joined the group
+    expect(await watcher.members()).toHaveLength(2);
+    const first = realtime.close();
+    await realtime.close();
+    expect(await watcher.members()).toHaveLength(1);
+    await first;
+  });
 });
 
 describe('one store, several servers', () => {
@@ -299,6 +359,52 @@ describe('one store, several servers', () => {
 });
 
 describe('streams', () => {
+  it('admitted while the store subscription is made again, starts with its headers: no heartbeat before them', async () => {
+    const inner = memoryStore();
+    let listener: Parameters<EventStore['subscribe']>[0] | undefined;
+    let release: (() => void) | undefined;
+    const store: EventStore = {
+      ...inner,
+      async subscribe(l) {
+        // The first subscription is made at once; making it again waits for the test.
+        if (listener) await new Promise<void>((resolve) => (release = resolve));
+        listener = l;
+        return inner.subscribe(l);
+      },
+    };
+    const errors: unknown[] = [];
+    let authenticating: (() => void) | undefined;
+    const authenticated = new Promise<void>((resolve) => (authenticating = resolve));
+    let admit!: () => void;
+    const admitted = new Promise<void>((resolve) => (admit = resolve));
+    const { url, realtime } = await startRealtime({
+      store,
+      heartbeatMs: 100,
+      authenticate: async () => (authenticating?.(), await admitted, 'ann'),
+      onError: (error) => errors.push(error),
+    });
+    await realtime.presence('main'); // subscribed
+    const opening = fetch(`${url}?topic=a`);
+    // Past the store check, the request waits for its identity while the subscription is lost.
+    await authenticated;
+    const dropped = new Error('the store dropped the subscription');
+    listener!.lost(dropped);
+    admit();
+    // Registered, and waiting for the subscription again: two heartbeat intervals pass meanwhile.
+    await eventually(() => realtime.stats().openStreams, (n) => expect(n).toBe(1));
+    await sleep(200);
+    release!();
+    const res = await opening;
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(first).toMatch(/^: ssemux 1 /);
+    // The loss is reported; nothing else (a heartbeat before the headers throws ERR_HTTP_HEADERS_SENT).
+    expect(errors.filter((error) => error !== dropped)).toEqual([]);
+  });
+
   it('writes a heartbeat only when nothing else was written for a while', async () => {
     const { url, realtime } = await startRealtime({ heartbeatMs: 100 });
     const res = await openSse(`${url}?topic=t`);
@@ -385,6 +491,18 @@ describe('long-poll', () => {
     expect(await poll.settled()).toBe('ended');
     expect(poll.events).toEqual([]);
     expect(poll.lastEventId).toBe(forBob);
+  });
+
+  it('counts maxLongPollBytes in bytes: an answer of CJK data ends after the event that takes it past', async () => {
+    const { url, realtime } = await startRealtime({ maxLongPollBytes: 1_000, preludePadding: 0 });
+    const cjk = '用'.repeat(300); // 300 UTF-16 code units, 900 bytes of UTF-8
+    const first = await realtime.publish({ topic: 't', data: 'start' });
+    const cursors: string[] = [];
+    for (let i = 0; i < 10; i++) cursors.push(await realtime.publish({ topic: 't', data: cjk }));
+    const poll = await openSse(`${url}?topic=t&transport=long-poll`, { headers: { 'Last-Event-ID': first } });
+    await poll.settled();
+    // 900 bytes and more, then 1,800: the second event takes the answer past 1,000 bytes.
+    expect(poll.events.map((e) => e.id)).toEqual(cursors.slice(0, 2));
   });
 
   it('serves a stream instead when longPoll is false', async () => {
