@@ -1,5 +1,6 @@
 import { baseUrl } from '../protocol/base-url.js';
 import { DEFAULTS } from '../protocol/defaults.js';
+import { clampDelay } from '../protocol/delays.js';
 import { RealtimeError } from '../protocol/errors.js';
 import type { StreamSpec } from '../protocol/stream.js';
 import { isTopic } from '../protocol/topic-name.js';
@@ -55,7 +56,7 @@ function absolute(name: string, value: unknown, base: string | undefined, inert:
 export function checkTopics(value: unknown, what: string): string[] {
   if (!Array.isArray(value)) fail(`${what} must be an array of topic names`);
   const bad = value.find((t) => !isTopic(t));
-  if (bad !== undefined) fail(`${what}: ${JSON.stringify(bad)} is not a topic name (1-256 characters, no controls)`);
+  if (bad !== undefined) fail(`${what}: ${JSON.stringify(bad)} is not a topic name (1-256 characters, no controls, no lone surrogate)`);
   return [...new Set(value as string[])];
 }
 
@@ -99,6 +100,9 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   const named = inert ? [] : new URL(url).searchParams.getAll('topic');
   const stream = { url, transport, method, withCredentials: o.withCredentials ?? d.withCredentials, backoff } as ResolvedOptions['stream'];
   for (const name of ['heartbeatTimeoutMs', 'headersTimeoutMs', 'maxConnections', 'maxEventSize'] as const) stream[name] = number(name, o[name], d[name]);
+  // A wait longer than a timer holds would fire at once: 2^31 ms (or MAX_SAFE_INTEGER, for
+  // "never") waits as long as one can, about 24.8 days.
+  for (const name of ['heartbeatTimeoutMs', 'headersTimeoutMs'] as const) stream[name] = clampDelay(stream[name]);
   if (stream.maxConnections % 1) fail('maxConnections must be a whole number');
   if (body !== undefined) stream.body = body;
   return {

@@ -187,9 +187,16 @@ export function createTopicUnion(stream: UnionStream): TopicUnion {
     changed: schedule,
     joining(s) {
       if (!s.waiting?.size && !s.joins?.size) return undefined;
-      const topics: Record<string, Position> = {};
-      for (const map of [s.waiting, s.joins]) for (const [topic, at] of map ?? []) topics[topic] = topics[topic] ? earlier(topics[topic], at) : at;
-      return topics;
+      const topics = new Map<string, Position>();
+      for (const map of [s.waiting, s.joins]) {
+        for (const [topic, at] of map ?? []) {
+          const other = topics.get(topic);
+          topics.set(topic, other ? earlier(other, at) : at);
+        }
+      }
+      // Own properties, whatever the topic's name: a plain object's `constructor` or `__proto__`
+      // would read as there (and not clone) or set its prototype.
+      return Object.fromEntries(topics);
     },
     rejoin(s, joining, from) {
       let behind = false;

@@ -11,9 +11,7 @@ function isWellFormed(value: string): boolean {
 }
 
 /** True for a topic name of the server protocol (§1): 1–256 characters, no control characters, well-formed. */
-export function isTopicName(value: unknown): value is string {
-  return isTopic(value) && isWellFormed(value);
-}
+export const isTopicName = isTopic;
 
 /** True for a user name an event or a filter may carry: a non-empty, well-formed string. */
 export function isUserName(value: unknown): value is string {

@@ -2,6 +2,8 @@ import { HttpResponse } from 'msw';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { credentialsKeyOf } from '../../src/client/credentials-key.js';
 import { createRealtimeClient, type RealtimeClient } from '../../src/client/create-realtime-client.js';
+import { resolveOptions } from '../../src/client/resolve-options.js';
+import { MAX_TIMER_MS } from '../../src/protocol/delays.js';
 import { isRealtimeError, RealtimeError } from '../../src/protocol/errors.js';
 import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus } from '../../src/protocol/types.js';
 import { settle, until } from '../support/fake-time.js';
@@ -307,6 +309,12 @@ describe('createRealtimeClient: options validation', () => {
   it('eventsource with a headers provider', () => invalid({ url, sharing: 'none', transport: 'eventsource', headers: () => ({}) }, 'eventsource'));
   it('negative heartbeatTimeoutMs', () => invalid({ url, sharing: 'none', heartbeatTimeoutMs: -1 }, 'heartbeatTimeoutMs'));
   it('zero heartbeatTimeoutMs', () => invalid({ url, sharing: 'none', heartbeatTimeoutMs: 0 }, 'heartbeatTimeoutMs'));
+  it('waits longer than a timer holds wait as long as one can (about 24.8 days), not 0 ms', () => {
+    for (const ms of [2 ** 31, Number.MAX_SAFE_INTEGER]) {
+      const { stream } = resolveOptions({ url, heartbeatTimeoutMs: ms, headersTimeoutMs: ms, inert: true });
+      expect([stream.heartbeatTimeoutMs, stream.headersTimeoutMs]).toEqual([MAX_TIMER_MS, MAX_TIMER_MS]);
+    }
+  });
   it('backoff.maxMs below initialMs', () => invalid({ url, sharing: 'none', backoff: { initialMs: 5000, maxMs: 1000 } }, 'backoff.maxMs'));
   it('backoff.maxMs below the default initialMs', () => invalid({ url, sharing: 'none', backoff: { maxMs: 500 } }, 'backoff.maxMs'));
   it('shared-worker without workerUrl', () => invalid({ url, sharing: 'shared-worker' }, 'workerUrl'));
@@ -438,6 +446,15 @@ describe('createRealtimeClient: the seams', () => {
     expect(calls).toBe(2);
   });
 
+  it('headersTimeoutMs past what a timer holds (2^31 ms): a provider that answers in 30 ms gives the request its headers', async () => {
+    serve((req) => req.stream());
+    const c = client({ headers: () => new Promise((resolve) => setTimeout(() => resolve({ A: '1' }), 30)), headersTimeoutMs: 2 ** 31 });
+    await vi.advanceTimersByTimeAsync(30);
+    await until(() => c.status.state === 'open', 'open');
+    expect(requests.map((r) => r.headers.get('a'))).toEqual(['1']);
+    expect(c.status.error).toBeUndefined();
+  });
+
   it('an answer of other credentials moves the client to their stream, carrying that answer to its first request', async () => {
     serve((req) => req.stream());
     const token = (sub: string) => `Bearer h.${btoa(JSON.stringify({ sub })).replace(/=+$/, '')}.s`;
@@ -506,6 +523,9 @@ describe('createRealtimeClient: topics', () => {
   it('topic names are checked; setTopics needs a topic client', () => {
     expect(() => client({ topics: ['ok', ''] })).toThrow(/not a topic name/);
     expect(() => client({ topics: ['a\nb'] })).toThrow(/not a topic name/);
+    // Half an emoji, as .slice() leaves it: its URL would carry U+FFFD, another topic.
+    expect(() => client({ topics: ['😀room'.slice(1)] })).toThrow(/not a topic name/);
+    expect(() => client({ topics: ['room😀'] }).close()).not.toThrow();
     expect(() => client({ topics: 'a' as never })).toThrow(/array/);
     expect(() => client({ topics: ['a'], method: 'POST', body: 'x' })).toThrow(/topics and body/);
     expect(() => client().setTopics(['a'])).toThrow(/topics option/);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TOPICS_DEBOUNCE_MS } from '../../src/protocol/limits.js';
 import { START } from '../../src/protocol/stream.js';
+import type { EventsFrame } from '../../src/protocol/tab-hub-messages.js';
 import type { WireEvent } from '../../src/protocol/types.js';
 import { decodeHubMessage } from '../../src/sharing/wire-decoder.js';
 import { createWireEncoder, type WireEventsFrame } from '../../src/sharing/wire-encoder.js';
@@ -625,4 +626,23 @@ describe('createHub: topics', () => {
     expect(idsOf(a)).toEqual(['1-10']);
     expect(b.positions.get(1)?.id).toBe('1-10');
   });
+
+  for (const topic of ['constructor', 'toString', '__proto__']) {
+    it(`a tab joining the topic ${topic} (a name Object.prototype has) is told where it has it up to, in a frame that crosses to the tab`, () => {
+      const { hub, made, flush } = setup();
+      const a = endpoint();
+      const b = endpoint();
+      hub.attach(a).subscribe(req({ spec: topicSpec, filter: on(['a']) }));
+      made[0]!.idOnly('1-5');
+      flush();
+      // b asks for a topic the upstream does not carry yet: it joins it from where the stream stands.
+      hub.attach(b).subscribe(req({ spec: topicSpec, filter: on([topic]) }));
+      flush();
+      const frame = b.deliveries.flat().filter((f) => 'events' in f && f.joining !== undefined).at(-1) as EventsFrame;
+      expect(Object.keys(frame.joining!)).toEqual([topic]);
+      expect(Object.getOwnPropertyDescriptor(frame.joining, topic)?.value).toMatchObject({ id: '1-5' });
+      // What a SharedWorker's port or a leader's BroadcastChannel does with every frame.
+      expect(Object.getOwnPropertyDescriptor(structuredClone(frame).joining, topic)?.value).toMatchObject({ id: '1-5' });
+    });
+  }
 });
