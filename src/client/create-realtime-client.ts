@@ -102,6 +102,10 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   let ran: string[] = [];
   /** One-events handed to this tab, waiting for the hub's go. */
   let held: { seq: number; event: WireEvent }[] = [];
+  /** The number of the one-event whose listeners run now (see `update`). */
+  let runningOne: number | undefined;
+  /** Listeners added so far: each registration's number, so that one added during a dispatch misses that event. */
+  let added = 0;
   let topics = o.topics;
   let linkIndex = 0;
   let subscription: LinkSubscription | undefined;
@@ -180,6 +184,8 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   function call(events: WireEvent[], pick: (r: Registration) => boolean | undefined, latest?: true): void {
     const every = listeners.get('*');
     for (const event of events) {
+      // As EventTarget does: a listener added while this event is dispatched hears the next one.
+      const newest = added;
       // An event whose type is '*' goes to the '*' listeners once; presence (wire.ts's
       // PRESENCE_EVENT, written out: importing that module would move it into this bundle) only
       // to the listeners that name it.
@@ -199,7 +205,9 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       if (latest) message.latest = latest;
       for (const set of [own, all]) {
         for (const r of set ?? []) {
-          if (!pick(r)) continue;
+          // A listener may close the client: nothing reaches the others after that.
+          if (closed) return;
+          if (r.seq > newest || !pick(r)) continue;
           // What a listener heard as the last event may come again live (a tab that came back
           // behind it catches up through it): it hears it once. Ids name a stream's events.
           if (latest) {
@@ -226,6 +234,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     }
     if (frame.latest) call(frame.latest, (r) => r.fresh, true);
     call(frame.events, (r) => !r.one);
+    if (closed) return;
     position = frame.at;
     oneDone = frame.oneDone ?? oneDone;
     joining = frame.joining;
@@ -239,12 +248,25 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     if (go === undefined) return;
     const run = held.filter((h) => h.seq <= go);
     held = held.filter((h) => h.seq > go);
-    call(
-      run.map((h) => h.event),
-      (r) => r.one,
-    );
-    ran = [...ran, ...run.map((h) => h.event.id)].slice(-MAX_ONE_RAN);
+    for (const { seq, event } of run) {
+      runningOne = seq;
+      ran = [...ran, event.id].slice(-MAX_ONE_RAN);
+      call([event], (r) => r.one);
+      runningOne = undefined;
+      // Closed by a listener: what is left goes to another tab (close() said what ran).
+      if (closed) return;
+    }
     subscription?.ran(go);
+  }
+
+  /**
+   * Tells the hub what this tab listens to now. A listener that changes that while it runs a
+   * one-event (a once listener removing itself, one closing its client) says first that the
+   * event ran: the hub, seeing the tab stop listening, would hand it to another tab.
+   */
+  function update(): void {
+    if (runningOne !== undefined) subscription?.ran(runningOne);
+    subscription?.update(filter());
   }
 
   /** The sharing mode at `index` of the order, loading the fallback modes when it gets to them. */
@@ -407,6 +429,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     endEarly();
     signal?.removeEventListener('abort', close);
     void credentials?.then((c) => c.stop());
+    if (runningOne !== undefined) subscription?.ran(runningOne);
     subscription?.close();
     subscription = undefined;
     const { error: _error, retryInMs: _retry, ...rest } = status;
@@ -422,12 +445,12 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   return {
     on(type: string, listener: Listener<never, never>, { signal: stop, tabs: which, latest }: ListenOptions = {}) {
       if (stop?.aborted) return () => {};
-      const r: Registration = { fn: listener as Listener, one: which === 'one', ...(latest && { fresh: true }) };
+      const r: Registration = { fn: listener as Listener, one: which === 'one', seq: ++added, ...(latest && { fresh: true }) };
       const off = () => {
         stop?.removeEventListener('abort', off);
         if (!set.delete(r)) return;
         if (set.size === 0 && listeners.get(type) === set) listeners.delete(type);
-        if (set.size === 0 || r.one) subscription?.update(filter());
+        if (set.size === 0 || r.one) update();
       };
       let set = listeners.get(type)!;
       if (!set) listeners.set(type, (set = new Set()));
@@ -435,7 +458,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       early?.stream.listen(type);
       if (early && !earlyReadable()) handOver();
       // The hub hears of a new type, and of a listener that needs it.
-      if (set.size === 1 || r.one || r.fresh) subscription?.update(filter());
+      if (set.size === 1 || r.one || r.fresh) update();
       stop?.addEventListener('abort', off);
       return off;
     },
@@ -446,7 +469,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     setTopics(next: readonly string[]) {
       if (!topics) throw new RealtimeError('invalid-options', 'ssemux: setTopics needs the topics option');
       topics = checkTopics(next, 'setTopics');
-      subscription?.update(filter());
+      update();
     },
     onStatus(listener) {
       statusListeners.add(listener);
@@ -468,6 +491,8 @@ interface Registration {
   fn: Listener;
   /** Run for the events the hub hands this tab's `tabs: 'one'` listeners, and no other. */
   one: boolean;
+  /** Its number among the client's listeners, in the order they were added. */
+  seq: number;
   /** It waits for the last event of its type (`latest: true`) and has heard none yet. */
   fresh?: true | undefined;
   /** Ids of the last events it heard as such, until they come live, if they do. */

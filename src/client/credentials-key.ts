@@ -48,8 +48,13 @@ function decodePart(part: string): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-/** JSON with object keys sorted at every depth, so equal claims always give equal text. */
+/**
+ * JSON with object keys sorted at every depth, so equal claims always give equal text. Throws on
+ * a number JSON.parse could not keep (an integer past 2^53, as 64-bit tenant ids are, or one past
+ * the doubles): two of them would read as one, so the token counts as a whole instead.
+ */
 function stableJson(value: unknown): string {
+  if (typeof value === 'number' && !(Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value)))) throw new RangeError('unsafe number');
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const keys = Object.keys(value).sort();

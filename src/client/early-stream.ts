@@ -27,7 +27,8 @@ export interface EarlyStreamHandlers {
 export function openEarlyStream(url: string, withCredentials: boolean, types: Iterable<string>, on: EarlyStreamHandlers): EarlyStream {
   const source = new EventSource(url, { withCredentials });
   let closed = false;
-  const read = (event: MessageEvent<string>) => closed || on.event({ type: event.type, data: event.data, id: event.lastEventId });
+  // The platform's own open and error (plain Events, no data) reach a listener of a type so named.
+  const read = (event: MessageEvent<string>) => closed || typeof event.data !== 'string' || on.event({ type: event.type, data: event.data, id: event.lastEventId });
   // The same listener added twice for a type is added once.
   const listen = (type: string) => source.addEventListener(type, read as EventListener);
   const close = () => {

@@ -216,6 +216,70 @@ describe('createRealtimeClient: messages', () => {
   });
 });
 
+describe('createRealtimeClient: listeners that change things while they run', () => {
+  it('close() in a listener: the events of the same delivery reach no other listener', async () => {
+    serve((req) => req.stream());
+    const c = client({ parse: 'text' });
+    const seen: string[] = [];
+    c.on('done', () => c.close());
+    c.on('progress', (m) => seen.push(m.lastEventId));
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    // One read: 'done', then two progress events, delivered together.
+    requests[0]!.send('event: done\nid: 1\ndata: x\n\nevent: progress\nid: 2\ndata: 50\n\nevent: progress\nid: 3\ndata: 60\n\n');
+    await until(() => c.status.state === 'closed', 'closed');
+    await settle();
+    expect(seen).toEqual([]);
+  });
+
+  it('a listener that removes and adds itself again hears each event once (it hung the page)', async () => {
+    serve((req) => req.stream());
+    const c = client({ parse: 'text' });
+    const calls: string[] = [];
+    let n = 0;
+    const handler = (m: RealtimeMessage) => {
+      calls.push(m.lastEventId);
+      off();
+      // Bounded so that the test ends where the client does not.
+      if (++n < 50) off = c.on('tick', handler);
+    };
+    c.on('tick', () => {});
+    let off = c.on('tick', handler);
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    requests[0]!.send('event: tick\nid: 1\ndata: a\n\nevent: tick\nid: 2\ndata: b\n\n');
+    await until(() => calls.length >= 2, 'both ticks');
+    await settle();
+    expect(calls).toEqual(['1', '2']);
+  });
+
+  for (const how of ['closes its client', 'removes itself (a once listener)'] as const) {
+    it(`tabs: 'one': a one-listener that ${how} while it runs does not make the event run in another tab`, async () => {
+      serve((req) => req.stream());
+      const url = nextUrl();
+      const ran: string[] = [];
+      // Two clients of one stream: one page here, as two tabs are with a worker.
+      const a = client({ url, parse: 'text' });
+      const off = a.on(
+        'session-ended',
+        (m) => {
+          ran.push(`a:${m.lastEventId}`);
+          if (how === 'closes its client') a.close();
+          else off();
+        },
+        { tabs: 'one' },
+      );
+      const b = client({ url, parse: 'text' });
+      b.on('session-ended', (m) => ran.push(`b:${m.lastEventId}`), { tabs: 'one' });
+      await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+      requests[0]!.send('event: session-ended\nid: 1\ndata: x\n\n');
+      await until(() => ran.length >= 1, 'a one-listener ran');
+      // The next event goes to b: by then a's leaving has been handled.
+      requests[0]!.send('event: session-ended\nid: 2\ndata: y\n\n');
+      await until(() => ran.includes('b:2'), 'b runs the next one');
+      expect(ran).toEqual(['a:1', 'b:2']);
+    });
+  }
+});
+
 describe('createRealtimeClient: lifecycle', () => {
   it('onStatus sees connecting then open, with transport and sharing', async () => {
     serve();

@@ -80,6 +80,17 @@ describe('credentialsKeyOf: when they never do', () => {
     expect(keys[6]).toBe(keys[0]);
   });
 
+  it('numeric claims that differ only past 2^53 (64-bit tenant ids) are other keys: such a token counts as a whole', () => {
+    // JSON.parse reads both ids as 9007199254740992: as parsed claims they would be one tenant.
+    const raw = (claims: string) => key(`Bearer ${part(HS)}.${Buffer.from(claims).toString('base64url')}.c2ln`);
+    const org1 = raw('{"sub":"alice","org_id":9007199254740993,"iat":1}');
+    const org2 = raw('{"sub":"alice","org_id":9007199254740992,"iat":1}');
+    expect(org1).not.toBe(org2);
+    expect(raw('{"sub":"alice","n":1e400}')).not.toBe(raw('{"sub":"alice","n":2e400}'));
+    // Safe numbers keep the identity rule: a refresh of the same claims is the same key.
+    expect(raw('{"sub":"alice","org_id":42,"ratio":0.5,"iat":1}')).toBe(raw('{"sub":"alice","org_id":42,"ratio":0.5,"iat":2}'));
+  });
+
   it('another header beside the token is another key (X-Tenant), and opaque tokens count as a whole', () => {
     expect(key(`Bearer ${token(HS, alice)}`, { 'X-Tenant': 'acme' })).not.toBe(bearer(HS, alice));
     expect(key('Bearer opaque-1')).not.toBe(key('Bearer opaque-2'));

@@ -19,6 +19,9 @@ export const eventSourceTransport: Transport = (request, sink) => {
   let shown = '';
   let id = request.lastEventId;
   const onMessage = (e: MessageEvent<string>) => {
+    // A listener of a type named `open` or `error` hears the platform's own open and error too:
+    // plain Events, with no data and no id. A server's `event: error` is a MessageEvent.
+    if (typeof e.data !== 'string') return;
     if (e.lastEventId !== shown) id = shown = e.lastEventId;
     sink.event({ type: e.type, data: e.data, id });
   };
