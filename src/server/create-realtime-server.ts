@@ -199,6 +199,13 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
       if (identity === null || identity === undefined) {
         return answer(res, 401, 'not authenticated', { 'WWW-Authenticate': config.challenge });
       }
+      let user: string | undefined;
+      try {
+        user = userOf(identity);
+      } catch (error) {
+        config.onError(error);
+        return answer(res, 500, 'authentication failed');
+      }
       const selection = await readSelection(req, config);
       if ('status' in selection) {
         if (selection.status !== 413) return answer(res, selection.status, selection.error);
@@ -235,7 +242,7 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
 
       const request = {
         identity,
-        user: userOf(identity),
+        user,
         topics: allowed,
         denied,
         withTopic: selection.topics !== null,

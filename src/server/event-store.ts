@@ -122,10 +122,13 @@ export interface EventStore {
    */
   append(event: NewEvent): Promise<StoredEvent>;
   /**
-   * Up to `limit` events after `after`, oldest first. `after` is any string a client sent:
-   * one that is not a cursor of this log (another log, the future, beyond 64 bits, garbage)
-   * gives a reset with reason `unknown-cursor`, never an error. The cursor `0-0` is the start
-   * of every log.
+   * The first `limit` events after `after`, oldest first, or all of them when fewer: a page
+   * shorter than `limit` tells the server it has reached the end of the log, so a backend that
+   * pages its own reads (a row or byte cap) reads on until it has `limit`. (Reading on until an
+   * empty page instead would cost every resuming client a second read.) `after` is any string a
+   * client sent: one that is not a cursor of this log (another log, the future, beyond 64 bits,
+   * garbage) gives a reset with reason `unknown-cursor`, never an error. The cursor `0-0` is the
+   * start of every log.
    */
   read(after: string, limit: number): Promise<ReadResult>;
   /** The cursor of the newest event (the start of the log, `0-0` or `<a>-0`, when empty). */

@@ -77,10 +77,19 @@ export function createReadyGate(connection: RedisClient, timeoutMs: number): Rea
       else waiter.resolve();
     }
   };
-  const onReady = () => settleAll();
+  /** Why the connection is not ready, as ioredis last said (a refused connection, a wrong password). */
+  let lastError: Error | undefined;
+  const onReady = () => {
+    lastError = undefined;
+    settleAll();
+  };
   const onEnd = () => settleAll(new Error('redisStore: the connection to Redis is closed'));
+  const onError = (error: unknown) => {
+    if (error instanceof Error) lastError = error;
+  };
   connection.on('ready', onReady);
   connection.on('end', onEnd);
+  connection.on('error', onError);
 
   return {
     wait() {
@@ -92,7 +101,9 @@ export function createReadyGate(connection: RedisClient, timeoutMs: number): Rea
           reject,
           timer: setTimeout(() => {
             waiting.splice(waiting.indexOf(waiter), 1);
-            reject(new Error(`redisStore: Redis was not reachable within ${timeoutMs} ms`));
+            // An operator must see WRONGPASS, not only a timeout.
+            const why = lastError ? `: ${lastError.message}` : '';
+            reject(new Error(`redisStore: Redis was not ready within ${timeoutMs} ms${why}`, { cause: lastError }));
           }, timeoutMs),
         };
         waiting.push(waiter);
@@ -101,6 +112,7 @@ export function createReadyGate(connection: RedisClient, timeoutMs: number): Rea
     close() {
       connection.off('ready', onReady);
       connection.off('end', onEnd);
+      connection.off('error', onError);
       settleAll(new Error('redisStore: closed'));
     },
   };

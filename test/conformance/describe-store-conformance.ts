@@ -84,6 +84,15 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(await store.read(stored[49]!.cursor, 10)).toEqual({ reset: undefined, events: stored.slice(50, 60) });
       });
 
+      it('reads a page of exactly limit events while more follow: a shorter page means the end of the log', async () => {
+        const store = open();
+        const start = await store.head();
+        const stored = await Promise.all(Array.from({ length: 300 }, (_, i) => store.append(event(String(i)))));
+        const first = await store.read(start, 250);
+        expect(first.events).toEqual(stored.slice(0, 250));
+        expect((await store.read(first.events.at(-1)!.cursor, 250)).events).toEqual(stored.slice(250));
+      });
+
       it('keeps topic, user, type and data of any well-formed text exactly, and tells names apart that UTF-8 could merge', async () => {
         const store = open();
         const names = ['room/\uFFFD', 'room/\u{1F600}', 'room/\u00E9', 'room/e\u0301', '注文/東京', 'emoji 👍🏽'];

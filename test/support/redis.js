@@ -33,6 +33,7 @@ export function hasRedisServer() {
  * @property {string} [dataDir]  keep the data in an append-only file here, written before each
  *   reply (`appendfsync always`), so that a server killed and started again on the same
  *   directory has every acknowledged write; default no persistence
+ * @property {string} [password] require this password (`requirepass`); default none
  */
 
 /**
@@ -53,7 +54,8 @@ function ping(port) {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk;
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      // A server that wants a password answers NOAUTH: it is up all the same.
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
   });
 }
@@ -71,7 +73,7 @@ export async function startRedis(options = {}) {
       : ['--appendonly', 'no', '--dir', tmpdir()];
     const child = spawn(
       redisServerPath(),
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--loglevel', 'warning'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...(options.password ? ['--requirepass', options.password] : []), '--loglevel', 'warning'],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let exited = false;

@@ -164,3 +164,19 @@ describe('a Redis outage', () => {
     expect(outcomes.slice(0, 50).every((reason) => reason === 'timeout' || reason === 'store-failed')).toBe(true);
   });
 });
+
+describe('a Redis the store cannot use', () => {
+  it('with a wrong password: answers 503 and tells onError why (WRONGPASS), not only that Redis did not answer', async () => {
+    const redis = await startRedis({ password: 'right' });
+    onCleanup(() => redis.stop());
+    const errors: unknown[] = [];
+    const store = redisStore({ url: redis.url.replace('redis://', 'redis://:wrong@'), key: 'wrong-password', commandTimeoutMs: 1_000 });
+    onCleanup(() => store.close());
+    const { url } = await startRealtime({ store, storeRetryMs: 200, onError: (error) => errors.push(error) });
+    const res = await fetch(`${url}?topic=t`);
+    expect(res.status).toBe(503);
+    await res.body?.cancel();
+    const chain = (error: unknown): string[] => (error instanceof Error ? [error.message, ...chain(error.cause)] : []);
+    await eventually(() => errors.flatMap(chain).join('\n'), (text) => expect(text).toMatch(/WRONGPASS/));
+  });
+});

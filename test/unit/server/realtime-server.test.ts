@@ -232,6 +232,33 @@ describe('identity', () => {
     expect(ann.events.map((e) => e.id)).toEqual([mine, all]);
     expect(anonymous.events.map((e) => e.id)).toEqual([all]);
   });
+
+  it('a numeric user (a database key) is its decimal text: it gets the events published for it', async () => {
+    const { url, realtime } = await startRealtime({ authenticate: (req) => (req.headers.authorization === 'object' ? { user: 7 } : 42) });
+    const byNumber = await openSse(`${url}?topic=t`, { headers: { Authorization: 'number' } });
+    const byObject = await openSse(`${url}?topic=t`, { headers: { Authorization: 'object' } });
+    for (const res of [byNumber, byObject]) await eventually(() => res.text, (text) => expect(text).toContain('retry:'));
+    const for42 = await realtime.publish({ topic: 't', data: 'a', user: '42' });
+    const for7 = await realtime.publish({ topic: 't', data: 'b', user: '7' });
+    await byNumber.until((e) => e.length === 1);
+    await byObject.until((e) => e.length === 1);
+    expect(byNumber.events.map((e) => e.id)).toEqual([for42]);
+    expect(byObject.events.map((e) => e.id)).toEqual([for7]);
+  });
+
+  it('a user that could match no event (an object, a lone surrogate) is reported and answered 500, not served as anonymous', async () => {
+    const errors: unknown[] = [];
+    const { url } = await startRealtime({
+      authenticate: (req) => (req.headers.authorization === 'object' ? { user: { id: 1 } as never } : 'ann\uD800'),
+      onError: (error) => errors.push(error),
+    });
+    for (const who of ['object', 'surrogate']) {
+      const res = await fetch(`${url}?topic=t`, { headers: { Authorization: who } });
+      expect(res.status).toBe(500);
+      await res.body?.cancel();
+    }
+    expect(errors.map(String)).toEqual([expect.stringMatching(/user must be a well-formed string or a number, got object/), expect.stringMatching(/got "ann\\ud800"/)]);
+  });
 });
 
 describe('plain connections', () => {
