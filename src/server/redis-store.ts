@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { clampDelay, MAX_TIMER_MS } from '../protocol/delays.js';
+import { compareCursors } from '../protocol/wire.js';
 import { deliver } from './deliver.js';
 import type { EventStore, NewEvent, ReadReset, StoreListener } from './event-store.js';
 import { connectionRules, createReadyGate, openConnection, type ReadyGate, type RedisClient } from './redis-client.js';
 import { createRedisGroup } from './redis-group.js';
 import { follows, isMissingKey, lastEntry, parseBounds, rangeStart, streamsOf, toEvent, xinfo, type RawEntry } from './redis-replies.js';
-import { resumePoint } from './resume-point.js';
+import { resumePoint, type LogBounds } from './resume-point.js';
 
 export type { RedisClient } from './redis-client.js';
 
@@ -70,27 +71,85 @@ export const REDIS_STORE_DEFAULTS = Object.freeze({
   memberLeaseMs: 10_000,
 });
 
+/**
+ * Random decimal digits after the Redis time (ms) in a new generation: two logs started in the
+ * same millisecond (two keys on one Redis: tenants, staging and production) must not share a
+ * generation, or a cursor of one would pass on the other. Six digits, as memoryStore has: the
+ * generation (ms × 10^6 + digits) fits a stream id's 64 bits until the year 2554.
+ */
+const GENERATION_RANDOM_DIGITS = 6;
+
+// What the scripts share. KEYS[1] is the stream, KEYS[2] the last generation it was given.
+// Generations pass 2^53, where Lua's numbers lose digits: they are compared and counted as text.
+const LOG_SCRIPT_HELPERS = `
+local function idParts(id)
+  return string.match(id, '^(%d+)-(%d+)$')
+end
+local function numberBelow(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+local function idBelow(a, b)
+  local aGeneration, aN = idParts(a)
+  local bGeneration, bN = idParts(b)
+  if aGeneration ~= bGeneration then return numberBelow(aGeneration, bGeneration) end
+  return numberBelow(aN, bN)
+end
+local function plusOne(number)
+  local i = #number
+  while i > 0 and string.sub(number, i, i) == '9' do i = i - 1 end
+  if i == 0 then return '1' .. string.rep('0', #number) end
+  return string.sub(number, 1, i - 1) .. string.char(string.byte(number, i) + 1) .. string.rep('0', #number - i)
+end
+local function lastGeneration()
+  return redis.call('GET', KEYS[2]) or '0'
+end
+-- The newest entry of the log, nil when it has none. A newest entry behind seen, a cursor this
+-- instance was handed, means Redis lost entries (restarted from an older snapshot, a replica
+-- promoted behind its primary) and would number the next ones as those it lost: their cursors,
+-- still held by clients, would pass for the new events. The log is then dropped, so that the
+-- next append starts a new generation (above seen's) and every old cursor gets a reset.
+local function newestKeptEntry(seen)
+  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  if top and not idBelow(top[1], seen) then return top end
+  if top then redis.call('DEL', KEYS[1]) end
+  local seenGeneration = idParts(seen)
+  if numberBelow(lastGeneration(), seenGeneration) then redis.call('SET', KEYS[2], seenGeneration) end
+  return nil
+end
+`;
+
 // Appends with the id `<generation>-*`: Redis numbers the entries of one generation 1, 2, 3, …
-// without holes, which `resumePoint` needs. The generation is the Redis time (ms) at which
-// the stream was started, and always above the last one (kept in `<key>:generation`), so a
-// stream started anew (deleted, or a flushed or restarted Redis) never accepts the cursors of
-// the one before. Atomic, so instances cannot interleave.
-const APPEND = `
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+// without holes, which `resumePoint` needs. A new generation is the Redis time (ms) at which the
+// stream was started followed by random digits (ARGV[2]), and always above the last one (kept in
+// `<key>:generation`), so a stream started anew (deleted, or a flushed or restarted Redis) never
+// accepts the cursors of the one before. ARGV[1] is the newest cursor this instance saw, ARGV[3]
+// maxLen, then the fields. Atomic, so instances cannot interleave.
+const APPEND = `${LOG_SCRIPT_HELPERS}
+local top = newestKeptEntry(ARGV[1])
 local id
 if top then
-  id = string.match(top[1], '^%d+') .. '-*'
+  id = idParts(top[1]) .. '-*'
 else
   local now = redis.call('TIME')
-  local generation = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-  local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if generation <= previous then generation = previous + 1 end
-  redis.call('SET', KEYS[2], string.format('%.0f', generation))
-  id = string.format('%.0f', generation) .. '-1'
+  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local generation = string.format('%.0f', ms) .. ARGV[2]
+  local previous = lastGeneration()
+  if not numberBelow(previous, generation) then generation = plusOne(previous) end
+  redis.call('SET', KEYS[2], generation)
+  id = generation .. '-1'
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(ARGV, 2))
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], id, unpack(ARGV, 4))
 `;
 const APPEND_SHA = createHash('sha1').update(APPEND).digest('hex');
+
+// What the tail runs when it finds the log behind a cursor this instance saw (ARGV[1]): the same
+// check as an append's, atomic too, so two instances that notice at once drop the log once, and
+// one that notices after another instance started the new generation drops nothing.
+const DROP_LOG_BEHIND = `${LOG_SCRIPT_HELPERS}
+newestKeptEntry(ARGV[1])
+return 0
+`;
 
 /**
  * The log in a Redis stream (Redis 7.0 or later), shared by every instance of a deployment.
@@ -111,6 +170,9 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
   }
   const { key, commandTimeoutMs } = config;
   const controlKey = `${key}:control`;
+  // Remembers the last generation: a stream deleted and started again within one millisecond
+  // must still get a new one, or old cursors would pass for new.
+  const generationKey = `${key}:generation`;
   const membersKey = `${key}:members`;
   const source = { client: options.client, url: config.url };
 
@@ -140,10 +202,18 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
   let controlLast: string | null = null;
   let available = true;
   let closed = false;
+  // The newest cursor this instance was handed (appended, read, or given as the head): Redis's
+  // log behind it has lost entries, and would hand their cursors out again (see the scripts).
+  let newestSeen = '0-0';
+  const saw = (cursor: string) => {
+    if (compareCursors(cursor, newestSeen) > 0) newestSeen = cursor;
+  };
 
+  const headOf = (bounds: LogBounds | null) => (bounds ? `${bounds.generation}-${bounds.last}` : '0-0');
   const head = async () => {
-    const bounds = parseBounds(await xinfo(await ready(), key));
-    return bounds ? `${bounds.generation}-${bounds.last}` : '0-0';
+    const cursor = headOf(parseBounds(await xinfo(await ready(), key)));
+    saw(cursor);
+    return cursor;
   };
 
   const setAvailable = (value: boolean, error?: unknown) => {
@@ -186,13 +256,22 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       return reply.finally(() => clearTimeout(watchdog));
     };
 
-    /** After the connection came back: was the log started anew meanwhile (a Redis restarted empty)? */
+    /**
+     * After the connection came back: was the log started anew meanwhile (a Redis restarted
+     * empty), or has it gone back behind what this instance saw (restarted from an older
+     * snapshot)? Then it is dropped here, before any other instance appends to it, so that a
+     * publisher that never saw the lost entries cannot hand their cursors out again.
+     */
     const checkLog = async () => {
-      const now = parseBounds(await xinfo(await ready(), key));
+      let now = parseBounds(await xinfo(await ready(), key));
+      if (compareCursors(headOf(now), newestSeen) < 0) {
+        await (await ready()).call('EVAL', DROP_LOG_BEHIND, 2, key, generationKey, newestSeen);
+        now = parseBounds(await xinfo(await ready(), key));
+      }
       if (last === '0-0') return;
       const [generation, n] = last.split('-') as [string, string];
       if (now && now.generation === generation && now.last >= BigInt(n)) return;
-      last = now ? `${now.generation}-${now.last}` : '0-0';
+      last = headOf(now);
       loseListeners(new Error('redisStore: the log was started anew while Redis was unreachable'));
     };
 
@@ -232,6 +311,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
             // Retention overtook the tail, or the stream was started anew: something was skipped.
             if (!follows(last, entry[0])) loseListeners(new Error(`redisStore: the tail lost events after ${last}`));
             last = entry[0];
+            saw(last);
             deliver(listeners, toEvent(entry));
           }
         }
@@ -293,9 +373,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
       const fields: string[] = ['t', input.topic, 'd', input.data];
       if (input.type !== 'message') fields.push('y', input.type);
       if (input.user !== undefined) fields.push('u', input.user);
-      // The second key remembers the last generation: a stream deleted and started again within
-      // one millisecond must still get a new one, or old cursors would pass for new.
-      const args = [2, key, `${key}:generation`, config.maxLen, ...fields];
+      const randomDigits = String(randomInt(10 ** GENERATION_RANDOM_DIGITS)).padStart(GENERATION_RANDOM_DIGITS, '0');
+      const args = [2, key, generationKey, newestSeen, randomDigits, config.maxLen, ...fields];
       const connection = await ready();
       let cursor: unknown;
       if (!scriptSent) {
@@ -310,6 +389,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
           cursor = await connection.call('EVAL', APPEND, ...args);
         }
       }
+      saw(String(cursor));
       return { ...input, cursor: String(cursor) };
     },
 
@@ -329,7 +409,9 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
         const point = resumePoint(requested, infoError ? null : parseBounds(info));
         if (!point.reset) {
           if (rangeError) throw rangeError;
-          return { reset, events: (range as RawEntry[]).map(toEvent) };
+          const events = (range as RawEntry[]).map(toEvent);
+          if (events.length > 0) saw(events.at(-1)!.cursor);
+          return { reset, events };
         }
         reset = { reason: reset?.reason ?? point.reset.reason, cursor: point.reset.cursor };
         requested = point.reset.cursor;
