@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { compareCursors } from '../protocol/wire.js';
 import type { StoreMember, StoreMembership } from './event-store.js';
+import type { RawEntry } from './redis-replies.js';
 
 /** Entries kept in `<key>:control` (`MAXLEN ~`): the last few broadcasts, answers and notices. */
 const CONTROL_MAX_LEN = 1_000;
@@ -31,6 +33,11 @@ export interface RedisGroup {
   join(member: StoreMember): Promise<StoreMembership>;
   /** An entry of `<key>:control` the tail read: a message to hand to the members, or an answer. */
   onControl(fields: string[]): void;
+  /**
+   * The tail may have missed entries of `<key>:control` (see {@link missedControlEntries}):
+   * every member is told as on a rejoin, so that presence says all it has and asks the others.
+   */
+  controlMissed(): void;
   /** Leaves for every member of this store, as far as Redis is reachable, and stops their timers. */
   close(): Promise<void>;
 }
@@ -121,8 +128,15 @@ export function createRedisGroup(options: {
       async broadcast(message, timeoutMs) {
         if (left) throw new Error('broadcast: this member left the group');
         const others = ((await call('EVAL', LIVE, 1, membersKey)) as string[]).filter((other) => other !== id);
-        if (others.length === 0) return { answers: [], missing: 0 };
         const request = randomUUID();
+        const send = () => call('XADD', controlKey, 'MAXLEN', '~', CONTROL_MAX_LEN, '*', 'k', 'm', 'i', request, 'f', id, 'b', JSON.stringify(message));
+        if (others.length === 0) {
+          // Written all the same, with no one to wait for: an instance whose lease ended while it
+          // was cut off from Redis is not listed, yet it still holds streams, and reads on from
+          // its last control entry when it is back (a disconnect() must reach it then).
+          await send();
+          return { answers: [], missing: 0 };
+        }
         const waiting = new Set(others);
         const answers: unknown[] = [];
         return new Promise((resolve, reject) => {
@@ -140,7 +154,7 @@ export function createRedisGroup(options: {
             },
             finish,
           });
-          call('XADD', controlKey, 'MAXLEN', '~', CONTROL_MAX_LEN, '*', 'k', 'm', 'i', request, 'f', id, 'b', JSON.stringify(message)).catch((error: unknown) => {
+          send().catch((error: unknown) => {
             clearTimeout(timer);
             broadcasts.delete(request);
             reject(error);
@@ -170,6 +184,15 @@ export function createRedisGroup(options: {
     },
     join,
     onControl,
+    controlMissed() {
+      for (const member of [...members.values()]) {
+        try {
+          member.rejoined?.();
+        } catch {
+          // A member that fails here fails alone.
+        }
+      }
+    },
     async close() {
       const leaving = [...members.keys()];
       closed = true;
@@ -180,6 +203,27 @@ export function createRedisGroup(options: {
       if (leaving.length > 0 && (await connected())) await call('ZREM', membersKey, ...leaving).catch(() => {});
     },
   };
+}
+
+/**
+ * Whether `<key>:control` may no longer hold every entry after `after` (the last one a tail
+ * read), from its `XINFO STREAM` reply (null for a missing key). Trimming (`MAXLEN ~`) drops the
+ * oldest entries, so the stream is whole after `after` while it still holds `after` or an older
+ * entry. Its ids are Redis times, not numbered like the log's, so once `after` is gone nothing
+ * tells whether the oldest entry kept is the one right after it: that counts as a gap. It takes
+ * more than `CONTROL_MAX_LEN` entries written while the tail was away.
+ */
+export function missedControlEntries(info: unknown, after: string): boolean {
+  // Deleted, or a Redis restarted empty: what it held after `after` is gone.
+  if (!Array.isArray(info)) return after !== '0-0';
+  const field = (name: string): unknown => info[info.indexOf(name) + 1];
+  const sinceRead = compareCursors(String(field('last-generated-id')), after);
+  if (sinceRead === 0) return false; // nothing written since
+  if (sinceRead < 0) return true; // started anew, behind `after`
+  const first = field('first-entry') as RawEntry | null;
+  if (first && compareCursors(first[0], after) <= 0) return false;
+  // `after` is gone, or was never in it: whole only when read from the start and never trimmed.
+  return !(after === '0-0' && Number(field('entries-added')) === Number(field('length')));
 }
 
 function parse(text: string | undefined): unknown {

@@ -4,7 +4,7 @@ import { compareCursors } from '../protocol/wire.js';
 import { deliver } from './deliver.js';
 import type { EventStore, NewEvent, ReadReset, StoreListener } from './event-store.js';
 import { connectionRules, createReadyGate, openConnection, type ReadyGate, type RedisClient } from './redis-client.js';
-import { createRedisGroup } from './redis-group.js';
+import { createRedisGroup, missedControlEntries } from './redis-group.js';
 import { follows, isMissingKey, lastEntry, parseBounds, rangeStart, streamsOf, toEvent, xinfo, type RawEntry } from './redis-replies.js';
 import { resumePoint, type LogBounds } from './resume-point.js';
 
@@ -198,7 +198,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
   const listeners = new Set<StoreListener>();
   let tail: Tail | null = null;
   let starting: Promise<void> | null = null;
-  // The last control entry read, kept across tails: a new tail reads on from there.
+  // The last control entry read, kept across tails while someone needs one: a tail made after
+  // the last one's connection ended reads on from there.
   let controlLast: string | null = null;
   let available = true;
   let closed = false;
@@ -228,6 +229,9 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     for (const listener of lost) listener.lost(error);
   };
 
+  /** Whether `<key>:control` may have lost entries after the last one read (`controlLast`). */
+  const controlMissed = async () => controlLast !== null && missedControlEntries(await xinfo(await ready(), controlKey), controlLast);
+
   const startTail = async (): Promise<Tail> => {
     const connection = await openConnection(source, connectionRules(undefined));
     const gate = createReadyGate(connection, commandTimeoutMs);
@@ -243,11 +247,26 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
     try {
       await gate.wait();
       last = await head();
-      controlLast ??= await lastEntry(await ready(), controlKey);
+      if (controlLast === null) controlLast = await lastEntry(await ready(), controlKey);
+      // A tail after one whose connection ended: its streams ended with it, but presence notices
+      // may be gone too.
+      else if (await controlMissed()) group.controlMissed();
     } catch (error) {
       stop();
       throw error;
     }
+
+    /** After the connection came back: did `<key>:control` lose entries this tail had not read? */
+    const checkControl = async () => {
+      if (!(await controlMissed())) return;
+      // A disconnect() among them would go unheeded, so every stream of this instance ends (its
+      // client reconnects, meets authenticate again and resumes exactly from its cursor). That
+      // costs a reconnect of every client here: done only when a revocation may have been
+      // missed, which takes more control entries written while the tail was away than the
+      // stream keeps.
+      loseListeners(new Error(`redisStore: ${controlKey} was trimmed past the last control message read while Redis was unreachable; streams end to reconnect, since a disconnect() may have been missed`));
+      group.controlMissed();
+    };
 
     /** A read that outlives its block by the command bound is a dead connection: make a new one. */
     const read = () => {
@@ -288,6 +307,7 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
             try {
               await gate.wait();
               await checkLog();
+              await checkControl();
               break;
             } catch (waitError) {
               if (stopped) return;
@@ -331,6 +351,8 @@ export function redisStore(options: RedisStoreOptions = {}): EventStore {
   const stopTail = () => {
     tail?.stop();
     tail = null;
+    // No subscriber or member is left to have missed anything: a later tail starts at the end.
+    controlLast = null;
   };
   const ensureTail = async (): Promise<void> => {
     while (!tail) {

@@ -1,12 +1,15 @@
 // disconnect(): on every server of the store (two instances on one Redis, two servers on one
-// memoryStore), for requests still in admission, with filters that must name someone; and the
-// registry of live members that tells who must answer.
+// memoryStore), for requests still in admission, with filters that must name someone, on an
+// instance that was cut off from Redis when it ran; and the registry of live members that tells
+// who must answer.
 import type { IncomingMessage } from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore, redisStore, type EventStore, type StoreMember } from 'ssemux/server';
 import { startRedis, type RedisServer } from '../../support/redis.js';
-import { openSse, sleep, type SseResponse } from '../../conformance/sse-client.js';
+import { dataEvents, openSse, sleep, type SseResponse } from '../../conformance/sse-client.js';
 import { eventually, onCleanup, startRealtime } from './helpers.js';
 import { startServerProcess } from './server-process.js';
 
@@ -38,6 +41,56 @@ async function pair(kind: 'redis' | 'memory', options: { authorize?: (identity: 
 
 const as = (who: string) => ({ headers: { Authorization: who } });
 const opened = (res: SseResponse) => eventually(() => res.text, (text) => expect(text).toContain('retry:'));
+
+/** A TCP proxy to Redis that can be cut (its connections closed, new ones refused) and restored. */
+async function cuttableProxy(port: number) {
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) return void client.destroy();
+    const upstream = net.connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut() {
+      cut = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+  };
+}
+
+/** Two instances on one Redis key; A reaches Redis through a proxy that the test can cut. */
+async function pairWithCuttableA(storeOptions: { memberLeaseMs?: number } = {}) {
+  const key = `revocation:${++keys}`;
+  const proxy = await cuttableProxy(redis.port);
+  const errorsOnA: unknown[] = [];
+  const storeA = redisStore({ url: proxy.url, key, ...storeOptions });
+  const storeB = redisStore({ url: redis.url, key, ...storeOptions });
+  const a = await startRealtime<Who>({ store: storeA, authenticate, storeRetryMs: 100, onError: (error) => errorsOnA.push(error) });
+  const b = await startRealtime<Who>({ store: storeB, authenticate, controlTimeoutMs: 200 });
+  onCleanup(() => storeA.close());
+  onCleanup(() => storeB.close());
+  return { key, proxy, a, b, errorsOnA };
+}
 
 describe.each(['redis', 'memory'] as const)('disconnect() on servers that share a %s store', (kind) => {
   it('ends the matching streams and held long-polls on every server, resolves with the total, and leaves the others open', async () => {
@@ -152,4 +205,57 @@ describe('the registry of live members (redisStore)', () => {
     await eventually(() => rejoined, (n) => expect(n).toBe(1), 3_000);
     expect(await membership.members()).toEqual([membership.id]);
   });
+});
+
+describe('disconnect() while an instance is cut off from Redis (redisStore)', () => {
+  it('ends the revoked user\'s stream on an instance whose lease ended while it was cut off, once it is back, and no other stream', async () => {
+    const { key, proxy, a, b } = await pairWithCuttableA({ memberLeaseMs: 1_500 });
+    const mallory = await openSse(`${a.url}?topic=t`, as('mallory:1'));
+    const bob = await openSse(`${a.url}?topic=t`, as('bob:2'));
+    for (const res of [mallory, bob]) await opened(res);
+    const before = await b.realtime.publish({ topic: 't', data: 'before' });
+    for (const res of [mallory, bob]) await res.until((events) => events.some((event) => event.id === before));
+
+    proxy.cut();
+    // B drops A from the registry once A's lease ends: its disconnect() waits for no one.
+    const admin = new Redis(redis.url);
+    onCleanup(async () => void admin.disconnect());
+    await eventually(() => admin.zcard(`${key}:members`), (listed) => expect(listed).toBe(1), 5_000);
+    expect(await b.realtime.disconnect({ user: 'mallory' })).toBe(0);
+    proxy.restore();
+
+    expect(await mallory.settled(10_000)).toBe('ended');
+    const after = await b.realtime.publish({ topic: 't', data: 'after the disconnect' });
+    await bob.until((events) => events.some((event) => event.id === after), 5_000);
+    expect(bob.state).toBe('open'); // nothing was missed: the other streams go on
+    expect(mallory.events.some((event) => event.id === after)).toBe(false);
+  }, 20_000);
+
+  it('ends every stream of an instance that was cut off while the control stream was trimmed past what it had read; they resume exactly', async () => {
+    const { proxy, a, b, errorsOnA } = await pairWithCuttableA();
+    const mallory = await openSse(`${a.url}?topic=t`, as('mallory:1'));
+    const bob = await openSse(`${a.url}?topic=t`, as('bob:2'));
+    for (const res of [mallory, bob]) await opened(res);
+    const before = await b.realtime.publish({ topic: 't', data: 'before' });
+    for (const res of [mallory, bob]) await res.until((events) => events.some((event) => event.id === before));
+
+    proxy.cut(); // well within A's lease: B waits for A's answer, in vain, for controlTimeoutMs
+    await b.realtime.disconnect({ user: 'mallory' });
+    // More control messages than <key>:control keeps (about 1,000): the one for mallory is trimmed.
+    await Promise.all(Array.from({ length: 1_300 }, (_, i) => b.realtime.disconnect({ user: `someone-${i}` })));
+    const missed = await b.realtime.publish({ topic: 't', data: 'while A was cut off' });
+    proxy.restore();
+
+    for (const res of [mallory, bob]) expect(await res.settled(10_000)).toBe('ended');
+    expect(mallory.events.map((event) => event.id)).not.toContain(missed);
+    expect(errorsOnA.some((error) => /disconnect\(\) may have been missed/.test(String((error as Error)?.message)))).toBe(true);
+    // Bob reconnects, meets authenticate again, and resumes exactly where his stream ended.
+    const resumed = await eventually(
+      () => openSse(`${a.url}?topic=t`, { headers: { Authorization: 'bob:2', 'Last-Event-ID': bob.lastEventId } }),
+      (res) => expect(res.status).toBe(200),
+    );
+    const after = await b.realtime.publish({ topic: 't', data: 'after' });
+    await resumed.until((events) => events.some((event) => event.id === after), 5_000);
+    expect(dataEvents([...bob.events, ...resumed.events]).map((event) => event.id)).toEqual([before, missed, after]);
+  }, 30_000);
 });
