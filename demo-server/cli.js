@@ -17,8 +17,15 @@ import { createDemoServer } from './server.js';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const store = process.env.REDIS_URL ? redisStore({ url: process.env.REDIS_URL }) : undefined;
 
+// PORT=0 asks for a free port, as createDemoServer's port 0 does; unset or empty is 8080.
+const port = process.env.PORT ? Number(process.env.PORT) : 8080;
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`PORT must be a port number (0 for a free one), not ${process.env.PORT}`);
+  process.exit(1);
+}
+
 const demo = await createDemoServer({
-  port: Number(process.env.PORT) || 8080,
+  port,
   demo: process.env.DEMO_FEEDS !== '0',
   auth: false,
   store,

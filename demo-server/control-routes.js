@@ -44,6 +44,14 @@ const body = (req) => (req.body && typeof req.body === 'object' ? req.body : {})
 /** @param {unknown} value */
 const optionalString = (value) => (typeof value === 'string' && value ? value : undefined);
 
+/**
+ * A user as `publish` takes it: a number (a database key) as its decimal text, as the server
+ * reads one from `authenticate`; anything else as given, for `publish` to refuse (`null` or `''`
+ * is a mistake, not "everyone").
+ * @param {unknown} value
+ */
+const userOf = (value) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : value);
+
 /** @param {Response} res @param {string} error */
 const badRequest = (res, error) => void res.status(400).json({ error });
 
@@ -56,11 +64,12 @@ export function createControlRouter(state) {
   router.post('/publish', json, publishKey, async (req, res) => {
     const { type, data, user, topic, stream } = body(req);
     try {
+      // Only a field left out takes the default: one given is published as it is (a bad one is a 400).
       const id = await state.publish({
-        topic: optionalString(topic) ?? optionalString(stream),
-        type: optionalString(type),
+        topic: /** @type {string | undefined} */ ('topic' in body(req) ? topic : stream),
+        type: /** @type {string | undefined} */ (type),
         data,
-        user: optionalString(user),
+        user: /** @type {string | undefined} */ (userOf(user)),
       });
       res.json({ id });
     } catch (error) {

@@ -39,11 +39,13 @@ export function sameSite({ body } = {}) {
  * @param {string | undefined} key
  */
 export function requireKey(key) {
-  const expected = key ? Buffer.from(`Bearer ${key}`) : null;
+  const expected = key ? Buffer.from(key) : null;
   /** @param {Request} req @param {Response} res @param {NextFunction} next */
   return (req, res, next) => {
     if (!expected) return next();
-    const given = Buffer.from(req.get('authorization') ?? '');
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <key>` is as good.
+    const [scheme, ...rest] = (req.get('authorization') ?? '').split(' ');
+    const given = Buffer.from(/^bearer$/i.test(scheme ?? '') ? rest.join(' ') : '');
     if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
     res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'publishing needs the publish key' });
   };

@@ -120,7 +120,7 @@ export async function createDemoServer(options = {}) {
 
   /** @param {import('./control-routes.js').PublishInput} input */
   const publish = async ({ topic, stream, type, data, user }) => {
-    const cursor = await realtime.publish({ topic: topic ?? stream, type, data, user });
+    const cursor = await realtime.publish({ topic: topic === undefined ? stream : topic, type, data, user });
     eventsPublished++;
     return cursor;
   };
@@ -128,9 +128,9 @@ export async function createDemoServer(options = {}) {
   /** @returns {Promise<DemoServerStats>} */
   const stats = async () => {
     const now = realtime.stats();
+    // Own properties, whatever the topic's name (perStream['__proto__'] = … would set the prototype).
     /** @type {Record<string, { open: number }>} */
-    const perStream = { [DEFAULT_TOPIC]: { open: 0 } };
-    for (const [topic, n] of Object.entries(now.perTopic)) perStream[topic] = { open: n };
+    const perStream = Object.fromEntries([[DEFAULT_TOPIC, { open: 0 }], ...Object.entries(now.perTopic).map(([topic, n]) => [topic, { open: n }])]);
     return {
       openStreams: now.openStreams,
       openSse: now.openSse,

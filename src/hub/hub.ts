@@ -151,7 +151,7 @@ export function createHub(options: HubOptions = {}): Hub {
       if (request.kind === 'update') stream.update(s, request.filter, request.position);
       else if (request.kind === 'ran') stream.ran(s, request.seq);
       else if (request.kind === 'claim') stream.claim(s, request.seq);
-      else {
+      else if (request.kind === 'unsubscribe') {
         peer.subs.delete(request.sub);
         stream.remove(s, request.grace);
       }

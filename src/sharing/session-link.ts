@@ -95,13 +95,19 @@ export function createSessionLink(sharing: ResolvedSharing, page: Pick<TabContex
         for (const [sub, entry] of subscribers) {
           if (message.sub !== undefined && message.sub !== sub) continue;
           if (entry.status) setStatus(entry, { ...entry.status, reason: 'reported', error: message.error });
+          else if (message.sub === sub) {
+            // Its subscribe was refused: this hub will not serve it; the next sharing mode may.
+            subscribers.delete(sub);
+            entry.s.onLost(message.error);
+          }
         }
       }
     },
     use(to) {
       send = to;
       to({ kind: 'visibility', ...page.visibility() });
-      for (const [sub, { s }] of subscribers) to(subscribe(sub, s));
+      // A stream the server closed for good (a 204, a 404) stays closed with the next hub.
+      for (const [sub, { s, status }] of subscribers) if (status?.state !== 'closed') to(subscribe(sub, s));
     },
     detach() {
       send?.({ kind: 'detach' });

@@ -587,6 +587,15 @@ describe('/stats', () => {
     );
   });
 
+  it('lists a topic named __proto__ in perStream like any other', async () => {
+    const srv = await start();
+    const { body } = await open(`${srv.url}/events?topic=__proto__`);
+    await body.waitForText('retry:');
+    await eventually(() => srv.stats(), (stats) => expect(stats.openStreams).toBe(1));
+    const stats = await (await fetch(`${srv.url}/stats`)).text();
+    expect(JSON.parse(stats).perStream).toEqual(JSON.parse('{"main":{"open":0},"__proto__":{"open":1}}'));
+  });
+
   it('counts a held long-poll that the client abandons until it goes', async () => {
     const srv = await start({ longPollMs: 5_000 });
     const poll = await open(`${srv.url}/events?transport=long-poll`);
@@ -791,6 +800,21 @@ describe('publishing', () => {
     expect((await post(`${srv.url}/publish`, { type: 'ssemux:reset', data: 'x' })).status).toBe(400);
   });
 
+  it('POST /publish: a numeric user is its decimal text; a user or topic given as null or "" is a 400, not an event for everyone', async () => {
+    const srv = await start({ auth: true });
+    const bob = (await post(`${srv.url}/login`, { user: 'bob' })).json.token as string;
+    const user42 = (await post(`${srv.url}/login`, { user: '42' })).json.token as string;
+    expect((await post(`${srv.url}/publish`, { user: 42, data: 'for 42' })).status).toBe(200);
+    for (const odd of [{ user: null }, { user: '' }, { topic: null }, { topic: '' }, { type: null }]) {
+      expect((await post(`${srv.url}/publish`, { ...odd, data: 'leak' })).status, JSON.stringify(odd)).toBe(400);
+    }
+    await post(`${srv.url}/publish`, { data: 'for all' });
+    const replay = async (token: string) => (await fetch(`${srv.url}/events?transport=long-poll&lastEventId=0-0`, { headers: { Authorization: `Bearer ${token}` } })).text();
+    expect(await replay(bob)).not.toMatch(/for 42|leak/);
+    expect(await replay(user42)).toMatch(/for 42[^]*for all/);
+    expect((await srv.stats()).eventsPublished).toBe(2);
+  });
+
   it('POST /publish/burst emits count events at the rate and reports completion in /stats', async () => {
     const srv = await start();
     const { body } = await open(`${srv.url}/events`);
@@ -877,6 +901,9 @@ describe('hardening of the control endpoints', () => {
     const ok = await post(`${srv.url}/publish`, { data: 'x' }, { Authorization: 'Bearer s3cret' });
     expect(ok.status).toBe(200);
     expect(ok.json.id).toMatch(/^\d+-1$/);
+    // The scheme is case-insensitive.
+    expect((await post(`${srv.url}/publish`, { data: 'y' }, { Authorization: 'bearer s3cret' })).status).toBe(200);
+    expect((await post(`${srv.url}/publish`, { data: 'z' }, { Authorization: 's3cret' })).status).toBe(401);
   });
 });
 

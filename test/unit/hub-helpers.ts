@@ -87,6 +87,8 @@ export function callsOf(hub: RealHub) {
         visibility: (visible: boolean, focusedAt = 0) => peer.handle({ kind: 'visibility', visible, focusedAt }),
         ran: (sub: number, seq: number) => peer.handle({ kind: 'ran', sub, seq }),
         claim: (sub: number, seq: number) => peer.handle({ kind: 'claim', sub, seq }),
+        /** Any message, as a tab of another build could send it. */
+        handle: (message: unknown) => peer.handle(message as Parameters<typeof peer.handle>[0]),
       };
     },
   };

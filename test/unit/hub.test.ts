@@ -15,6 +15,18 @@ afterEach(() => {
 });
 
 describe('createHub: sharing', () => {
+  it('a message of a kind it does not know (another build) changes nothing: the subscription it names stays', () => {
+    const { hub, made, flush } = setup();
+    const a = endpoint();
+    const tab = hub.attach(a);
+    tab.subscribe(req());
+    tab.handle({ kind: 'resume', sub: 1 });
+    expect(made[0]!.closed).toBe(false);
+    made[0]!.event('1');
+    flush();
+    expect(idsOf(a)).toEqual(['1']);
+  });
+
   it('two endpoints with equal specs share one connection and both get its events', () => {
     const { hub, made, connect, flush } = setup();
     const a = endpoint();

@@ -1,6 +1,8 @@
 // Real processes: demo-server instances (node demo-server/cli.js, on ssemux/server from dist/)
 // sharing one redis-server, killed with SIGKILL mid-stream, directly and behind the
 // round-robin proxy of test/support/cluster.js.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureServerBuild, startCluster, startInstance, type Instance } from '../../support/cluster.js';
 import { startRedis, type RedisServer } from '../../support/redis.js';
@@ -90,5 +92,42 @@ describe('server processes on one Redis', () => {
     expect(ids(resumed)).toEqual([...during, ...after]);
     const stats = await (await fetch(`${cluster.instances[1]!.url}/stats`)).json();
     expect(stats.openSse).toBe(1);
+  });
+});
+
+describe('node demo-server/cli.js', () => {
+  /** Runs the CLI with `env` until it says where it listens, or exits; resolves with what it printed. */
+  async function runCli(env: Record<string, string>): Promise<{ output: string; child: ChildProcess }> {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../../demo-server/cli.js', import.meta.url))], { env: { ...process.env, DEMO_FEEDS: '0', REDIS_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    });
+    let output = '';
+    await new Promise<void>((resolve) => {
+      const read = (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes('ssemux demo server on')) resolve();
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+      child.once('exit', () => resolve());
+    });
+    return { output, child };
+  }
+
+  it('PORT=0 listens on a free port (not 8080); a PORT that is no port number is refused', async () => {
+    const { output } = await runCli({ PORT: '0' });
+    const port = Number(/on http:\/\/localhost:(\d+)/.exec(output)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(port).not.toBe(8080);
+    const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { openStreams: number };
+    expect(stats.openStreams).toBe(0);
+    const bad = await runCli({ PORT: 'eighty' });
+    await new Promise((resolve) => (bad.child.exitCode !== null ? resolve(null) : bad.child.once('exit', resolve)));
+    expect(bad.child.exitCode).toBe(1);
+    expect(bad.output).toMatch(/PORT must be a port number/);
   });
 });

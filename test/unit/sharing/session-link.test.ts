@@ -114,6 +114,40 @@ describe('createSessionLink', () => {
     expect(second.calls.at(-1)).toEqual({ kind: 'update', sub: 1, filter: { types: ['z'] } });
   });
 
+  it('use() leaves a stream the server closed for good closed (a 204): the next hub is not asked for it', () => {
+    const link = createSessionLink('shared-worker', PAGE, () => {});
+    link.use(fakeSession());
+    const a = recorder();
+    const b = recorder();
+    link.link.subscribe(a);
+    link.link.subscribe(b);
+    dispatch(link, [{ sub: 1, status: status('closed', { reason: 'refused', error: { name: 'RealtimeError', code: 'no-content', message: '204', status: 204 } }) }]);
+    // A worker restarts, or the page comes back from the back/forward cache.
+    link.lost();
+    const next = fakeSession();
+    link.use(next);
+    expect(next.subscribed().map((request) => request.sub)).toEqual([2]);
+    expect(a.statuses.map((s) => s.state)).toEqual(['closed']);
+  });
+
+  it('a subscribe the hub refused (failed, naming it, before any status) hands the subscriber to the next mode with its code', () => {
+    const link = createSessionLink('shared-worker', PAGE, () => {});
+    link.use(fakeSession());
+    const a = recorder();
+    const b = recorder();
+    link.link.subscribe(a);
+    link.link.subscribe(b);
+    dispatch(link, [{ sub: 2, status: status('open') }]);
+    const error: StatusError = { name: 'RealtimeError', code: 'invalid-options', message: 'the hub cannot serve this spec' };
+    link.receive({ kind: 'failed', sub: 1, error });
+    expect(a.lost).toEqual([error]);
+    // One that has a status hears it as a report; a failure naming no subscriber loses none.
+    link.receive({ kind: 'failed', error });
+    expect(b.lost).toEqual([]);
+    expect(b.statuses.at(-1)).toMatchObject({ state: 'open', reason: 'reported', error });
+    expect(link.size).toBe(1);
+  });
+
   it('while no hub serves it, a change of filter waits for the next session; a close is not resubscribed', () => {
     const link = createSessionLink('shared-worker', PAGE, () => {});
     const a = recorder({ types: ['x'] });

@@ -679,3 +679,43 @@ describe('A first tab: whether a worker ran before it (earlyStream)', () => {
     expect(r.at).toEqual({ id: '9', count: 9, lineage: 'early' });
   });
 });
+
+describe('A stream the server closed for good (a 204) stays closed', () => {
+  const sw = (tab: Tab) => tab.sw.sharedWorkerLink(WORKER_URL);
+  /** The server answers 204 on the open upstream: it closes for good, as createConnection does. */
+  const answer204 = () => {
+    const upstream = server.upstreams[0]!;
+    upstream.options.onStatus({ state: 'closed', reason: 'refused', transport: 'fetch', attempt: 0, lastEventId: '', error: { name: 'RealtimeError', code: 'no-content', message: '204', status: 204 } });
+    upstream.closed = true;
+  };
+
+  it('when the page comes back from the back/forward cache: no new request', async () => {
+    install();
+    const a = await openTab(platform, 'A');
+    const s = a.subscribe(recorder(), sw);
+    await until(() => server.upstreams[0]?.opened === true, 'the upstream');
+    answer204();
+    await until(() => s.state === 'closed', 'closed');
+    platform.pagehide('A', { persisted: true });
+    platform.pageshow('A', { persisted: true });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    expect(server.upstreams).toHaveLength(1);
+    expect(s.state).toBe('closed');
+  });
+
+  it('when the worker restarts: no new request', async () => {
+    install();
+    const a = await openTab(platform, 'A');
+    const s = a.subscribe(recorder(), sw);
+    await until(() => server.upstreams[0]?.opened === true, 'the upstream');
+    answer204();
+    await until(() => s.state === 'closed', 'closed');
+    platform.workers[0]!.terminate();
+    await vi.advanceTimersByTimeAsync(2_000);
+    await settle();
+    expect(platform.workers.length).toBeGreaterThan(1);
+    expect(server.upstreams).toHaveLength(1);
+    expect(s.state).toBe('closed');
+  });
+});
