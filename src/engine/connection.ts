@@ -79,7 +79,7 @@ type Phase =
   | { kind: 'idle' }
   | { kind: 'queued'; cancel: () => void }
   | { kind: 'attempt'; attempt: Attempt; release: () => void }
-  | { kind: 'waiting'; timer: ReturnType<typeof setTimeout> }
+  | { kind: 'waiting'; timer: ReturnType<typeof setTimeout>; release?: () => void }
   | { kind: 'closed' };
 
 /**
@@ -125,6 +125,8 @@ export function createConnection(options: ConnectionOptions): Connection {
     heldId = undefined;
     options.onId?.(id);
   };
+  const reportOversize = (size: number) =>
+    emit({ reason: 'reported', error: { code: 'event-too-large', message: `Dropped an event of ${size}+ characters from ${url} (maxEventSize ${options.maxEventSize})` } });
   const parser = createParser(
     {
       onEvent(event) {
@@ -140,9 +142,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       onRetry(ms) {
         serverRetryMs = ms;
       },
-      onOversize(size) {
-        emit({ reason: 'reported', error: { code: 'event-too-large', message: `Dropped an event of ${size}+ characters from ${url} (maxEventSize ${options.maxEventSize})` } });
-      },
+      onOversize: (size) => reportOversize(size),
     },
     { maxEventSize: options.maxEventSize },
   );
@@ -162,7 +162,10 @@ export function createConnection(options: ConnectionOptions): Connection {
     else if (phase.kind === 'attempt') {
       phase.attempt.stop();
       phase.release();
-    } else if (phase.kind === 'waiting') clearTimeout(phase.timer);
+    } else if (phase.kind === 'waiting') {
+      clearTimeout(phase.timer);
+      phase.release?.();
+    }
     if (phase.kind !== 'closed') phase = { kind: 'idle' };
     if (!keepStable) {
       clearTimeout(stableTimer);
@@ -175,6 +178,24 @@ export function createConnection(options: ConnectionOptions): Connection {
   function wait(delay: number, then: () => void): void {
     if (delay > 0) phase = { kind: 'waiting', timer: setTimeout(then, clampDelay(delay)) };
     else then();
+  }
+
+  /**
+   * The next request of the same upstream (a restart, a long-poll's next poll), after `delay`. It
+   * keeps the slot the last one held: released, a stream waiting for one would take it, and this
+   * one, still open, would wait behind it with no request out.
+   */
+  function follow(delay: number): void {
+    if (phase.kind !== 'attempt') {
+      leave(true);
+      return wait(delay, connect);
+    }
+    const { release } = phase;
+    phase.attempt.stop();
+    parser.reset(lastEventId);
+    const next = () => begin(order[orderIndex]!, release);
+    if (delay > 0) phase = { kind: 'waiting', timer: setTimeout(next, clampDelay(delay)), release };
+    else next();
   }
 
   function retry(error: StatusError | undefined, delay: number): void {
@@ -273,6 +294,8 @@ export function createConnection(options: ConnectionOptions): Connection {
           const verdict = classifyResponse(code, header('content-type'));
           if (verdict.action === 'open') {
             unauthorizedInARow = 0;
+            // Responses get through: a probe still out would hold a second request to the origin.
+            probe?.();
             if (status.state !== 'open' || status.error) emit({ state: 'open', reason: 'opened', error: undefined });
             stableTimer ??= setTimeout(() => {
               if (status.attempt !== 0) emit({ reason: 'updated', attempt: 0 });
@@ -293,6 +316,8 @@ export function createConnection(options: ConnectionOptions): Connection {
         event(event) {
           heldBack = 0;
           lastEventId = event.id;
+          // The platform's EventSource parses for itself: the size limit is checked here instead.
+          if (event.data.length > options.maxEventSize) return reportOversize(event.data.length);
           options.onEvent(event);
         },
         ended(recycle) {
@@ -300,9 +325,7 @@ export function createConnection(options: ConnectionOptions): Connection {
             // Long-poll answers and full XHR buffers are not failures. An answer with events is
             // followed at once; an empty one (the server had nothing) no sooner than the floor.
             const delay = attempt.gotEvents ? 0 : MIN_RETRY_MS - (Date.now() - attempt.sentAt);
-            leave(true);
-            wait(delay, connect);
-            return;
+            return follow(delay);
           }
           // A clean end is how servers rotate connections (a deploy, a proxy timeout): no error. The
           // server's `retry:` sets the wait, but never below the floor, and a stream that keeps
@@ -353,6 +376,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     reconnectNow() {
       if (phase.kind !== 'waiting' || status.state !== 'reconnecting') return;
       clearTimeout(phase.timer);
+      phase.release?.();
       phase = { kind: 'idle' };
       connect();
     },
@@ -361,8 +385,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       if (change.url !== undefined) url = change.url;
       if (change.body !== undefined) body = change.body ?? undefined;
       if (change.lastEventId !== undefined) lastEventId = change.lastEventId;
-      leave(true);
-      connect();
+      follow(0);
     },
     close() {
       if (phase.kind !== 'closed') end({ state: 'closed', reason: 'closed' });

@@ -39,8 +39,9 @@ export interface EventSourcePolyfillInit extends SharedEventSourceInit {
  */
 export class EventSourcePolyfill extends SharedEventSource {
   /** Opens the stream at `url`, as `new EventSourcePolyfill(url, options)` does. */
-  constructor(url: string | URL, init: EventSourcePolyfillInit = {}) {
-    const { heartbeatTimeout, lastEventIdQueryParameterName: _name, Transport: _transport, ...rest } = init;
+  constructor(url: string | URL, init?: EventSourcePolyfillInit | null) {
+    // null is no options, as for the platform's EventSource and the original polyfill.
+    const { heartbeatTimeout, lastEventIdQueryParameterName: _name, Transport: _transport, ...rest } = init ?? {};
     super(url, heartbeatTimeout === undefined ? rest : Object.assign(rest, { [CLIENT_OPTIONS]: { heartbeatTimeoutMs: heartbeatTimeout } }));
   }
 

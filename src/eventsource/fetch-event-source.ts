@@ -217,7 +217,8 @@ export function fetchEventSource(input: RequestInfo | URL, init: FetchEventSourc
     /** A response other than a 200 event stream (or a failure without one): `closed`, the client gave up. */
     async function answered(error: StatusError, closed: boolean): Promise<void> {
       if (error.status === undefined) return failed(new RealtimeError(error.code, error.message), closed);
-      if (await opened(responseOf(request.url, error.status), closed)) ended(closed);
+      // A 200 of another content type (a login page) must not look like an event stream to onopen.
+      if (await opened(responseOf(request.url, error.status, error.code !== 'content-type'), closed)) ended(closed);
     }
 
     function start(from: string): void {
@@ -294,10 +295,10 @@ function defaultOnOpen(response: Response): void {
   if (!contentType?.startsWith(EventStreamContentType)) throw new Error(`Expected content-type to be ${EventStreamContentType}, Actual: ${contentType}`);
 }
 
-/** The `Response` `onopen` sees: what the client knows of the real one. */
-function responseOf(url: string, status: number): Response {
+/** The `Response` `onopen` sees: what the client knows of the real one (`stream`: an event stream). */
+function responseOf(url: string, status: number, stream = true): Response {
   const ok = status === 200;
-  const response = new Response(null, { status, statusText: ok ? 'OK' : '', headers: ok ? { 'content-type': EventStreamContentType } : {} });
+  const response = new Response(null, { status, statusText: ok ? 'OK' : '', headers: ok && stream ? { 'content-type': EventStreamContentType } : {} });
   return Object.defineProperty(response, 'url', { value: url });
 }
 

@@ -111,8 +111,10 @@ export class SharedEventSource extends EventTarget implements EventSource {
    * Throws a `SyntaxError` DOMException for a URL that cannot be parsed, as the platform does,
    * and a `RealtimeError` (`invalid-options`) for options the client cannot use.
    */
-  constructor(url: string | URL, init: SharedEventSourceInit = {}) {
+  constructor(url: string | URL, init?: SharedEventSourceInit | null) {
     super();
+    // As the platform's dictionary conversion: null is no options.
+    init ??= {};
     let href: string;
     try {
       href = new URL(String(url), baseUrl()).href;

@@ -36,7 +36,9 @@ afterEach(async () => {
   // A downgrade is remembered for the endpoint: let it expire, as time would, between tests.
   expect(downgradeOf(endpointOf(URL_), Date.now() + DOWNGRADE_TTL_MS)).toBeUndefined();
   for (const c of connections.splice(0)) c.close();
-  await settle(2);
+  // An abort reaches the mock server's response a few turns later, more on a loaded machine: a
+  // body never closed still fails here, after until's bound.
+  await until(() => requests.every((r) => !r.live), 'every response body closed').catch(() => {});
   const live = requests.filter((r) => r.live).length;
   vi.useRealTimers();
   server.resetHandlers();
@@ -650,6 +652,24 @@ describe('createConnection: floors, clamps and the silence clock', () => {
   });
 });
 
+describe('createConnection: the buffering probe', () => {
+  it('ends once the stream opens: no second request stays open beside it (a slow server, not a proxy)', async () => {
+    serve((req, i) => {
+      // A slow first answer (a cold start); a long-poll is held while there is nothing to send.
+      if (i === 0) return new Promise<Response>(() => {});
+      return req.stream(req.url.searchParams.get('transport') === 'long-poll' ? '' : ': hi\n\n');
+    });
+    const c = open({ transport: 'auto', heartbeatTimeoutMs: 1000, maxConnections: 1 });
+    await advance(1000);
+    await advance(c.last().retryInMs ?? 0);
+    await until(() => c.last().state === 'open', 'the stream open');
+    const probe = requests.find((r) => r.url.searchParams.get('transport') === 'long-poll');
+    expect(probe, 'a probe was sent').toBeDefined();
+    await until(() => probe!.signal.aborted, 'the probe ended');
+    expect(c.last()).toMatchObject({ state: 'open', transport: 'fetch' });
+  });
+});
+
 describe('createConnection: downgrades only on evidence', () => {
   it('no response at all, and a long-poll gets none either: a slow server, not a proxy; no downgrade', async () => {
     serve(() => new Promise<Response>(() => {}));
@@ -722,6 +742,47 @@ describe('createConnection: the per-origin cap', () => {
     await until(() => requests.length === 3, 'third request');
     await until(() => c.last().state === 'open', 'open');
     expect(c.last().error).toBeUndefined();
+  });
+
+  it('a restart (new topics) keeps its slot: a stream waiting for one does not take it from an open stream', async () => {
+    serve((req) => req.stream(': hi\n\n'));
+    const a = open({ maxConnections: 1 });
+    await until(() => a.last().state === 'open', 'a open');
+    const b = open({ maxConnections: 1 });
+    await settle();
+    expect(b.last().error?.code).toBe('connection-limit');
+    a.connection.restart({ url: `${URL_}?topic=a&topic=b` });
+    await until(() => requests.length === 2, 'the restarted request');
+    await advance(60_000);
+    expect(requests.map((r) => r.url.search)).toEqual(['', '?topic=a&topic=b']);
+    expect(requests[1]!.live).toBe(true);
+    expect(a.last()).toMatchObject({ state: 'open' });
+    expect(a.last().error).toBeUndefined();
+    expect(b.last().error?.code).toBe('connection-limit');
+    // Its slot is the one it had: closed, the waiting stream gets it.
+    a.connection.close();
+    await until(() => requests.length === 3, 'the waiting stream');
+  });
+
+  it('a long-poll keeps its slot between polls: a stream waiting for one does not take it', async () => {
+    let polls = 0;
+    serve((req) => {
+      if (req.url.searchParams.get('transport') !== 'long-poll') return req.stream();
+      polls++;
+      // An empty answer: the next poll follows after the floor.
+      return new Response(': ssemux 1\nretry: 1000\n\n', { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const a = open({ maxConnections: 1, transport: 'long-poll' });
+    await until(() => polls === 1, 'the first poll');
+    const b = open({ maxConnections: 1 });
+    await settle();
+    await advance(5_000);
+    expect(polls).toBeGreaterThan(2);
+    expect(requests.filter((r) => r.url.searchParams.get('transport') !== 'long-poll')).toEqual([]);
+    expect(b.last().error?.code).toBe('connection-limit');
+    expect(a.last().state).toBe('open');
+    a.connection.close();
+    await until(() => requests.some((r) => r.url.searchParams.get('transport') !== 'long-poll'), 'the waiting stream');
   });
 
   it('a stream with a larger limit is not held behind one that waits on a smaller one', async () => {

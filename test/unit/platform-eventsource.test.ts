@@ -114,3 +114,29 @@ describe("the first tab's own stream, with a listener of a type named open", () 
     expect(got).toEqual([{ type: 'x', data: 'a', id: '1' }]);
   });
 });
+
+describe("the 'eventsource' transport and maxEventSize", () => {
+  it('drops an event over maxEventSize and reports event-too-large, as the other transports do; the id moves on', async () => {
+    const c = openConnection('http://127.0.0.1:9/es-size', opened, {
+      scope: createConnectionScope(),
+      transport: 'eventsource',
+      customHeaders: false,
+      eventTypes: ['message'],
+      maxEventSize: 1000,
+    });
+    await settle();
+    const es = PlatformEventSource.made[0]!;
+    es.open();
+    es.message('message', 'x'.repeat(5000), '1');
+    es.message('message', 'small', '2');
+    await settle();
+    expect(c.events).toEqual([{ type: 'message', data: 'small', id: '2' }]);
+    expect(c.statuses.find((s) => s.error?.code === 'event-too-large')).toMatchObject({ state: 'open' });
+    // Dropped, not lost track of: a reconnect right after it resumes past it.
+    es.message('message', 'y'.repeat(5000), '3');
+    es.fail();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(new URL(PlatformEventSource.made[1]!.url).searchParams.get('lastEventId')).toBe('3');
+  });
+});

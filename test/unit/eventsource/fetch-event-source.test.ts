@@ -65,6 +65,25 @@ afterEach(async () => {
 afterAll(() => server.close());
 
 describe('fetchEventSource', () => {
+  it('a 200 of another content type (a login page) is no event stream to onopen: the default one refuses it, onerror retries', async () => {
+    serve(() => new Response('<html>login</html>', { status: 200, headers: { 'content-type': 'text/html' } }));
+    const seen: (string | null)[] = [];
+    const custom = run({
+      onopen: async (response) => {
+        seen.push(response.headers.get('content-type'));
+        if (!response.headers.get('content-type')?.startsWith('text/event-stream')) throw new Error('not a stream');
+      },
+      onclose: () => void custom.calls.push('close'),
+      onerror: (error) => (custom.calls.push(`error ${(error as Error).message}`), 60_000),
+    });
+    const byDefault = run({ onclose: () => void byDefault.calls.push('close'), onerror: () => (byDefault.calls.push('error'), 60_000) });
+    await until(() => custom.calls.length > 0 && byDefault.calls.length > 0, 'onerror or onclose');
+    expect(seen).toEqual([null]);
+    expect(custom.calls).toEqual(['error not a stream']);
+    expect(byDefault.calls).toEqual(['error']);
+    expect([custom.settled(), byDefault.settled()]).toEqual([undefined, undefined]);
+  });
+
   it('holds the events back until an async onopen resolves, as the original reads the body only then', async () => {
     serve((req) => req.stream('id: 1\ndata: a\n\nid: 2\nevent: named\ndata: b\n\n'));
     let release!: () => void;

@@ -18,6 +18,13 @@ describe('SharedEventSource: the EventSource interface', () => {
     expect(es.readyState).toBe(2);
   });
 
+  it('null options are no options, as WebIDL makes them for the platform (and the original polyfill)', () => {
+    const es = new SharedEventSource('http://127.0.0.1:9/events', null);
+    expect(es.withCredentials).toBe(false);
+    es.close();
+    new EventSourcePolyfill('http://127.0.0.1:9/events', null).close();
+  });
+
   it('a URL that cannot be parsed throws a SyntaxError DOMException', () => {
     expect(() => new SharedEventSource('http://[')).toThrow(expect.objectContaining({ name: 'SyntaxError' }));
   });
