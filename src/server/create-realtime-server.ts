@@ -220,7 +220,8 @@ export function createRealtimeServer<I extends Identity = Identity>(options: Rea
           config.onError(chosen.error);
           return answer(res, 500, 'defaultTopics failed');
         }
-        topics = [...new Set(chosen.value)];
+        // An array of names: a string is iterable too, and would be read as one topic per character.
+        topics = Array.isArray(chosen.value) ? [...new Set(chosen.value)] : [];
         if (topics.length === 0 || !topics.every(isTopicName)) {
           config.onError(new TypeError('defaultTopics must return topic names'));
           return answer(res, 500, 'defaultTopics failed');

@@ -146,8 +146,14 @@ export function createPresence(options: {
     put(totals, topic, user, total);
     const key = `${topic}\n${user}`;
     const now = get(shown, topic, user);
+    if (total >= now || graceMs === 0) {
+      drops.delete(key);
+      return show(topic, user, total);
+    }
+    // A rise that stays below what is shown keeps the deadline of the last fall: postponing it
+    // would keep browsers that left on show for as long as others keep coming.
+    if (delta > 0 && drops.has(key)) return;
     drops.delete(key);
-    if (total >= now || graceMs === 0) return show(topic, user, total);
     drops.set(key, performance.now() + graceMs);
     dropTimer ??= setTimeout(dropDue, graceMs);
   };

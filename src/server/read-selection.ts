@@ -24,7 +24,9 @@ export async function readSelection(
   limits: { maxTopics: number; maxBodyBytes: number },
 ): Promise<Selection | BodyError> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const named = url.searchParams.getAll(TOPIC_PARAM);
+  const fromQuery = strictValues(url.search, TOPIC_PARAM);
+  if (!fromQuery) return bad('a topic name that is not UTF-8 (ill-formed Unicode)');
+  const named = new Set(fromQuery);
   if (req.method === 'POST') {
     const body = await readJsonBody(req, limits.maxBodyBytes);
     if (body && 'status' in body) return body;
@@ -33,16 +35,21 @@ export async function readSelection(
     const topics = (value as { topics?: unknown } | undefined)?.topics;
     if (topics !== undefined) {
       if (!Array.isArray(topics)) return bad('"topics" must be an array of topic names');
-      named.push(...(topics as string[]));
+      // One by one (a spread of 150,000 arguments overflows the stack), stopping past the limit.
+      for (const topic of topics as unknown[]) {
+        if (named.add(topic as string).size > limits.maxTopics) break;
+      }
     }
   }
-  const invalid = named.find((topic) => !isTopicName(topic));
-  if (invalid !== undefined) return bad(`invalid topic name: ${JSON.stringify(invalid)?.slice(0, 80)}`);
-  const topics = [...new Set(named)];
+  const topics = [...named];
   if (topics.length > limits.maxTopics) return bad(`more than ${limits.maxTopics} topics`);
+  const invalid = topics.find((topic) => !isTopicName(topic));
+  if (invalid !== undefined) return bad(`invalid topic name: ${JSON.stringify(invalid)?.slice(0, 80)}`);
 
+  // A header's value is bytes, which Node reads as Latin-1: the id's UTF-8, as clients send it.
   const header = req.headers['last-event-id'];
-  const cursor = (Array.isArray(header) ? header[0] : header) || url.searchParams.get(LAST_EVENT_ID_PARAM) || null;
+  const headerId = Array.isArray(header) ? header[0] : header;
+  const cursor = (headerId && Buffer.from(headerId, 'latin1').toString('utf8')) || url.searchParams.get(LAST_EVENT_ID_PARAM) || null;
   return {
     topics: topics.length > 0 ? topics : null,
     cursor,
@@ -53,4 +60,29 @@ export async function readSelection(
 
 function bad(error: string): BodyError {
   return { status: 400, error };
+}
+
+/**
+ * The values of parameter `name` in a query string, decoded strictly: undefined when one is not
+ * UTF-8. URLSearchParams turns such bytes into U+FFFD, and two different topics into one.
+ */
+function strictValues(search: string, name: string): string[] | undefined {
+  const values: string[] = [];
+  const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '));
+  for (const pair of search.slice(1).split('&')) {
+    const at = pair.indexOf('=');
+    let key: string;
+    try {
+      key = decode(at < 0 ? pair : pair.slice(0, at));
+    } catch {
+      continue; // not this parameter's name
+    }
+    if (key !== name) continue;
+    try {
+      values.push(decode(at < 0 ? '' : pair.slice(at + 1)));
+    } catch {
+      return undefined;
+    }
+  }
+  return values;
 }

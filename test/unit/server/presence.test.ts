@@ -239,6 +239,27 @@ for (const [name, open] of Object.entries(stores)) {
   });
 }
 
+describe('presence: the grace after a fall', () => {
+  it('a rise that stays below the count shown does not postpone the fall (browsers that left are not kept on show)', async () => {
+    const graceMs = 1_500;
+    const { url, realtime } = await startRealtime({ authenticate: () => 'alice', presenceGraceMs: graceMs, presenceBatchMs: 10 });
+    const open = () => openSse(`${url}?topic=room`);
+    const [one, two] = [await open(), await open(), await open()];
+    await eventually(() => realtime.presence('room'), (p) => expect(p.members).toEqual([{ user: 'alice', browsers: 3 }]));
+    one!.abort();
+    two!.abort();
+    // The last fall, as the server saw it.
+    await eventually(() => realtime.stats().openStreams, (n) => expect(n).toBe(1));
+    const fell = performance.now();
+    await sleep(graceMs / 2);
+    await open(); // back to 2, below the 3 on show
+    await eventually(() => realtime.stats().openStreams, (n) => expect(n).toBe(2));
+    // Shown at the grace after the fall; postponed, it would be at the grace after the rise.
+    await eventually(() => realtime.presence('room'), (p) => expect(p.members).toEqual([{ user: 'alice', browsers: 2 }]), graceMs * 2);
+    expect(performance.now() - fell).toBeLessThan(graceMs * 1.35);
+  });
+});
+
 describe('presence off', () => {
   it('writes no presence events and presence() rejects', async () => {
     const { url, realtime } = await startRealtime({ authenticate, presence: false });

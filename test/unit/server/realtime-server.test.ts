@@ -175,6 +175,56 @@ describe('mounting', () => {
   });
 });
 
+describe('requests at their edges', () => {
+  it('a topic that is not UTF-8 in the query (a lone surrogate, %ED%A0%80) is a 400, not served as another topic', async () => {
+    const { url } = await startRealtime();
+    for (const topic of ['room%2F%ED%A0%80', 'room%2F%ED%B0%80', '%ZZ']) {
+      const res = await fetch(`${url}?topic=${topic}`);
+      await res.body?.cancel();
+      expect(res.status, topic).toBe(400);
+    }
+    const ok = await openSse(`${url}?topic=room%2F%F0%9F%98%80&topic=a+b&x=%ZZ`);
+    await eventually(() => ok.text, (text) => expect(text).toContain('retry:'));
+  });
+
+  it('a POST naming 150,000 topics (under maxBodyBytes): duplicates are one, past maxTopics a 400, never a 503', async () => {
+    const errors: unknown[] = [];
+    const { url } = await startRealtime({ onError: (error) => errors.push(error) });
+    const post = (topics: string[]) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topics }) });
+    const same = await post(new Array(150_000).fill('a'));
+    expect(same.status).toBe(200);
+    await same.body?.cancel();
+    const distinct = await post(Array.from({ length: 140_000 }, (_, i) => i.toString(36)));
+    expect(distinct.status).toBe(400);
+    expect(await distinct.text()).toMatch(/more than 1000 topics/);
+    expect(errors).toEqual([]);
+  });
+
+  it('Last-Event-ID is read as the UTF-8 its bytes are, as the lastEventId parameter is', async () => {
+    const { url } = await startRealtime();
+    const resetFrom = async (target: string, init?: RequestInit) => {
+      const res = await openSse(target, init);
+      const events = await res.until((seen) => seen.some((e) => e.type === 'ssemux:reset'));
+      return (JSON.parse(events.find((e) => e.type === 'ssemux:reset')!.data) as { from: string }).from;
+    };
+    const id = 'café-1';
+    // A header is bytes: the id's UTF-8, one character a byte, as a browser sends it.
+    const bytes = String.fromCharCode(...new TextEncoder().encode(id));
+    expect(await resetFrom(`${url}?topic=a&lastEventId=${encodeURIComponent(id)}`)).toBe(id);
+    expect(await resetFrom(`${url}?topic=a`, { headers: { 'Last-Event-ID': bytes } })).toBe(id);
+  });
+
+  it('defaultTopics returning a string (not an array of names) is a 500, reported, not one topic per character', async () => {
+    const errors: unknown[] = [];
+    const { url, realtime } = await startRealtime({ onError: (error) => errors.push(error), defaultTopics: (() => 'main') as never });
+    const res = await fetch(url);
+    await res.body?.cancel();
+    expect(res.status).toBe(500);
+    expect(errors.map(String)).toEqual([expect.stringMatching(/defaultTopics must return topic names/)]);
+    expect(realtime.stats().perTopic).toEqual({});
+  });
+});
+
 describe('identity', () => {
   it('answers 401 with the challenge when authenticate gives null, and passes the identity on', async () => {
     const seen: unknown[] = [];
