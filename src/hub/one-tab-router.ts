@@ -39,8 +39,12 @@ export interface OneTabRouter {
   claim(s: Subscription, seq: number): void;
   /** `s` ran its one-events through number `seq`. */
   ran(s: Subscription, seq: number): void;
-  /** `s` left: what it was handed and did not run goes to another subscriber. */
-  left(s: Subscription): void;
+  /**
+   * `s` left: what it was handed and did not run goes to another subscriber. `pageLeft`: its page
+   * left (a reload, a navigation), not its listeners: events it would have taken wait for the next
+   * subscriber that listens, while none does.
+   */
+  left(s: Subscription, pageLeft?: boolean): void;
   /**
    * A subscriber says the stream's one-events are done through `done`, and that it ran those of
    * `ran` (ids) since: none of them is handed out again.
@@ -81,6 +85,15 @@ export function createOneTabRouter(topicStream: boolean, handed: () => void): On
   let held: { event: WireEvent; before: Position }[] | undefined;
   let holdTimer: ReturnType<typeof setTimeout> | undefined;
   let heldOnce = false;
+  /**
+   * The types (and topics) of subscribers whose page left, kept while the stream lives: an event
+   * of one with no subscriber to take it waits among the orphans instead of being lost.
+   */
+  const unheardTypes = new Set<string>();
+  /** Their topics, on a topic stream. */
+  const unheardTopics = new Set<string>();
+  const unheard = (event: WireEvent) =>
+    (unheardTypes.has(event.type) || unheardTypes.has('*')) && (event.topic === undefined || unheardTopics.has(event.topic));
 
   const wants = (s: Subscription, event: WireEvent) =>
     (s.one!.types.has(event.type) || s.one!.types.has('*')) && (event.topic === undefined || s.topics!.has(event.topic));
@@ -128,19 +141,23 @@ export function createOneTabRouter(topicStream: boolean, handed: () => void): On
 
   return {
     get active() {
-      return listening.size > 0;
+      return listening.size > 0 || unheardTypes.size > 0;
     },
     route(event, before, at) {
       const s = owner(event);
-      if (!s || (assigned && comparePositions(at, assigned, topicStream) <= 0)) return;
+      if ((!s && !unheard(event)) || (assigned && comparePositions(at, assigned, topicStream) <= 0)) return;
       assigned = { ...at };
       // A stream read from now has no id before its first event: nothing can go back there, so the
       // one-events are done no earlier than that event (a hub that dies with it not run loses it).
       const from = before.id ? before : assigned;
       if (held) {
         if (held.push({ event, before: from }) >= ORPHAN_ONE_EVENTS) release();
-      } else if (!ranBefore.delete(event.id)) {
+      } else if (ranBefore.delete(event.id)) {
+        // Ran under the hub before this one.
+      } else if (s) {
         hand(s, event, from);
+      } else if (orphans.push({ event, before: from }) > ORPHAN_ONE_EVENTS) {
+        orphans.shift();
       }
     },
     listen(s, types, at) {
@@ -148,10 +165,18 @@ export function createOneTabRouter(topicStream: boolean, handed: () => void): On
         if (s.one) this.left(s);
         return;
       }
-      if (listening.size === 0) examinedFrom = { ...at };
+      // (While events of a page that left were kept, every event since was looked at.)
+      if (listening.size === 0 && unheardTypes.size === 0) examinedFrom = { ...at };
       s.one ??= { types: new Set(), pending: [], nextSeq: 1, out: [] };
       s.one.types = new Set(types);
       listening.add(s);
+      // Handed to it for types (or topics) it no longer listens to: it would run nothing for them.
+      const unwanted = s.one.pending.filter(({ event }) => !wants(s, event));
+      if (unwanted.length) {
+        s.one.pending = s.one.pending.filter(({ event }) => wants(s, event));
+        adopt(unwanted, s);
+        handed();
+      }
       if (orphans.length) adopt(orphans.splice(0));
     },
     claim(s, seq) {
@@ -163,11 +188,15 @@ export function createOneTabRouter(topicStream: boolean, handed: () => void): On
       const pending = s.one?.pending;
       while (pending?.length && pending[0]!.seq <= seq) pending.shift();
     },
-    left(s) {
+    left(s, pageLeft) {
       const one = s.one;
       if (!one) return;
       listening.delete(s);
       s.one = undefined;
+      if (pageLeft) {
+        for (const type of one.types) unheardTypes.add(type);
+        for (const topic of s.topics ?? []) unheardTopics.add(topic);
+      }
       adopt(one.pending, s);
     },
     learn(done, ran) {

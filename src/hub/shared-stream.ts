@@ -396,7 +396,7 @@ export function createSharedStream(key: string, spec: StreamSpec, start: Positio
     remove(s, grace) {
       subs.delete(s);
       ahead.delete(s);
-      one.left(s);
+      one.left(s, grace);
       if (answered === s) answered = undefined;
       if (subs.size > 0) {
         if (s.topics?.size) topics.changed();

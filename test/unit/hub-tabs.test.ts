@@ -141,6 +141,47 @@ describe("tabs: 'one'", () => {
     expect(oneOf(late).map((e) => e.id)).toEqual(['1', '2']);
   });
 
+  it('published while the only listening tab reloads (its page left, the next not yet there): they wait for it', () => {
+    const { hub, made, flush } = setup();
+    const [a, plain, reloaded] = [endpoint(), endpoint(), endpoint()];
+    const pa = hub.attach(a);
+    pa.subscribe(req({ filter: ONE }));
+    hub.attach(plain).subscribe(req({ filter: { types: ['notify', 'tick'] } }));
+    made[0]!.event('1', 'notify');
+    flush();
+    pa.ran(1, oneOf(a)[0]!.seq);
+    pa.detach(); // pagehide of the reload
+    made[0]!.event('2', 'notify');
+    made[0]!.event('3', 'tick');
+    flush();
+    hub.attach(reloaded).subscribe(req({ filter: ONE }));
+    flush();
+    expect(oneOf(reloaded).map((e) => e.id)).toEqual(['2']);
+    expect(oneOf(plain)).toEqual([]);
+  });
+
+  it('a tab that stops listening to one of its one-types hands what it holds of that type to a tab that still listens', () => {
+    const { hub, made, flush } = setup();
+    const [a, b] = [endpoint(), endpoint()];
+    const [pa, pb] = [hub.attach(a), hub.attach(b)];
+    pa.visibility(true, 100);
+    pb.visibility(true, 200);
+    const both = { types: ['notify', 'alert'], one: ['notify', 'alert'] };
+    pa.subscribe(req({ filter: both }));
+    pb.subscribe(req({ filter: both }));
+    made[0]!.event('1', 'notify');
+    made[0]!.event('2', 'alert');
+    flush();
+    expect(oneOf(b).map((e) => e.id)).toEqual(['1', '2']);
+    // b's notify listener goes (a route change) before it ran them: its alert one stays.
+    pb.update(1, { types: ['alert'], one: ['alert'] }, { id: '2', count: 2, lineage: 'L1' });
+    flush();
+    expect(oneOf(a).map((e) => e.id)).toEqual(['1']);
+    made[0]!.event('3', 'notify');
+    flush();
+    expect(oneOf(a).map((e) => e.id)).toEqual(['1', '3']);
+  });
+
   it('a new hub hands out only what was not done: the tabs bring where the one-events were done, and the upstream goes back there', () => {
     const first = setup();
     const [a, b] = [endpoint(), endpoint()];
