@@ -176,13 +176,17 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   function filter(): Filter {
     const types = [...listeners.keys()];
     const one = types.filter((t) => [...listeners.get(t)!].some((r) => r.one));
-    const latest = types.filter((t) => [...listeners.get(t)!].some((r) => r.fresh));
+    // Every type a listener asked `latest` for, not only those still waiting: a new hub (after a
+    // worker restart) keeps the last event of a type only if someone asks it to.
+    const latest = types.filter((t) => [...listeners.get(t)!].some((r) => r.latest));
     return { types, ...(topics && { topics }), ...(one.length && { one }), ...(latest.length && { latest }) };
   }
 
   /** Calls the listeners of `events` that `pick` picks (the type's, then '*'), parsing each event once. */
   function call(events: WireEvent[], pick: (r: Registration) => boolean | undefined, latest?: true): void {
     const every = listeners.get('*');
+    /** Listeners that heard a last event here: they wait for no other once all of them are told (one per type and topic). */
+    const told = new Set<Registration>();
     for (const event of events) {
       // As EventTarget does: a listener added while this event is dispatched hears the next one.
       const newest = added;
@@ -210,18 +214,28 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
           if (r.seq > newest || !pick(r)) continue;
           // What a listener heard as the last event may come again live (a tab that came back
           // behind it catches up through it): it hears it once. Ids name a stream's events.
+          // (Presence is no event of the stream: it carries the stream's id, not one of its own.)
           if (latest) {
-            if (event.id) (r.heard ??= new Set()).add(event.id);
-          } else if (r.heard?.delete(event.id)) {
+            if (event.id && event.type !== 'ssemux:presence') (r.heard ??= new Set()).add(event.id);
+            told.add(r);
+          } else if (event.type !== 'ssemux:presence' && r.heard?.delete(event.id)) {
             continue;
+          } else {
+            // A listener that waits for the last event is past it once it heard a live one.
+            r.fresh = undefined;
           }
-          // A listener that waits for the last event is past it once it heard a live one.
-          r.fresh = undefined;
           guarded(r.fn, message);
         }
       }
     }
+    for (const r of told) r.fresh = undefined;
   }
+
+  /**
+   * The last events of a frame a listener may still wait for: none of a type (and topic) the
+   * frame also brings live, which is newer (told first, it would end on the older value).
+   */
+  const lastOf = (frame: EventsFrame) => frame.latest!.filter((last) => !frame.events.some((e) => e.type === last.type && e.topic === last.topic));
 
   // The per-event path on the tab side: the last events asked for, the events, then those this
   // tab runs its `tabs: 'one'` listeners for.
@@ -229,10 +243,10 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
     if (closed) return;
     if (early && (frame.events.length === 0 || !handOver())) {
       // Its events come again from the subscription that takes over; the last events asked for do not.
-      if (frame.latest) call(frame.latest, (r) => r.fresh, true);
+      if (frame.latest) call(lastOf(frame), (r) => r.fresh, true);
       return;
     }
-    if (frame.latest) call(frame.latest, (r) => r.fresh, true);
+    if (frame.latest) call(lastOf(frame), (r) => r.fresh, true);
     call(frame.events, (r) => !r.one);
     if (closed) return;
     position = frame.at;
@@ -324,10 +338,15 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
       ...(typeof o.headers === 'function' && {
         headers: async () =>
           (await credentials!).forHub(spec.credentialsKey, (credentialsKey) => {
-            // Another user signed in here: this client moves to the stream of their credentials.
+            // Another user signed in here: this client moves to the stream of their credentials,
+            // from where that stream stands: nothing of the other user's stream goes with it.
             subscription?.close();
             subscription = undefined;
             spec = { ...spec, credentialsKey };
+            position = START;
+            oneDone = joining = undefined;
+            ran = [];
+            held = [];
             subscribe();
           }),
       }),
@@ -445,7 +464,7 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   return {
     on(type: string, listener: Listener<never, never>, { signal: stop, tabs: which, latest }: ListenOptions = {}) {
       if (stop?.aborted) return () => {};
-      const r: Registration = { fn: listener as Listener, one: which === 'one', seq: ++added, ...(latest && { fresh: true }) };
+      const r: Registration = { fn: listener as Listener, one: which === 'one', seq: ++added, ...(latest && { fresh: true, latest: true }) };
       const off = () => {
         stop?.removeEventListener('abort', off);
         if (!set.delete(r)) return;
@@ -493,6 +512,8 @@ interface Registration {
   one: boolean;
   /** Its number among the client's listeners, in the order they were added. */
   seq: number;
+  /** It asked for the last event of its type (`latest: true`). */
+  latest?: true;
   /** It waits for the last event of its type (`latest: true`) and has heard none yet. */
   fresh?: true | undefined;
   /** Ids of the last events it heard as such, until they come live, if they do. */

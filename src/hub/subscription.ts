@@ -100,7 +100,8 @@ export function shareOf(s: Subscription, batch: WireEvent[], from: number, share
   if (from >= batch.length) return [];
   // '*' on a plain stream takes everything: the batch itself.
   if (from === 0 && s.all && !topicStream) return batch;
-  const key = from === 0 ? `${s.all ? '*' : [...s.types].join('\n')}\t${s.topics ? [...s.topics].join('\n') : ''}` : undefined;
+  // ('*' with a presence listener is another filter: '*' alone gets no presence.)
+  const key = from === 0 ? `${s.all ? (s.types.has(PRESENCE_EVENT) ? '*p' : '*') : [...s.types].join('\n')}\t${s.topics ? [...s.topics].join('\n') : ''}` : undefined;
   let events = key === undefined ? undefined : shares.get(key);
   if (!events) {
     events = [];

@@ -752,3 +752,119 @@ describe('createRealtimeClient: what tabs share (one hub for the clients of a pa
     expect(every).toEqual(['msg']);
   });
 });
+
+describe('createRealtimeClient: latest: true with several last events, and presence', () => {
+  it('a new latest listener hears the last event of EACH topic it reads (one per type and topic)', async () => {
+    serve((req) => req.stream());
+    const url = nextUrl();
+    const first = client({ url, parse: 'text', topics: ['job1', 'job2'] });
+    first.on('progress', () => {}, { latest: true });
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    requests[0]!.send('event: progress\nid: 1\ndata: job1\ndata: 10\n\nevent: progress\nid: 2\ndata: job2\ndata: 20\n\n');
+    await settle();
+    const second = client({ url, parse: 'text', topics: ['job1', 'job2'] });
+    const got: string[] = [];
+    second.on('progress', (m) => got.push(`${m.topic}=${m.text}${m.latest ? ' (latest)' : ''}`), { latest: true });
+    await until(() => got.length >= 1, 'a latest event');
+    await settle();
+    expect(got).toEqual(['job1=10 (latest)', 'job2=20 (latest)']);
+  });
+
+  it("a presence listener with latest: true hears the next live presence change", async () => {
+    serve((req) => req.stream());
+    const url = nextUrl();
+    const first = client({ url, parse: 'text', topics: ['room'] });
+    first.on('ssemux:presence', () => {}, { latest: true });
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    requests[0]!.send('event: msg\nid: 1\ndata: room\ndata: hi\n\nevent: ssemux:presence\ndata: room\ndata: {"members":[{"user":"alice","browsers":1}],"anonymous":0}\n\n');
+    await settle();
+    const second = client({ url, parse: 'text', topics: ['room'] });
+    const got: string[] = [];
+    second.on('ssemux:presence', (m) => got.push(`${(JSON.parse(m.text) as { members: { user: string }[] }).members.map((x) => x.user).join(',')}${m.latest ? ' (latest)' : ''}`), { latest: true });
+    await until(() => got.length === 1, 'the latest presence');
+    // Bob joins the room: a live presence event, no event of the log in between.
+    requests[0]!.send('event: ssemux:presence\ndata: room\ndata: {"members":[{"user":"alice","browsers":1},{"user":"bob","browsers":1}],"anonymous":0}\n\n');
+    await settle();
+    expect(got).toEqual(['alice (latest)', 'alice,bob']);
+  });
+
+  it("on a plain stream, a '*' listener with latest: true hears the last event of each type, not only the first", async () => {
+    serve((req) => req.stream());
+    const url = nextUrl();
+    const first = client({ url, parse: 'text' });
+    first.on('a', () => {}, { latest: true });
+    first.on('b', () => {}, { latest: true });
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    requests[0]!.send('event: a\nid: 1\ndata: A\n\nevent: b\nid: 2\ndata: B\n\n');
+    await settle();
+    const second = client({ url, parse: 'text' });
+    const got: string[] = [];
+    second.on('*', (m) => got.push(`${m.type}=${m.text}${m.latest ? ' (latest)' : ''}`), { latest: true });
+    await until(() => got.length >= 1, 'a latest event');
+    await settle();
+    expect(got).toEqual(['a=A (latest)', 'b=B (latest)']);
+  });
+});
+
+describe('createRealtimeClient: latest: true and live events of the same delivery', () => {
+  it('a latest listener added while two events of its type are on their way ends at the newest value, not an older one', async () => {
+    serve((req) => req.stream());
+    const url = nextUrl();
+    const first = client({ url, parse: 'text' });
+    first.on('price', () => {}, { latest: true });
+    await until(() => requests.length === 1 && requests[0]!.live, 'the stream');
+    requests[0]!.send('event: price\nid: 1\ndata: 9\n\n');
+    await settle();
+    const second = client({ url, parse: 'text' });
+    second.on('other', () => {});
+    await settle();
+    const got: string[] = [];
+    second.on('price', (m) => got.push(`${m.text}${m.latest ? ' (latest)' : ''}`), { latest: true });
+    // Two prices reach the hub before its next flush.
+    requests[0]!.send('event: price\nid: 2\ndata: 10\n\nevent: price\nid: 3\ndata: 11\n\n');
+    await until(() => got.some((g) => g.startsWith('11')), 'the newest price');
+    await settle(10);
+    // What the listener heard last is the current price.
+    expect(got.at(-1)).toMatch(/^11/);
+  });
+});
+
+describe('createRealtimeClient: a provider that answers another user', () => {
+  it("does not carry the old user's position into the new user's shared stream (its other tabs lose nothing)", async () => {
+    serve((req) => req.stream());
+    const url = nextUrl();
+    // A tab of bob (here: a client of the page's own hub, as a tab of the worker's).
+    const bob = client({ url, parse: 'text', headers: async () => ({ Authorization: 'Bearer bob' }), backoff: { initialMs: 100, maxMs: 100 } });
+    const bobGot: string[] = [];
+    bob.on('msg', (m) => bobGot.push(m.lastEventId));
+    await until(() => requests.length === 1 && requests[0]!.live, "bob's stream");
+    const bobStream = requests[0]!;
+    bobStream.send('event: msg\nid: 1\ndata: b1\n\nevent: msg\nid: 2\ndata: b2\n\n');
+    await until(() => bobGot.length === 2, "bob's first events");
+
+    // Another tab, signed in as alice, whose stream has ids of its own.
+    let who = 'alice';
+    const switcher = client({ url, parse: 'text', headers: async () => ({ Authorization: `Bearer ${who}` }), backoff: { initialMs: 100, maxMs: 100 } });
+    const switcherGot: string[] = [];
+    switcher.on('msg', (m) => switcherGot.push(`${m.text}`));
+    await until(() => requests.length === 2 && requests[1]!.live, "alice's stream");
+    requests[1]!.send('event: msg\nid: 700\ndata: a700\n\nevent: msg\nid: 701\ndata: a701\n\n');
+    await until(() => switcherGot.length === 2, "alice's events");
+
+    // Logout/login as bob in that tab: its next attempt answers bob's token.
+    who = 'bob';
+    requests[1]!.drop();
+    await vi.advanceTimersByTimeAsync(150);
+    await settle(10);
+
+    // Bob's upstream goes on; the server sends bob's next event.
+    const live = requests.filter((r) => r.live && r.headers.get('authorization') === 'Bearer bob');
+    const lastEventIds = requests.filter((r) => r.headers.get('authorization') === 'Bearer bob').map((r) => r.headers.get('last-event-id'));
+    for (const r of live) r.send('event: msg\nid: 3\ndata: b3\n\n');
+    await settle(10);
+    // Bob's tab, which stood at id 2, hears event 3.
+    expect(bobGot).toEqual(['1', '2', '3']);
+    // Bob's upstream was never asked to resume after alice's id 701.
+    expect(lastEventIds).not.toContain('701');
+  });
+});

@@ -370,6 +370,20 @@ describe('presence (ssemux:presence)', () => {
     expect(latestOf(late)).toEqual(['ssemux:presence:1-1']);
   });
 
+  it("a tab with '*' and a presence listener gets presence when a tab with '*' alone reads the same topics (they share no array)", () => {
+    const { hub, made, flush } = setup();
+    const [plain, watcher] = [endpoint(), endpoint()];
+    const typesOf = (ep: Ep) => ep.deliveries.flat().flatMap((f) => ('events' in f ? f.events.map((e) => `${e.type}:${e.topic}`) : []));
+    hub.attach(plain).subscribe(req({ spec: spec({ topics: true }), filter: { types: ['*'], topics: ['room'] } }));
+    hub.attach(watcher).subscribe(req({ spec: spec({ topics: true }), filter: { types: ['*', 'ssemux:presence'], topics: ['room'] } }));
+    vi.advanceTimersByTime(100);
+    made[0]!.event('1-1', 'msg', 'room\nhello');
+    made[0]!.event('', 'ssemux:presence', 'room\n{"members":[{"user":"alice","browsers":1}],"anonymous":0}');
+    flush();
+    expect(typesOf(plain)).toEqual(['msg:room']);
+    expect(typesOf(watcher)).toEqual(['msg:room', 'ssemux:presence:room']);
+  });
+
   it("a subscriber with a '*' listener and a presence listener gets presence: '*' does not hide the type it names", () => {
     const { hub, made, flush } = setup();
     const tab = endpoint();
