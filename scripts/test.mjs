@@ -1,6 +1,6 @@
 // `npm test`: installs Chromium, Firefox ESR, WebKitGTK's WebDriver, Xvfb and redis-server when
-// they are missing, builds, checks the size budgets (size-limit) and the package, then runs each
-// suite and prints its counts and time: the unit tests (Vitest), what only Chromium can do
+// they are missing, builds, checks the size budgets (size-limit), the package and the types, then
+// runs each suite and prints its counts and time: the unit tests (Vitest), what only Chromium can do
 // (Playwright, test/e2e), and the multi-tab scenarios once per engine (test/scenarios: Chromium,
 // Firefox ESR over WebDriver BiDi, WebKitGTK over WebDriver on Xvfb), against real servers. It
 // fails when any of them fails.
@@ -44,6 +44,8 @@ if (run(process.execPath, ['scripts/build.mjs']) !== 0) process.exit(1);
 // as users install it (publint, arethetypeswrong, import and require()).
 const size = run(bin('size-limit'), []);
 const pack = run(process.execPath, ['scripts/check-package.mjs']);
+// The types, the tests' and test/types/*.typetest.tsx (what an application writes from the README) with them.
+const types = run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 
 /** The first line of an error, to name a failure in the summary (the suite printed it whole). */
 const firstLine = (message = '') => message.replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n')[0].slice(0, 300);
@@ -109,4 +111,5 @@ console.log(`\ntests: ${passed} passed, ${failed} failed`);
 for (const r of results) for (const failure of r.failures) console.log(`  failed in ${r.name}: ${failure}`);
 if (size !== 0) console.log('size budgets: exceeded (see above)');
 if (pack !== 0) console.log('package check: failed (see above)');
-process.exit(size !== 0 || pack !== 0 || results.some((r) => r.status !== 0 || r.passed === 0) || failed > 0 ? 1 : 0);
+if (types !== 0) console.log('type check: failed (see above)');
+process.exit(size !== 0 || pack !== 0 || types !== 0 || results.some((r) => r.status !== 0 || r.passed === 0) || failed > 0 ? 1 : 0);

@@ -1,5 +1,6 @@
 export { createRealtimeClient } from './client/create-realtime-client.js';
-export type { Listener, RealtimeClient } from './client/create-realtime-client.js';
+export type { ListenOptions, Listener, RealtimeClient } from './client/create-realtime-client.js';
+export type { TabCount } from './protocol/stream.js';
 export { DEFAULTS } from './protocol/defaults.js';
 export { RealtimeError, isRealtimeError } from './protocol/errors.js';
 export type { RealtimeErrorCode } from './protocol/errors.js';
@@ -11,6 +12,7 @@ export type {
   HeadersInit,
   HeadersProvider,
   ParseOption,
+  PresenceData,
   RealtimeClientOptions,
   RealtimeMessage,
   RealtimeStatus,

@@ -4,7 +4,7 @@ import { RealtimeError, toStatusError } from '../protocol/errors.js';
 import { randomId } from '../protocol/random-id.js';
 import { isStart, START, type ConnectionStatus, type Filter, type Position, type StreamSpec, type TabCount } from '../protocol/stream.js';
 import type { EventsFrame } from '../protocol/tab-hub-messages.js';
-import type { EventMap, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
+import type { EventMap, PresenceData, RealtimeClientOptions, RealtimeMessage, RealtimeStatus, StatusError, WireEvent } from '../protocol/types.js';
 import type { Link, LinkSubscription } from '../sharing/link.js';
 import { createTabContext, type TabContext } from '../sharing/tab-context.js';
 import { openEarlyStream, type EarlyStream } from './early-stream.js';
@@ -35,7 +35,10 @@ export interface ListenOptions {
 }
 
 /** What {@link createRealtimeClient} returns. */
-export interface RealtimeClient<E extends EventMap = EventMap> {
+// The default is `any` so that a client of any event map is a `RealtimeClient` (a context's type,
+// a helper's parameter); a client made without a map still hears `unknown` data (see below).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface RealtimeClient<E extends EventMap = any> {
   /** Listens to one event type; returns the function that stops listening. */
   on<K extends keyof E & string>(type: K, listener: Listener<E[K], K>, options?: ListenOptions): () => void;
   /**
@@ -43,6 +46,8 @@ export interface RealtimeClient<E extends EventMap = EventMap> {
    * the types some listener named: the platform reports no other.
    */
   on(type: '*', listener: Listener<E[keyof E], keyof E & string>, options?: ListenOptions): () => void;
+  /** Listens to who reads the client's topics (see the README's "Who is here"); never heard by `'*'`. */
+  on(type: 'ssemux:presence', listener: Listener<PresenceData, 'ssemux:presence'>, options?: ListenOptions): () => void;
   /** The current status; `lastEventId` is current whenever read. */
   readonly status: RealtimeStatus;
   /** Called on every change of state, transport, sharing, attempt or error; returns the unsubscribe function. */
@@ -71,12 +76,12 @@ let page: TabContext | undefined;
  * Opens a realtime stream shared by every tab of the origin (see {@link RealtimeClientOptions}).
  * Throws a `RealtimeError` with code `invalid-options` when an option cannot be used.
  */
-export function createRealtimeClient<E extends EventMap = EventMap>(options: RealtimeClientOptions): RealtimeClient<E> {
+export function createRealtimeClient<E extends EventMap = Record<string, unknown>>(options: RealtimeClientOptions): RealtimeClient<E> {
   return createClient<E>(options, (page ??= createTabContext()));
 }
 
 /** {@link createRealtimeClient} in the page `context` (a test's own page). */
-export function createClient<E extends EventMap = EventMap>(options: RealtimeClientOptions, context: TabContext): RealtimeClient<E> {
+export function createClient<E extends EventMap = Record<string, unknown>>(options: RealtimeClientOptions, context: TabContext): RealtimeClient<E> {
   const o = resolveOptions(options);
   const { stream, parse: p, log, signal } = o;
   const url = stream.url;
@@ -232,10 +237,11 @@ export function createClient<E extends EventMap = EventMap>(options: RealtimeCli
   }
 
   /**
-   * The last events of a frame a listener may still wait for: none of a type (and topic) the
-   * frame also brings live, which is newer (told first, it would end on the older value).
+   * The last events of a frame a listener may still wait for: none of a type (and topic) the frame
+   * also brings live as other events (told first, the listener would end on an older one). The
+   * same event live, as a tab catching up brings it, is told as the last one and not again.
    */
-  const lastOf = (frame: EventsFrame) => frame.latest!.filter((last) => !frame.events.some((e) => e.type === last.type && e.topic === last.topic));
+  const lastOf = (frame: EventsFrame) => frame.latest!.filter((last) => !frame.events.some((e) => e.type === last.type && e.topic === last.topic && e.id !== last.id));
 
   // The per-event path on the tab side: the last events asked for, the events, then those this
   // tab runs its `tabs: 'one'` listeners for.

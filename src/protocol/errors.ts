@@ -61,9 +61,10 @@ export class RealtimeError extends Error {
 
 /**
  * True for a {@link RealtimeError}, including one that crossed a worker boundary and arrived as
- * a plain object: `instanceof` alone fails there.
+ * a plain object (as `status.error` always is): `instanceof` alone fails there, and such an object
+ * has the error's fields, not its methods.
  */
-export function isRealtimeError(value: unknown): value is RealtimeError {
+export function isRealtimeError(value: unknown): value is RealtimeError | (StatusError & { name: 'RealtimeError' }) {
   const v = value as Partial<RealtimeError> | null;
   return v instanceof RealtimeError || (v?.name === 'RealtimeError' && typeof v.code === 'string' && typeof v.message === 'string');
 }

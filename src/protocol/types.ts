@@ -17,7 +17,21 @@ export type ResolvedTransport = Exclude<TransportKind, 'auto'>;
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** A map from event type to the type of its parsed data, e.g. `{ notification: { text: string } }`. */
-export type EventMap = Record<string, unknown>;
+// `any`, not `unknown`: an interface (no index signature) must satisfy it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EventMap = Record<string, any>;
+
+/**
+ * The data of an `ssemux:presence` event (server protocol §9): who reads the event's topic, over
+ * every instance of the server, one count per browser; `change` is what moved since the last one.
+ */
+export interface PresenceData {
+  members: { user: string; browsers: number }[];
+  anonymous: number;
+  /** More members than the server lists in one event: these are the first, by user. */
+  truncated?: true;
+  change?: { user: string | null; browsers: number };
+}
 
 /** Headers as the hub sends them: names to values. */
 export type HeadersInit = Record<string, string>;

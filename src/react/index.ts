@@ -9,7 +9,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
 import type { Listener, RealtimeClient } from '../client/create-realtime-client.js';
-import type { EventMap, RealtimeMessage, RealtimeStatus } from '../protocol/types.js';
+import type { EventMap, PresenceData, RealtimeMessage, RealtimeStatus } from '../protocol/types.js';
 
 /**
  * Calls `handler` for every event of `type` (or of every type with `'*'`) the client receives
@@ -31,7 +31,13 @@ export function useRealtimeEvent<E extends EventMap>(
   type: '*',
   handler: Listener<E[keyof E], keyof E & string>,
 ): void;
-export function useRealtimeEvent(client: RealtimeClient | null | undefined, type: string, handler: Listener): void {
+export function useRealtimeEvent<E extends EventMap>(
+  client: RealtimeClient<E> | null | undefined,
+  type: 'ssemux:presence',
+  handler: Listener<PresenceData, 'ssemux:presence'>,
+): void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function useRealtimeEvent(client: RealtimeClient | null | undefined, type: string, handler: Listener<any, any>): void {
   const latest = useRef(handler);
   // Updated after commit, before any event the new render could be called for (effects do not
   // run in a server render, so useLayoutEffect's warning there does not apply to React 19).
@@ -60,6 +66,7 @@ export function useRealtimeLatest<E extends EventMap, K extends keyof E & string
   type: K,
 ): E[K] | undefined;
 export function useRealtimeLatest<E extends EventMap>(client: RealtimeClient<E> | null | undefined, type: '*'): E[keyof E] | undefined;
+export function useRealtimeLatest<E extends EventMap>(client: RealtimeClient<E> | null | undefined, type: 'ssemux:presence'): PresenceData | undefined;
 export function useRealtimeLatest(client: RealtimeClient | null | undefined, type: string): unknown {
   const store = client ? latestStore(client, type) : NO_VALUE;
   return useSyncExternalStore(store.subscribe, store.get, NO_VALUE.get);
@@ -129,6 +136,9 @@ function latestStore(client: RealtimeClient, type: string): Store<unknown> {
   store = {
     subscribe(onChange) {
       readers.add(onChange);
+      // Handed out by a render and evicted before its effect ran (other readers went idle in the
+      // same commit): it is this type's store again, or the next render would make another.
+      if (!map.has(type)) map.set(type, store!);
       // latest: a new tab renders the stream's current value at once, not at its next event.
       off ??= client.on(type, onMessage, { latest: true });
       return () => {
@@ -137,6 +147,7 @@ function latestStore(client: RealtimeClient, type: string): Store<unknown> {
         off();
         off = undefined;
         // Now idle: the most recently used idle store, the oldest idle ones beyond the bound go.
+        if (map.get(type) !== store) return;
         map.delete(type);
         map.set(type, store!);
         let idle = 0;

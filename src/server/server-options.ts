@@ -266,10 +266,17 @@ const POSITIVE = [
 ] as const;
 const NON_NEGATIVE = ['retryMs', 'longPollBatchMs', 'preludePadding', 'presenceGraceMs', 'presenceBatchMs'] as const;
 
-/** Checks the options once; a wrong one throws a TypeError naming it. */
+/** Every option there is: those with a default, and these. */
+const OPTION_NAMES = new Set([...Object.keys(SERVER_DEFAULTS), 'store', 'authenticate', 'authorize', 'defaultTopics', 'onError']);
+
+/** Checks the options once; a wrong one (or one it does not know) throws a TypeError naming it. */
 export function resolveServerOptions<I extends Identity>(options: RealtimeServerOptions<I>): ServerConfig {
   const config: Record<string, unknown> = { ...SERVER_DEFAULTS, onError: (error: unknown) => console.error('ssemux/server:', error) };
-  for (const [name, value] of Object.entries(options)) if (value !== undefined) config[name] = value;
+  for (const [name, value] of Object.entries(options)) {
+    // A misspelt name (`authorise`) would leave its default in place, silently: every topic allowed.
+    if (!OPTION_NAMES.has(name)) throw new TypeError(`createRealtimeServer: unknown option ${name}`);
+    if (value !== undefined) config[name] = value;
+  }
   for (const name of POSITIVE) {
     if (!Number.isInteger(config[name]) || (config[name] as number) < 1) throw new TypeError(`createRealtimeServer: ${name} must be a positive integer`);
   }

@@ -20,6 +20,12 @@ describe('options', () => {
     expect(() => createRealtimeServer({ heartbeatMs: 0 })).toThrow(TypeError);
   });
 
+  it('refuses an option it does not know (a misspelt authorise would allow every topic)', async () => {
+    expect(() => createRealtimeServer({ authorise: () => false } as never)).toThrow(/unknown option authorise/);
+    expect(() => createRealtimeServer({ heartbeatMS: 1000 } as never)).toThrow(TypeError);
+    await createRealtimeServer({ store: undefined, authenticate: undefined, presence: false }).close();
+  });
+
   it('refuses a wait longer than a timer holds (2^31 - 1 ms), which would fire at once', async () => {
     for (const name of ['heartbeatMs', 'longPollMs', 'writeTimeoutMs', 'publishTimeoutMs', 'controlTimeoutMs', 'storeRetryMs', 'retryMs', 'longPollBatchMs', 'presenceGraceMs', 'presenceBatchMs']) {
       expect(() => createRealtimeServer({ [name]: 2 ** 31 }), name).toThrow(new RegExp(`${name} must be at most 2147483647`));
