@@ -190,8 +190,8 @@ export function createClient<E extends EventMap = Record<string, unknown>>(optio
   /** Calls the listeners of `events` that `pick` picks (the type's, then '*'), parsing each event once. */
   function call(events: WireEvent[], pick: (r: Registration) => boolean | undefined, latest?: true): void {
     const every = listeners.get('*');
-    /** Listeners that heard a last event here: they wait for no other once all of them are told (one per type and topic). */
-    const told = new Set<Registration>();
+    /** Listeners that heard a last event here (a frame's last events only: none on the live path). */
+    const told = latest && new Set<Registration>();
     for (const event of events) {
       // As EventTarget does: a listener added while this event is dispatched hears the next one.
       const newest = added;
@@ -222,7 +222,7 @@ export function createClient<E extends EventMap = Record<string, unknown>>(optio
           // (Presence is no event of the stream: it carries the stream's id, not one of its own.)
           if (latest) {
             if (event.id && event.type !== 'ssemux:presence') (r.heard ??= new Set()).add(event.id);
-            told.add(r);
+            told!.add(r);
           } else if (event.type !== 'ssemux:presence' && r.heard?.delete(event.id)) {
             continue;
           } else {
@@ -233,7 +233,7 @@ export function createClient<E extends EventMap = Record<string, unknown>>(optio
         }
       }
     }
-    for (const r of told) r.fresh = undefined;
+    if (told) for (const r of told) r.fresh = undefined;
   }
 
   /**
